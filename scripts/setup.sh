@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Sets up everything Cairn needs on Debian 12 and builds it. Idempotent: installs only missing
+# packages (as root, with apt-get), reuses an existing build directory, uses ccache if present.
+#
+#   scripts/setup.sh           build/       (RelWithDebInfo: the tools, tests and benchmarks)
+#   scripts/setup.sh --asan    build-asan/  (the same under AddressSanitizer + UBSan)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+packages=(
+  g++ cmake ninja-build ccache pkg-config
+  libabsl-dev libprotobuf-dev protobuf-compiler librapidcheck-dev libgtest-dev libgmock-dev
+  libbenchmark-dev libzstd-dev liblz4-dev libcli11-dev libgflags-dev libasio-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: these Debian packages are missing and installing them needs root: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+fi
+
+build=build
+flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+if [ "${1:-}" = "--asan" ]; then
+  build=build-asan
+  flags=(-DCMAKE_BUILD_TYPE=Debug -DCAIRN_SANITIZE=ON)
+fi
+cmake -S "$root" -B "$root/$build" -G Ninja "${flags[@]}" > /dev/null
+jobs=$(nproc)
+echo "setup: building $build/ with $jobs jobs"
+cmake --build "$root/$build" -j "$jobs"

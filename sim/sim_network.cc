@@ -1,0 +1,60 @@
+#include "sim/sim_network.h"
+
+#include "absl/strings/str_cat.h"
+#include "sim/node_runtime.h"
+#include "sim/world.h"
+#include "src/base/hash.h"
+
+namespace cairn::sim {
+
+absl::Status SimNetwork::Send(NodeId from, NodeId to, std::string payload) {
+  if (to >= world_.node_count()) {
+    return absl::NotFoundError(absl::StrCat("no node ", to, " in this world"));
+  }
+  ++stats_.sent;
+  Random& r = world_.random();
+  if (r.Chance(faults_.loss_probability)) {
+    ++stats_.lost;
+    return absl::OkStatus();
+  }
+  if (r.Chance(faults_.duplicate_probability)) {
+    ++stats_.duplicated;
+    ScheduleDelivery(from, to, payload);
+  }
+  ScheduleDelivery(from, to, std::move(payload));
+  return absl::OkStatus();
+}
+
+void SimNetwork::ScheduleDelivery(NodeId from, NodeId to, std::string payload) {
+  Random& r = world_.random();
+  if (IsCut(from, to)) {
+    ++stats_.cut;
+    return;
+  }
+  Duration latency = faults_.latency_min + r.Exponential(faults_.latency_tail_mean);
+  if (r.Chance(faults_.slow_probability)) {
+    ++stats_.slow;
+    latency += r.Exponential(faults_.slow_tail_mean);
+  }
+  const uint64_t detail = HashCombine(HashCombine(from, to), HashBytes(payload));
+  // A world event: the receiver's incarnation is decided on arrival, not at sending.
+  world_.Schedule(world_.Now() + latency, kNoNode, "net.deliver", detail,
+                  [this, from, to, payload = std::move(payload)]() mutable {
+                    if (IsCut(from, to)) {  // the link went down while the message flew
+                      ++stats_.cut;
+                      return;
+                    }
+                    NodeRuntime* receiver = world_.runtime_of(to);
+                    if (receiver == nullptr) {
+                      ++stats_.to_down_node;
+                      return;
+                    }
+                    if (!receiver->DeliverMessage(Message{from, std::move(payload)})) {
+                      ++stats_.inbox_full;
+                      return;
+                    }
+                    ++stats_.delivered;
+                  });
+}
+
+}  // namespace cairn::sim

@@ -1,0 +1,159 @@
+#include "sim/world.h"
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "sim/node_runtime.h"
+#include "src/base/check.h"
+#include "src/base/hash.h"
+#include "src/base/strings.h"
+
+namespace cairn::sim {
+
+World::World(WorldOptions options)
+    : options_(std::move(options)),
+      random_(HashCombine(options_.seed, 0x776f726c64ull), nullptr),
+      trace_(options_.trace_records_max),
+      knobs_(options_.knobs),
+      network_(*this) {
+  if (options_.randomize_knobs) {
+    Random knob_random(HashCombine(options_.seed, 0x6b6e6f62ull));
+    knobs_.Randomize(knob_random);
+  }
+}
+
+World::~World() {
+  // Node memory goes first, while the World it refers to is whole; then pending events.
+  for (Node& n : nodes_) n.runtime.reset();
+  while (!queue_.empty()) queue_.pop();
+}
+
+World::Node& World::node(NodeId id) {
+  CAIRN_CHECK_MSG(id < nodes_.size(), absl::StrCat("no node ", id));
+  return nodes_[id];
+}
+const World::Node& World::node(NodeId id) const {
+  CAIRN_CHECK_MSG(id < nodes_.size(), absl::StrCat("no node ", id));
+  return nodes_[id];
+}
+
+NodeId World::AddNode(std::string name, NodeProgram program) {
+  Node n;
+  n.name = std::move(name);
+  n.program = std::move(program);
+  n.disk = std::make_unique<SimDisk>();
+  nodes_.push_back(std::move(n));
+  return static_cast<NodeId>(nodes_.size() - 1);
+}
+
+const std::string& World::node_name(NodeId id) const { return node(id).name; }
+bool World::IsUp(NodeId id) const { return node(id).up; }
+bool World::HasExited(NodeId id) const { return node(id).up && node(id).exited; }
+
+Task<void> World::RunProgram(Task<void> program, World* world, NodeId id) {
+  co_await std::move(program);
+  world->node(id).exited = true;
+  world->trace_.Fold(world->now_, id, "node.exit", 0);
+}
+uint64_t World::incarnation(NodeId id) const { return node(id).incarnation; }
+SimDisk& World::disk(NodeId id) { return *node(id).disk; }
+NodeRuntime* World::runtime_of(NodeId id) {
+  Node& n = node(id);
+  return n.up ? n.runtime.get() : nullptr;
+}
+
+void World::SetClockSkew(NodeId id, Duration skew, double drift_ppm) {
+  Node& n = node(id);
+  n.clock_skew = skew;
+  n.drift_ppm = drift_ppm;
+}
+
+void World::Start(NodeId id) {
+  CAIRN_CHECK_MSG(running_node_ == kNoNode, "nodes are started by world events, not by nodes");
+  Node& n = node(id);
+  CAIRN_CHECK_MSG(!n.up, absl::StrCat("node ", id, " is already up"));
+  ++n.incarnation;
+  n.up = true;
+  n.exited = false;
+  trace_.Fold(now_, id, "node.start", n.incarnation);
+  n.runtime = std::make_unique<NodeRuntime>(*this, id, n.incarnation);
+  Runtime& rt = n.runtime->runtime();
+  rt.executor().Spawn(RunProgram(n.program(rt), this, id));
+}
+
+void World::Crash(NodeId id) {
+  CAIRN_CHECK_MSG(running_node_ == kNoNode, "nodes are crashed by world events, not by nodes");
+  Node& n = node(id);
+  if (!n.up) return;
+  trace_.Fold(now_, id, "node.crash", n.incarnation);
+  n.up = false;
+  n.runtime.reset();  // every task, then all node memory
+  Random crash_random = random_.Fork(absl::StrCat("crash/", id, "/", n.incarnation));
+  n.disk->ApplyCrash(crash_random);
+}
+
+void World::Restart(NodeId id) {
+  Crash(id);
+  Start(id);
+}
+
+void World::Schedule(Instant at, NodeId node_id, const char* what, uint64_t detail,
+                     std::function<void()> fn) {
+  if (at < now_) at = now_;
+  const uint64_t incarnation = node_id == kNoNode ? 0 : node(node_id).incarnation;
+  queue_.push(Event{at, random_.Next(), next_seq_++, node_id, incarnation, what, detail,
+                    std::move(fn)});
+}
+
+bool World::Step() {
+  while (!queue_.empty()) {
+    // priority_queue::top is const; the event is moved out before pop.
+    Event event = std::move(const_cast<Event&>(queue_.top()));
+    queue_.pop();
+    now_ = event.at;
+    if (event.node != kNoNode) {
+      const Node& n = node(event.node);
+      if (!n.up || n.incarnation != event.incarnation) {
+        ++events_dropped_;
+        continue;
+      }
+    }
+    ++events_run_;
+    trace_.SetTime(now_, event.node);
+    trace_.Fold(now_, event.node, event.what, event.detail);
+    running_node_ = event.node;
+    event.fn();
+    running_node_ = kNoNode;
+    trace_.SetTime(now_, kNoNode);
+    return true;
+  }
+  return false;
+}
+
+void World::RunUntil(Instant until) {
+  while (!queue_.empty() && queue_.top().at <= until) Step();
+  if (now_ < until) now_ = until;
+}
+
+bool World::RunUntilCondition(const std::function<bool()>& done, Instant until) {
+  while (!done()) {
+    if (queue_.empty() || queue_.top().at > until) {
+      if (now_ < until) now_ = until;
+      return done();
+    }
+    Step();
+  }
+  return true;
+}
+
+void World::LogLine(NodeId id, std::string_view line) {
+  std::string clean = absl::StrReplaceAll(AbslView(line), {{"\t", " "}, {"\n", " "}});
+  trace_.Fold(now_, id, absl::StrCat("log: ", clean), 0);
+  if (options_.echo_logs) {
+    std::printf("%12.6fs  %-10s %s\n", ToSeconds(now_), node(id).name.c_str(), clean.c_str());
+  }
+}
+
+}  // namespace cairn::sim

@@ -1,0 +1,144 @@
+// World: a whole cluster in one process, on one seeded discrete-event scheduler.
+//
+// The World owns the event queue, ordered by (virtual time, a seeded tie-breaker, sequence),
+// so that events due at the same instant run in an order the seed chooses and the same seed
+// always chooses the same. It owns every node's disk (which survives crashes) and, while a node
+// is up, its NodeRuntime (which does not). All randomness derives from the one seed; every
+// event, draw and log line folds into the Trace hash. docs/simulation.md explains the model.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <queue>
+#include <string>
+#include <vector>
+
+#include "sim/sim_disk.h"
+#include "sim/sim_network.h"
+#include "sim/trace.h"
+#include "src/runtime/buggify.h"
+#include "src/runtime/knobs.h"
+#include "src/runtime/random.h"
+#include "src/runtime/runtime.h"
+
+namespace cairn::sim {
+
+class NodeRuntime;
+
+struct WorldOptions {
+  uint64_t seed = 1;
+  bool randomize_knobs = false;  // draw every knob within its simulation range
+  bool buggify = false;          // switch fault points on (see buggify.h)
+  size_t trace_records_max = 0;  // keep this many trace records for diffing (0: hash only)
+  bool echo_logs = false;        // print node log lines to stdout as they happen
+  Knobs knobs;                   // the starting knobs (before randomization)
+};
+
+// What a node runs: its whole program, started at every (re)start. Everything it builds lives
+// in the task's frame or in tasks it spawns, so a crash destroys all of it.
+using NodeProgram = std::function<Task<void>(Runtime&)>;
+
+class World {
+ public:
+  explicit World(WorldOptions options);
+  ~World();
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
+  uint64_t seed() const { return options_.seed; }
+  Instant Now() const { return now_; }
+  Random& random() { return random_; }  // the world's own choices (faults, scheduling)
+  Trace& trace() { return trace_; }
+  const Knobs& knobs() const { return knobs_; }
+  SimNetwork& network() { return network_; }
+  BuggifyStats& buggify_stats() { return buggify_stats_; }
+
+  // Nodes. Ids are dense from 0 in order of AddNode.
+  NodeId AddNode(std::string name, NodeProgram program);
+  size_t node_count() const { return nodes_.size(); }
+  const std::string& node_name(NodeId id) const;
+  bool IsUp(NodeId id) const;
+  // Up, but its program has returned (as a process that exited): only a restart helps.
+  bool HasExited(NodeId id) const;
+  uint64_t incarnation(NodeId id) const;
+  SimDisk& disk(NodeId id);
+  // Clock faults: a node's wall clock reads virtual time + skew + drift (parts per million).
+  void SetClockSkew(NodeId id, Duration skew, double drift_ppm);
+
+  void Start(NodeId id);    // a new incarnation runs the node's program
+  void Crash(NodeId id);    // every task and all memory of the node vanish; disk crash rules
+  void Restart(NodeId id);  // Crash (if up), then Start
+
+  // Schedules `fn` at `at` (never before now). With `node` set, the event belongs to that
+  // node's current incarnation and is dropped if the node crashes before it runs.
+  void Schedule(Instant at, NodeId node, const char* what, uint64_t detail,
+                std::function<void()> fn);
+
+  // Runs the next event; false if there is none.
+  bool Step();
+  // Runs every event due at or before `until`, then sets the time to `until`.
+  void RunUntil(Instant until);
+  void RunFor(Duration d) { RunUntil(now_ + d); }
+  // Runs until `done()` holds (checked after each event) or `until` passes; returns done().
+  bool RunUntilCondition(const std::function<bool()>& done, Instant until);
+
+  uint64_t events_run() const { return events_run_; }
+  uint64_t events_dropped() const { return events_dropped_; }
+  size_t events_pending() const { return queue_.size(); }
+
+  // For the simulated runtime of a node.
+  NodeRuntime* runtime_of(NodeId id);
+  void LogLine(NodeId id, std::string_view line);
+
+ private:
+  struct Event {
+    Instant at;
+    uint64_t tiebreak;
+    uint64_t seq;
+    NodeId node;
+    uint64_t incarnation;
+    const char* what;
+    uint64_t detail;
+    std::function<void()> fn;
+  };
+  struct Later {
+    bool operator()(const Event& a, const Event& b) const {
+      if (a.at != b.at) return a.at > b.at;
+      if (a.tiebreak != b.tiebreak) return a.tiebreak > b.tiebreak;
+      return a.seq > b.seq;
+    }
+  };
+  struct Node {
+    std::string name;
+    NodeProgram program;
+    bool up = false;
+    bool exited = false;
+    uint64_t incarnation = 0;
+    Duration clock_skew{0};
+    double drift_ppm = 0;
+    std::unique_ptr<SimDisk> disk;
+    std::unique_ptr<NodeRuntime> runtime;
+  };
+  Node& node(NodeId id);
+  const Node& node(NodeId id) const;
+  static Task<void> RunProgram(Task<void> program, World* world, NodeId id);
+
+  WorldOptions options_;
+  Instant now_{};
+  Random random_;
+  Trace trace_;
+  Knobs knobs_;
+  BuggifyStats buggify_stats_;
+  SimNetwork network_;
+  std::vector<Node> nodes_;
+  std::priority_queue<Event, std::vector<Event>, Later> queue_;
+  uint64_t next_seq_ = 0;
+  uint64_t events_run_ = 0;
+  uint64_t events_dropped_ = 0;
+  NodeId running_node_ = kNoNode;  // whose event is running, for contract checks
+  friend class NodeRuntime;
+  friend class SimNetwork;
+};
+
+}  // namespace cairn::sim

@@ -1,0 +1,81 @@
+#include "src/demo/quorum.h"
+
+#include "absl/strings/str_cat.h"
+#include "src/runtime/channel.h"
+#include "src/runtime/task_group.h"
+
+namespace cairn::demo {
+namespace {
+
+// Sends one request to every replica at once and gathers replies until `quorum` succeeded,
+// every replica answered, or the deadline passed. Calls still running are cancelled on return.
+template <typename Reply, typename Request>
+Task<absl::StatusOr<std::vector<Reply>>> Gather(rpc::RpcNode& rpc,
+                                                const std::vector<NodeId>& replicas,
+                                                size_t quorum, const char* method,
+                                                Request request, Instant deadline) {
+  Channel<absl::StatusOr<Reply>> replies(rpc.runtime().executor(), replicas.size());
+  TaskGroup calls(rpc.runtime().executor());
+  for (NodeId replica : replicas) {
+    calls.Spawn([](rpc::RpcNode& rpc, NodeId to, const char* method, Request request,
+                   Instant deadline, Channel<absl::StatusOr<Reply>>* out) -> Task<void> {
+      absl::StatusOr<Reply> reply =
+          co_await rpc.Call<Reply>(to, method, request, rpc::CallOptions{deadline});
+      (void)out->TrySend(std::move(reply));
+    }(rpc, replica, method, request, deadline, &replies));
+  }
+  std::vector<Reply> ok;
+  absl::Status last_error = absl::DeadlineExceededError("deadline passed");
+  size_t answered = 0;
+  while (ok.size() < quorum && answered < replicas.size()) {
+    absl::StatusOr<absl::StatusOr<Reply>> reply = co_await replies.Receive(deadline);
+    if (!reply.ok()) break;
+    ++answered;
+    if (reply->ok()) {
+      ok.push_back(**reply);
+    } else {
+      last_error = reply->status();
+    }
+  }
+  calls.CancelAll();
+  if (ok.size() < quorum) {
+    co_return absl::UnavailableError(absl::StrCat(method, ": ", ok.size(), " of ", quorum,
+                                                  " needed replicas answered; last error: ",
+                                                  last_error.message()));
+  }
+  co_return ok;
+}
+
+}  // namespace
+
+bool TimestampLess(const Timestamp& a, const Timestamp& b) {
+  if (a.counter() != b.counter()) return a.counter() < b.counter();
+  return a.nonce() < b.nonce();
+}
+
+Task<absl::StatusOr<Versioned>> QueryQuorum(rpc::RpcNode& rpc, const std::vector<NodeId>& replicas,
+                                            size_t quorum, std::string key, Instant deadline) {
+  KeyRequest request;
+  request.set_key(key);
+  absl::StatusOr<std::vector<Versioned>> replies =
+      co_await Gather<Versioned>(rpc, replicas, quorum, kMethodReadTs, request, deadline);
+  if (!replies.ok()) co_return replies.status();
+  Versioned best;
+  best.set_key(key);
+  for (const Versioned& v : *replies) {
+    CAIRN_CHECK_MSG(v.key() == key, "a replica answered for another key");
+    if (v.has_value() && (!best.has_value() || TimestampLess(best.ts(), v.ts()))) best = v;
+  }
+  co_return best;
+}
+
+Task<absl::Status> StoreQuorum(rpc::RpcNode& rpc, const std::vector<NodeId>& replicas,
+                               size_t quorum, Versioned record, Instant deadline) {
+  StoreRequest request;
+  *request.mutable_record() = std::move(record);
+  absl::StatusOr<std::vector<Empty>> replies =
+      co_await Gather<Empty>(rpc, replicas, quorum, kMethodStore, request, deadline);
+  co_return replies.status();
+}
+
+}  // namespace cairn::demo

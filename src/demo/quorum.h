@@ -1,0 +1,27 @@
+// The two phases of the ABD register protocol, as a client runs them against the replicas.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "src/demo/register.pb.h"
+#include "src/rpc/rpc_node.h"
+
+namespace cairn::demo {
+
+// Methods, as seen on the wire.
+inline constexpr char kMethodReadTs[] = "register.ReadTs";
+inline constexpr char kMethodStore[] = "register.Store";
+
+bool TimestampLess(const Timestamp& a, const Timestamp& b);
+
+// Phase 1: the highest (ts, value) of `key` among the replies of `quorum` replicas.
+Task<absl::StatusOr<Versioned>> QueryQuorum(rpc::RpcNode& rpc, const std::vector<NodeId>& replicas,
+                                            size_t quorum, std::string key, Instant deadline);
+
+// Phase 2: `record` stored (durably) at `quorum` replicas.
+Task<absl::Status> StoreQuorum(rpc::RpcNode& rpc, const std::vector<NodeId>& replicas,
+                               size_t quorum, Versioned record, Instant deadline);
+
+}  // namespace cairn::demo

@@ -1,0 +1,123 @@
+// RpcNode: request/response over the runtime's unreliable Network.
+//
+// A call carries a call id; the reply echoes it. The caller waits for one reply per attempt
+// (rpc_attempt_timeout_ms), resends the same call up to rpc_attempts_max times with doubling,
+// jittered backoff, and never past the call's deadline. Duplicated or late replies are
+// ignored. Because a request may be delivered more than once (resends, duplication), handlers
+// must be idempotent, or deduplicate by what the request says. A call that gets no reply ends
+// with DeadlineExceeded or Unavailable: its effect on the server is unknown.
+//
+// The receive loop and every running handler belong to this object: destroying it cancels
+// them. Limits: rpc_inflight_calls_max outgoing, rpc_handlers_max incoming at once (beyond
+// that a request is answered with ResourceExhausted).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "src/base/status.h"
+#include "src/runtime/channel.h"
+#include "src/runtime/runtime.h"
+#include "src/runtime/task_group.h"
+
+namespace cairn::rpc {
+
+class Envelope;
+
+struct CallContext {
+  NodeId from = kNoNode;
+  Instant deadline;  // when the caller stops waiting (by this node's clock)
+};
+
+struct CallOptions {
+  Instant deadline = kInstantMax;  // required in practice: the call never waits past it
+  int attempts_max = 0;            // 0: the rpc_attempts_max knob
+};
+
+class RpcNode {
+ public:
+  using Handler =
+      std::function<Task<absl::StatusOr<std::string>>(CallContext context, std::string body)>;
+
+  explicit RpcNode(Runtime& runtime);
+  ~RpcNode();
+  RpcNode(const RpcNode&) = delete;
+  RpcNode& operator=(const RpcNode&) = delete;
+
+  Runtime& runtime() { return rt_; }
+
+  // Handlers are registered before Start.
+  void Register(std::string method, Handler handler);
+
+  template <typename Request, typename Reply>
+  void Register(std::string method,
+                std::function<Task<absl::StatusOr<Reply>>(CallContext, Request)> handler) {
+    std::string name = method;
+    Register(std::move(method),
+             [handler = std::move(handler), name = std::move(name)](CallContext context,
+                                                                    std::string body) {
+               return Adapt<Request, Reply>(handler, name, context, std::move(body));
+             });
+  }
+
+  // Starts receiving messages and serving requests.
+  void Start();
+
+  Task<absl::StatusOr<std::string>> CallRaw(NodeId to, std::string method, std::string body,
+                                            CallOptions options);
+
+  template <typename Reply, typename Request>
+  Task<absl::StatusOr<Reply>> Call(NodeId to, std::string method, const Request& request,
+                                   CallOptions options) {
+    std::string body;
+    CAIRN_CHECK(request.SerializeToString(&body));
+    absl::StatusOr<std::string> raw = co_await CallRaw(to, method, std::move(body), options);
+    if (!raw.ok()) co_return raw.status();
+    Reply reply;
+    if (!reply.ParseFromString(*raw)) {
+      co_return absl::DataLossError(absl::StrCat("node ", to, ": malformed reply to ", method));
+    }
+    co_return reply;
+  }
+
+  struct Stats {
+    uint64_t calls = 0, attempts = 0, replies = 0, timeouts = 0, served = 0, rejected = 0,
+             malformed = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  template <typename Request, typename Reply>
+  static Task<absl::StatusOr<std::string>> Adapt(
+      const std::function<Task<absl::StatusOr<Reply>>(CallContext, Request)>& handler,
+      std::string method, CallContext context, std::string body) {
+    Request request;
+    if (!request.ParseFromString(body)) {
+      co_return absl::InvalidArgumentError(absl::StrCat("malformed ", method, " request"));
+    }
+    absl::StatusOr<Reply> reply = co_await handler(context, std::move(request));
+    if (!reply.ok()) co_return reply.status();
+    std::string out;
+    CAIRN_CHECK(reply->SerializeToString(&out));
+    co_return out;
+  }
+
+  Task<void> ReceiveLoop();
+  Task<void> Serve(NodeId from, Envelope request);
+  void OnReply(Envelope reply);
+  void SendEnvelope(NodeId to, const Envelope& envelope);
+
+  Runtime& rt_;
+  std::map<std::string, Handler> handlers_;
+  std::map<uint64_t, std::unique_ptr<Channel<std::string>>> pending_;  // call id → reply wire
+  uint64_t next_call_id_;
+  Stats stats_;
+  TaskGroup serving_;  // last: handlers and the loop die before the state they use
+};
+
+}  // namespace cairn::rpc

@@ -1,0 +1,56 @@
+// Disk: a node's files. Every call can fail with an absl::Status (IO error, no space, not
+// found); callers handle it. Data written is durable only after File::Sync, and a created,
+// renamed or removed name only after SyncDir on its directory: a crash may lose anything
+// else, and may tear an unsynced write at sector granularity (docs/runtime.md, "Crash
+// semantics"). Paths are relative to the node's data directory, '/'-separated.
+//
+// Buffers are owned (std::string in and out), so a cancelled caller can never leave an IO
+// writing into or reading from freed memory.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "src/runtime/task.h"
+
+namespace cairn {
+
+class File {
+ public:
+  virtual ~File() = default;
+  // Up to `length` bytes at `offset`; fewer only at end of file.
+  virtual Task<absl::StatusOr<std::string>> Read(uint64_t offset, size_t length) = 0;
+  virtual Task<absl::Status> Write(uint64_t offset, std::string data) = 0;
+  virtual Task<absl::Status> Append(std::string data) = 0;
+  // Makes every completed write durable. After a failed Sync the durable state of the file's
+  // unsynced writes is unknown (as with fsync on Linux): treat the file as suspect.
+  virtual Task<absl::Status> Sync() = 0;
+  virtual Task<absl::Status> Truncate(uint64_t size) = 0;
+  virtual Task<absl::StatusOr<uint64_t>> Size() = 0;
+};
+
+struct OpenOptions {
+  bool create = false;     // create the file if it does not exist
+  bool exclusive = false;  // with create: fail with AlreadyExists if it exists
+  bool truncate = false;   // empty the file on open
+};
+
+class Disk {
+ public:
+  virtual ~Disk() = default;
+  virtual Task<absl::StatusOr<std::unique_ptr<File>>> Open(std::string path,
+                                                           OpenOptions options) = 0;
+  virtual Task<absl::Status> Rename(std::string from, std::string to) = 0;
+  virtual Task<absl::Status> Remove(std::string path) = 0;
+  // The names (not paths) of the entries of `dir`, sorted.
+  virtual Task<absl::StatusOr<std::vector<std::string>>> List(std::string dir) = 0;
+  virtual Task<absl::Status> CreateDir(std::string dir) = 0;
+  // Makes the creations, renames and removals of names in `dir` durable.
+  virtual Task<absl::Status> SyncDir(std::string dir) = 0;
+};
+
+}  // namespace cairn

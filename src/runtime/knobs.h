@@ -1,0 +1,51 @@
+// Knobs: every tunable of Cairn, in one list, with its production default and the range the
+// simulator may randomize it within (per seed, FoundationDB-style), so that tests do not only
+// ever see the defaults. Units are in the names. To add one: a line in CAIRN_KNOBS.
+// `cairn ... --knob name=value` sets one from the command line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace cairn {
+
+class Random;
+
+//        name                             default     sim min  sim max   help
+#define CAIRN_KNOBS(X)                                                                          \
+  X(rpc_attempts_max,                      3,          1,       6,        "sends of one RPC before it fails")          \
+  X(rpc_attempt_timeout_ms,                200,        20,      500,      "wait for a reply to one send of an RPC")     \
+  X(rpc_backoff_initial_ms,                10,         1,       50,       "backoff before the second send of an RPC")   \
+  X(rpc_backoff_max_ms,                    200,        10,      500,      "cap of the doubling RPC backoff")            \
+  X(rpc_inflight_calls_max,                4096,       64,      4096,     "outstanding outgoing RPCs per node")         \
+  X(rpc_handlers_max,                      1024,       16,      1024,     "concurrent incoming RPC handlers per node")  \
+  X(net_inbox_messages_max,                8192,       256,     8192,     "queued incoming messages per node")          \
+  X(net_message_bytes_max,                 16 << 20,   16 << 20, 16 << 20, "largest message a node sends or accepts") \
+  X(net_send_queue_bytes_max,              64 << 20,   64 << 20, 64 << 20, "bytes queued to one unreachable peer")    \
+  X(net_reconnect_backoff_ms_max,          1000,       10,      1000,     "cap of the TCP reconnect backoff")           \
+  X(demo_quorum_timeout_ms,                1000,       100,     2000,     "demo register: wait for a quorum")           \
+  X(demo_log_batch_records_max,            64,         1,       128,      "demo register: records per log fsync")       \
+  X(disk_io_threads,                       2,          1,       4,        "real runtime: threads for blocking disk IO")
+
+struct Knobs {
+#define CAIRN_KNOB_FIELD(name, def, lo, hi, help) int64_t name = def;
+  CAIRN_KNOBS(CAIRN_KNOB_FIELD)
+#undef CAIRN_KNOB_FIELD
+
+  // Sets one knob from text: "name=value" parts. InvalidArgument names the bad part.
+  absl::Status Set(std::string_view name, std::string_view value);
+  absl::Status SetAssignment(std::string_view name_equals_value);
+
+  // Draws every knob uniformly within its simulation range.
+  void Randomize(Random& random);
+
+  // "name=value" for every knob that differs from its default, space-separated.
+  std::string DescribeChanges() const;
+  // Every knob with default, range and help, one per line (for --help texts).
+  static std::string DescribeAll();
+};
+
+}  // namespace cairn

@@ -1,0 +1,90 @@
+// PosixDisk: the Disk of a real node, as POSIX files under one data directory.
+//
+// Every call runs its system calls on the BlockingPool and resumes the caller on the loop
+// thread. A job owns everything it touches (the file descriptor through a shared holder, the
+// data by value, the result in shared state), so destroying a waiting caller is safe at any
+// point: the call still runs to completion on its thread, and its result is dropped.
+//
+// Durability is exactly the Disk contract's: a File's data after Sync (fdatasync), a created,
+// renamed or removed name only after SyncDir on its directory. Nothing here syncs a directory
+// on its own; callers decide when a name must be durable.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "src/runtime/disk.h"
+#include "src/runtime/real/blocking_pool.h"
+
+namespace cairn::real {
+
+// An open file descriptor, closed when the last holder lets go (which may be a pool thread
+// finishing a call after the File was destroyed).
+class FdHolder {
+ public:
+  explicit FdHolder(int fd) : fd_(fd) {}
+  ~FdHolder();
+  FdHolder(const FdHolder&) = delete;
+  FdHolder& operator=(const FdHolder&) = delete;
+  int fd() const { return fd_; }
+  // Held across "find the end, write there" so that two Appends cannot pick the same end.
+  std::mutex& append_mu() { return append_mu_; }
+
+ private:
+  int fd_;
+  std::mutex append_mu_;
+};
+
+class PosixFile final : public File {
+ public:
+  // `path` is the file's full path, for error messages.
+  PosixFile(BlockingPool& pool, std::shared_ptr<FdHolder> fd, std::string path)
+      : pool_(pool), fd_(std::move(fd)), path_(std::move(path)) {}
+
+  Task<absl::StatusOr<std::string>> Read(uint64_t offset, size_t length) override;
+  Task<absl::Status> Write(uint64_t offset, std::string data) override;
+  // Writes at the size the file has when the call runs. Appends that are in flight at the same
+  // time land in an unspecified order; a caller that needs an order awaits each one.
+  Task<absl::Status> Append(std::string data) override;
+  Task<absl::Status> Sync() override;
+  Task<absl::Status> Truncate(uint64_t size) override;
+  Task<absl::StatusOr<uint64_t>> Size() override;
+
+ private:
+  BlockingPool& pool_;
+  std::shared_ptr<FdHolder> fd_;
+  std::string path_;
+};
+
+class PosixDisk final : public Disk {
+ public:
+  // `root` must exist; every path is relative to it. An empty `root` is a node without a
+  // disk (a client): every call fails with FailedPrecondition. `pool` must outlive this Disk
+  // and every File it opened.
+  PosixDisk(BlockingPool& pool, std::string root) : pool_(pool), root_(std::move(root)) {}
+
+  // Paths are '/'-separated and relative: one starting with '/' or with a ".." component is
+  // InvalidArgument. For directory calls, "" (or ".") is the data directory itself.
+  Task<absl::StatusOr<std::unique_ptr<File>>> Open(std::string path,
+                                                   OpenOptions options) override;
+  Task<absl::Status> Rename(std::string from, std::string to) override;
+  // A file, or an empty directory.
+  Task<absl::Status> Remove(std::string path) override;
+  Task<absl::StatusOr<std::vector<std::string>>> List(std::string dir) override;
+  // OK if `dir` already exists as a directory; its parent must exist.
+  Task<absl::Status> CreateDir(std::string dir) override;
+  Task<absl::Status> SyncDir(std::string dir) override;
+
+  const std::string& root() const { return root_; }
+
+ private:
+  // The full path of `path`, or InvalidArgument.
+  absl::StatusOr<std::string> Resolve(const std::string& path, bool allow_root) const;
+
+  BlockingPool& pool_;
+  std::string root_;
+};
+
+}  // namespace cairn::real

@@ -1,0 +1,27 @@
+// cairn: the one command-line program of Cairn. `cairn --help` lists the subcommands.
+#include <cstdio>
+
+#include "tools/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Cairn: a disaggregated LSM storage engine, tested by a seeded deterministic simulator.\n"
+      "Every subcommand has its own --help."};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Print the help of every subcommand");
+  cairn::tools::Action action;
+  cairn::tools::AddSimCommands(app, action);
+  cairn::tools::AddTraceCommands(app, action);
+  cairn::tools::AddDemoCommands(app, action);
+  cairn::tools::AddKnobsCommand(app, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (!action) {
+    std::fprintf(stderr, "%s", app.help().c_str());
+    return 2;
+  }
+  return action();
+}
