@@ -336,6 +336,11 @@ DemoResult RunDemoScenario(const DemoScenario& scenario) {
     result.disk.crash_names_lost += d.crash_names_lost;
   }
   result.knobs = world.knobs().DescribeChanges();
+  for (const auto& [site, stats] : world.buggify_stats().sites) {
+    ++result.buggify_sites_reached;
+    result.buggify_sites_enabled += stats.enabled;
+    result.buggify_fired += stats.fired;
+  }
   result.trace = world.trace().records();
   return result;
 }
@@ -377,6 +382,9 @@ std::string FormatDemoSummary(const DemoScenario& scenario, const DemoResult& r,
       r.history.count(OpOutcome::kOk), r.history.count(OpOutcome::kFail),
       r.history.count(OpOutcome::kInfo) + r.history.count(OpOutcome::kOpen)));
   if (!r.knobs.empty()) absl::StrAppend(&out, "  knobs        ", r.knobs, "\n");
+  absl::StrAppend(&out, absl::StrFormat(
+      "  buggify      %d fault points reached, %d enabled this seed, fired %d times\n",
+      r.buggify_sites_reached, r.buggify_sites_enabled, r.buggify_fired));
   absl::StrAppend(&out, "  checks\n");
   for (const CheckResult& c : r.checks) {
     absl::StrAppend(&out, absl::StrFormat("    %-18s %s\n", c.name,

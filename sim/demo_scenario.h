@@ -60,6 +60,7 @@ struct DemoResult {
   NetworkStats network;
   DiskStats disk;  // summed over replicas
   std::string knobs;  // knobs that differ from the defaults
+  uint64_t buggify_sites_reached = 0, buggify_sites_enabled = 0, buggify_fired = 0;
   History history;
   std::vector<CheckResult> checks;
   bool live = true;  // every client completed an operation after the faults healed

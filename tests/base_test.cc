@@ -94,8 +94,8 @@ TEST(Knobs, RandomizeStaysInSimulationRanges) {
     k.Randomize(r);
     EXPECT_GE(k.rpc_attempts_max, 1);
     EXPECT_LE(k.rpc_attempts_max, 6);
-    EXPECT_GE(k.demo_quorum_timeout_ms, 100);
-    EXPECT_LE(k.demo_quorum_timeout_ms, 2000);
+    EXPECT_GE(k.rpc_attempt_timeout_ms, 20);
+    EXPECT_LE(k.rpc_attempt_timeout_ms, 500);
   }
 }
 

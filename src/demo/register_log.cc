@@ -93,8 +93,10 @@ Task<void> RegisterLog::WriteLoop() {
   while (true) {
     (void)co_await wake_.Receive(rt_.DeadlineAfter(std::chrono::seconds(1)));
     while (!queue_.empty()) {
-      const size_t batch_size =
+      size_t batch_size =
           std::min(queue_.size(), static_cast<size_t>(std::max<int64_t>(1, rt_.knobs().demo_log_batch_records_max)));
+      // Fault point: one record per fsync, the batching path's rare extreme.
+      if (rt_.buggify().Fires()) batch_size = 1;
       std::vector<Pending> batch(std::make_move_iterator(queue_.begin()),
                                  std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(batch_size)));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(batch_size));
@@ -105,6 +107,8 @@ Task<void> RegisterLog::WriteLoop() {
       if (status.ok() && options_.ack_before_fsync) {
         for (Pending& p : batch) (void)p.done->TrySend(absl::OkStatus());
       }
+      // Fault point: a long gap between write and fsync widens the window a crash can hit.
+      if (status.ok() && rt_.buggify().Fires()) co_await rt_.Sleep(std::chrono::milliseconds(20));
       if (status.ok()) status = co_await file_->Sync();
       if (!status.ok() && broken_.ok()) {
         broken_ = absl::Status(status.code(), absl::StrCat("log is broken: ", status.message()));

@@ -26,7 +26,6 @@ class Random;
   X(net_message_bytes_max,                 16 << 20,   16 << 20, 16 << 20, "largest message a node sends or accepts") \
   X(net_send_queue_bytes_max,              64 << 20,   64 << 20, 64 << 20, "bytes queued to one unreachable peer")    \
   X(net_reconnect_backoff_ms_max,          1000,       10,      1000,     "cap of the TCP reconnect backoff")           \
-  X(demo_quorum_timeout_ms,                1000,       100,     2000,     "demo register: wait for a quorum")           \
   X(demo_log_batch_records_max,            64,         1,       128,      "demo register: records per log fsync")       \
   X(disk_io_threads,                       2,          1,       4,        "real runtime: threads for blocking disk IO")
 
