@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "fault/nemesis.h"
 #include "sim/world.h"
 #include "src/demo/register_client.h"
 #include "src/demo/register_replica.h"
@@ -22,7 +23,9 @@ struct ClientSetup {
   std::vector<NodeId> replicas;
   int keys = 0;
   bool ack_before_replicate = false;
+  bool drop_retry = false;
   Instant stop_at{};
+  const std::vector<ScriptedOp>* script = nullptr;  // this client's operations, or null
   History* history = nullptr;
   std::vector<Instant>* last_ok = nullptr;  // per process: when it last completed an op
 };
@@ -31,18 +34,41 @@ struct ClientSetup {
 Task<void> RunClient(Runtime& rt, ClientSetup setup) {
   rpc::RpcNode rpc(rt);
   rpc.Start();
-  demo::RegisterClient client(rpc, demo::ClientOptions{setup.replicas, setup.ack_before_replicate});
+  demo::ClientOptions options;
+  options.replicas = setup.replicas;
+  options.ack_before_replicate = setup.ack_before_replicate;
+  options.drop_retry = setup.drop_retry;
+  demo::RegisterClient client(rpc, options);
   uint64_t writes = 0;
+  size_t scripted = 0;
   while (rt.Now() < setup.stop_at) {
-    const std::string key = absl::StrCat("k", rt.random().Uniform(static_cast<uint64_t>(setup.keys)));
+    // The choices are drawn even when a script overrides them, so that a replayed tape keeps
+    // every random stream where the recorded run had it.
+    std::string key = absl::StrCat("k", rt.random().Uniform(static_cast<uint64_t>(setup.keys)));
+    bool write = rt.random().Chance(0.5);
+    if (setup.script != nullptr) {
+      if (scripted == setup.script->size()) {
+        // Out of script: this client is done, and excused from the liveness check.
+        (*setup.last_ok)[setup.process] = kInstantMax;
+        co_return;
+      }
+      const ScriptedOp& op = (*setup.script)[scripted++];
+      key = op.key;
+      write = op.kind == OpKind::kWrite;
+      // Never earlier than recorded: when a shrunk tape drops operations, the ones left keep
+      // their times. (In an unmodified replay the client is exactly on time: no extra event.)
+      if (rt.Now() < op.at) co_await rt.executor().SleepUntil(op.at);
+    }
     const Instant deadline = rt.DeadlineAfter(seconds(1));
-    if (rt.random().Chance(0.5)) {
-      const std::string value = absl::StrCat("c", setup.process, "-", writes++);
+    if (write) {
+      // Unique per write; padded to a realistic size, so that corruption mostly hits values.
+      const std::string value =
+          absl::StrCat("c", setup.process, "-", writes++, "-", std::string(48, 'v'));
       const uint64_t op = setup.history->Invoke(setup.process, OpKind::kWrite, key, value, rt.Now());
       absl::Status s = co_await client.Put(key, value, deadline);
       if (s.ok()) {
         setup.history->Complete(op, OpOutcome::kOk, std::nullopt, rt.Now());
-        (*setup.last_ok)[setup.process] = rt.Now();
+        if ((*setup.last_ok)[setup.process] != kInstantMax) (*setup.last_ok)[setup.process] = rt.Now();
       } else {
         // Some replicas may have stored it: the outcome is unknown.
         setup.history->Complete(op, OpOutcome::kInfo, std::nullopt, rt.Now(), s.ToString());
@@ -52,7 +78,7 @@ Task<void> RunClient(Runtime& rt, ClientSetup setup) {
       absl::StatusOr<std::optional<std::string>> v = co_await client.Get(key, deadline);
       if (v.ok()) {
         setup.history->Complete(op, OpOutcome::kOk, *v, rt.Now());
-        (*setup.last_ok)[setup.process] = rt.Now();
+        if ((*setup.last_ok)[setup.process] != kInstantMax) (*setup.last_ok)[setup.process] = rt.Now();
       } else {
         setup.history->Complete(op, OpOutcome::kFail, std::nullopt, rt.Now(), v.status().ToString());
       }
@@ -61,191 +87,35 @@ Task<void> RunClient(Runtime& rt, ClientSetup setup) {
   }
 }
 
-// The seeded nemesis: it decides its fault mix once, then acts at random intervals.
-class Nemesis {
- public:
-  Nemesis(World& world, const DemoScenario& scenario, std::vector<NodeId> replicas,
-          std::vector<NodeId> all, FaultCounts& counts)
-      : world_(world), scenario_(scenario), replicas_(std::move(replicas)), all_(std::move(all)),
-        counts_(counts), random_(world.random().Fork("nemesis")) {
-    auto pick = [&](const char* name) {
-      const bool on = random_.Chance(0.7);
-      if (on) counts_.mix.push_back(name);
-      return on;
-    };
-    crash_ = pick("crash");
-    power_loss_ = pick("power-loss");
-    partition_ = pick("partition");
-    degrade_ = pick("degrade");
-    clock_ = pick("clock-skew");
-    disk_ = pick("disk-faults");
-    // Intensity: mean time between actions, from brutal to calm.
-    mean_gap_ = milliseconds(random_.UniformRange(100, 2000));
-    counts_.mix.push_back(absl::StrCat("every~", FormatDuration(mean_gap_)));
-  }
-
-  void Start(Instant until) {
-    until_ = until;
-    ScheduleNext();
-  }
-
- private:
-  void ScheduleNext() {
-    const Instant at = world_.Now() + milliseconds(10) + random_.Exponential(mean_gap_);
-    if (at >= until_) return;
-    world_.Schedule(at, kNoNode, "nemesis", 0, [this] {
-      Act();
-      ScheduleNext();
-    });
-  }
-
-  void After(Duration d, const char* what, std::function<void()> fn) {
-    world_.Schedule(world_.Now() + d, kNoNode, what, 0, std::move(fn));
-  }
-
-  NodeId AnyReplica() { return replicas_[random_.Uniform(replicas_.size())]; }
-
-  void Act() {
-    std::vector<std::function<void()>> actions;
-    if (crash_) actions.push_back([this] { CrashOne(); });
-    if (power_loss_ && random_.Chance(0.3)) actions.push_back([this] { PowerLoss(); });
-    if (partition_) actions.push_back([this] { Partition(); });
-    if (degrade_) actions.push_back([this] { Degrade(); });
-    if (clock_) actions.push_back([this] { SkewClock(); });
-    if (disk_) actions.push_back([this] { DiskFaults(); });
-    if (actions.empty()) return;
-    actions[random_.Uniform(actions.size())]();
-  }
-
-  void CrashOne() {
-    const NodeId victim = AnyReplica();
-    if (!world_.IsUp(victim)) return;
-    ++counts_.crashes;
-    world_.Crash(victim);
-    After(random_.UniformDuration(milliseconds(50), seconds(2)), "nemesis.restart", [this, victim] {
-      if (!world_.IsUp(victim)) world_.Start(victim);
-    });
-  }
-
-  void PowerLoss() {
-    ++counts_.power_losses;
-    for (NodeId r : replicas_) world_.Crash(r);
-    for (NodeId r : replicas_) {
-      After(random_.UniformDuration(milliseconds(50), seconds(1)), "nemesis.restart", [this, r] {
-        if (!world_.IsUp(r)) world_.Start(r);
-      });
-    }
-  }
-
-  void Partition() {
-    SimNetwork& net = world_.network();
-    const int kind = static_cast<int>(random_.Uniform(3));
-    std::vector<NodeId> side;
-    if (kind == 2) {  // isolate one node from everyone
-      ++counts_.isolations;
-      side.push_back(all_[random_.Uniform(all_.size())]);
-    } else {
-      for (NodeId n : all_) {
-        if (random_.Chance(0.5)) side.push_back(n);
-      }
-      if (kind == 1) ++counts_.one_way_partitions; else ++counts_.partitions;
-    }
-    std::vector<std::pair<NodeId, NodeId>> cut;
-    for (NodeId a : side) {
-      for (NodeId b : all_) {
-        if (std::find(side.begin(), side.end(), b) != side.end()) continue;
-        cut.push_back({a, b});
-        if (kind != 1) cut.push_back({b, a});
-      }
-    }
-    for (auto [a, b] : cut) net.Cut(a, b);
-    After(random_.UniformDuration(milliseconds(200), seconds(3)), "nemesis.heal", [this, cut] {
-      for (auto [a, b] : cut) world_.network().Restore(a, b);
-    });
-  }
-
-  void Degrade() {
-    ++counts_.degradations;
-    NetworkFaults& f = world_.network().faults();
-    f.loss_probability = random_.UniformDouble() * 0.3;
-    f.duplicate_probability = random_.UniformDouble() * 0.1;
-    f.slow_probability = random_.UniformDouble() * 0.1;
-    After(random_.UniformDuration(milliseconds(200), seconds(3)), "nemesis.heal", [this] {
-      world_.network().faults() = NetworkFaults();
-    });
-  }
-
-  void SkewClock() {
-    ++counts_.clock_skews;
-    const NodeId n = all_[random_.Uniform(all_.size())];
-    world_.SetClockSkew(n, milliseconds(random_.UniformRange(-500, 500)),
-                        static_cast<double>(random_.UniformRange(-200, 200)));
-  }
-
-  void DiskFaults() {
-    ++counts_.disk_fault_periods;
-    const NodeId n = AnyReplica();
-    sim::DiskFaults& f = world_.disk(n).faults();
-    f.sync_error_probability = random_.UniformDouble() * 0.05;
-    f.read_error_probability = random_.UniformDouble() * 0.05;
-    f.latency_max = milliseconds(random_.UniformRange(1, 20));
-    After(random_.UniformDuration(milliseconds(200), seconds(3)), "nemesis.heal", [this, n] {
-      world_.disk(n).faults() = sim::DiskFaults();
-    });
-  }
-
- public:
-  // After the chaos: every fault heals, every replica runs.
-  void HealAll() {
-    world_.network().RestoreAll();
-    world_.network().faults() = NetworkFaults();
-    for (NodeId r : replicas_) {
-      world_.disk(r).faults() = sim::DiskFaults();
-      if (!world_.IsUp(r)) world_.Start(r);
-    }
-  }
-
-  // A replica whose program exited (its log broke) is restarted, as a supervisor would.
-  void Supervise(Instant until) {
-    world_.Schedule(world_.Now() + milliseconds(500), kNoNode, "supervisor", 0, [this, until] {
-      for (NodeId r : replicas_) {
-        if (world_.HasExited(r)) {
-          ++counts_.exits_restarted;
-          world_.Restart(r);
-        }
-      }
-      if (world_.Now() < until) Supervise(until);
-    });
-  }
-
- private:
-  World& world_;
-  const DemoScenario& scenario_;
-  std::vector<NodeId> replicas_;
-  std::vector<NodeId> all_;
-  FaultCounts& counts_;
-  Random random_;
-  bool crash_ = false, power_loss_ = false, partition_ = false, degrade_ = false, clock_ = false,
-       disk_ = false;
-  Duration mean_gap_{};
-  Instant until_{};
-};
-
 }  // namespace
 
-std::string DemoScenario::ReplayCommand() const {
+std::string DemoScenario::ReplayCommand(const DemoScenario& d) const {
+  if (!tape_file.empty()) return absl::StrCat("cairn sim replay --tape ", tape_file);
   std::string cmd = absl::StrCat("cairn sim run --seed ", seed);
-  const DemoScenario d;
+  if (!scenario_file.empty()) absl::StrAppend(&cmd, " --scenario ", scenario_file);
   if (replicas != d.replicas) absl::StrAppend(&cmd, " --replicas ", replicas);
   if (clients != d.clients) absl::StrAppend(&cmd, " --clients ", clients);
   if (keys != d.keys) absl::StrAppend(&cmd, " --keys ", keys);
   if (chaos != d.chaos) absl::StrAppend(&cmd, " --chaos-ms ", chaos.count() / 1'000'000);
   if (heal != d.heal) absl::StrAppend(&cmd, " --heal-ms ", heal.count() / 1'000'000);
-  if (!faults) absl::StrAppend(&cmd, " --no-faults");
-  if (!randomize_knobs) absl::StrAppend(&cmd, " --default-knobs");
-  if (!buggify) absl::StrAppend(&cmd, " --no-buggify");
-  if (canary_ack_before_replicate) absl::StrAppend(&cmd, " --canary ack-before-replicate");
-  if (canary_ack_before_fsync) absl::StrAppend(&cmd, " --canary ack-before-fsync");
+  if (!faults && d.faults) absl::StrAppend(&cmd, " --no-faults");
+  if (fault_kinds != d.fault_kinds) {
+    std::vector<std::string> names;
+    for (fault::FaultKind k : fault_kinds) names.push_back(fault::FaultKindName(k));
+    absl::StrAppend(&cmd, " --faults ", names.empty() ? "swarm" : absl::StrJoin(names, ","));
+  }
+  if (fault_pace != d.fault_pace) absl::StrAppend(&cmd, " --fault-pace-ms ", fault_pace.count() / 1'000'000);
+  if (!randomize_knobs && d.randomize_knobs) absl::StrAppend(&cmd, " --default-knobs");
+  if (!buggify && d.buggify) absl::StrAppend(&cmd, " --no-buggify");
+  for (const std::string& k : knob_settings) {
+    if (std::find(d.knob_settings.begin(), d.knob_settings.end(), k) == d.knob_settings.end()) {
+      absl::StrAppend(&cmd, " --knob ", k);
+    }
+  }
+  if (canary_ack_before_replicate && !d.canary_ack_before_replicate) absl::StrAppend(&cmd, " --canary ack-before-replicate");
+  if (canary_ack_before_fsync && !d.canary_ack_before_fsync) absl::StrAppend(&cmd, " --canary ack-before-fsync");
+  if (canary_ignore_checksum && !d.canary_ignore_checksum) absl::StrAppend(&cmd, " --canary ignore-checksum");
+  if (canary_drop_retry && !d.canary_drop_retry) absl::StrAppend(&cmd, " --canary drop-retry");
   return cmd;
 }
 
@@ -265,6 +135,7 @@ DemoResult RunDemoScenario(const DemoScenario& scenario) {
   options.buggify = scenario.buggify;
   options.trace_records_max = scenario.trace_records_max;
   options.echo_logs = scenario.echo_logs;
+  options.knob_overrides = scenario.knob_settings;
   World world(options);
 
   DemoResult result;
@@ -272,36 +143,55 @@ DemoResult RunDemoScenario(const DemoScenario& scenario) {
   std::vector<NodeId> replicas;
   std::vector<NodeId> all;
   demo::ReplicaOptions replica_options;
+  for (int i = 0; i < scenario.replicas; ++i) replica_options.replicas.push_back(static_cast<NodeId>(i));
   replica_options.ack_before_fsync = scenario.canary_ack_before_fsync;
+  replica_options.ignore_checksum = scenario.canary_ignore_checksum;
   for (int i = 0; i < scenario.replicas; ++i) {
     const NodeId id = world.AddNode(absl::StrCat("replica", i), [replica_options](Runtime& rt) {
       return demo::RunReplica(rt, replica_options);
     });
+    CAIRN_CHECK(id == static_cast<NodeId>(i));
     replicas.push_back(id);
     all.push_back(id);
   }
   const Instant chaos_end = world.Now() + scenario.chaos;
   const Instant end = chaos_end + scenario.heal;
   std::vector<Instant> last_ok(static_cast<size_t>(scenario.clients), Instant{});
+  std::vector<std::vector<ScriptedOp>> scripts(static_cast<size_t>(scenario.clients));
+  if (scenario.script) {
+    for (const ScriptedOp& op : scenario.script->ops) {
+      CAIRN_CHECK(op.client >= 0 && op.client < scenario.clients);
+      scripts[static_cast<size_t>(op.client)].push_back(op);
+    }
+  }
   for (int c = 0; c < scenario.clients; ++c) {
     ClientSetup setup;
     setup.process = c;
     setup.replicas = replicas;
     setup.keys = scenario.keys;
     setup.ack_before_replicate = scenario.canary_ack_before_replicate;
+    setup.drop_retry = scenario.canary_drop_retry;
     setup.stop_at = end - seconds(1);
     setup.history = &result.history;
     setup.last_ok = &last_ok;
+    if (scenario.script) setup.script = &scripts[static_cast<size_t>(c)];
     all.push_back(world.AddNode(absl::StrCat("client", c),
                                 [setup](Runtime& rt) { return RunClient(rt, setup); }));
   }
   for (NodeId n : all) world.Start(n);
 
-  Nemesis nemesis(world, scenario, replicas, all, result.faults);
-  if (scenario.faults) {
-    nemesis.Start(chaos_end);
-    nemesis.Supervise(end);
-  }
+  fault::NemesisOptions nemesis_options;
+  nemesis_options.servers = replicas;
+  nemesis_options.nodes = all;
+  nemesis_options.corruptible_servers_max = static_cast<size_t>(scenario.replicas - 1) / 2;
+  nemesis_options.enabled = scenario.faults;
+  if (!scenario.fault_kinds.empty()) nemesis_options.kinds = scenario.fault_kinds;
+  nemesis_options.mean_gap = scenario.fault_pace;
+  if (scenario.script) nemesis_options.script = scenario.script->faults;
+  nemesis_options.record = &result.faults_applied;
+  fault::Nemesis nemesis(world, nemesis_options, result.faults);
+  nemesis.Start(chaos_end);
+  nemesis.Supervise(end);
   world.RunUntil(chaos_end);
   nemesis.HealAll();
   world.RunUntil(end);
@@ -331,6 +221,11 @@ DemoResult RunDemoScenario(const DemoScenario& scenario) {
     result.disk.syncs += d.syncs;
     result.disk.sync_errors += d.sync_errors;
     result.disk.read_errors += d.read_errors;
+    result.disk.bitflips += d.bitflips;
+    result.disk.corrupted_at_rest += d.corrupted_at_rest;
+    result.disk.misdirected_writes += d.misdirected_writes;
+    result.disk.full_errors += d.full_errors;
+    result.disk.write_errors += d.write_errors;
     result.disk.crash_writes_lost += d.crash_writes_lost;
     result.disk.crash_writes_torn += d.crash_writes_torn;
     result.disk.crash_names_lost += d.crash_names_lost;
@@ -346,11 +241,12 @@ DemoResult RunDemoScenario(const DemoScenario& scenario) {
 }
 
 std::string FormatDemoSummary(const DemoScenario& scenario, const DemoResult& r,
-                              double wall_seconds) {
+                              double wall_seconds, const DemoScenario& base) {
   std::string out;
   const double sim_s = ToSeconds(r.simulated);
   absl::StrAppend(&out, absl::StrFormat(
-      "Cairn simulation: demo register (ABD quorum), seed %d\n", r.seed));
+      "Cairn simulation: demo register (ABD quorum), seed %d%s\n", r.seed,
+      scenario.scenario_file.empty() ? std::string() : ", scenario " + scenario.scenario_file));
   absl::StrAppend(&out, absl::StrFormat(
       "  nodes        %d replicas + %d clients\n", scenario.replicas, scenario.clients));
   absl::StrAppend(&out, absl::StrFormat(
@@ -359,24 +255,28 @@ std::string FormatDemoSummary(const DemoScenario& scenario, const DemoResult& r,
       wall_seconds > 0 ? sim_s / wall_seconds : 0.0));
   absl::StrAppend(&out, absl::StrFormat("  events       %d run, %d trace items\n", r.events,
                                         r.trace_items));
-  const FaultCounts& f = r.faults;
+  const fault::FaultCounts& f = r.faults;
   absl::StrAppend(&out, absl::StrFormat(
       "  fault mix    %s\n", f.mix.empty() ? std::string("none (--no-faults)") : absl::StrJoin(f.mix, " ")));
+  std::vector<std::string> injected;
+  for (int k = 0; k < static_cast<int>(fault::FaultKind::kCount); ++k) {
+    if (f.by_kind[k] > 0) {
+      injected.push_back(absl::StrCat(fault::FaultKindName(static_cast<fault::FaultKind>(k)), " ", f.by_kind[k]));
+    }
+  }
+  if (f.exits_restarted > 0) injected.push_back(absl::StrCat("exits-restarted ", f.exits_restarted));
+  absl::StrAppend(&out, "  faults       ", injected.empty() ? "none" : absl::StrJoin(injected, ", "), "\n");
   absl::StrAppend(&out, absl::StrFormat(
-      "  faults       %d crashes, %d power losses, %d partitions (%d one-way, %d isolations),\n"
-      "               %d network degradations, %d clock skews, %d disk-fault periods, %d exits restarted\n",
-      f.crashes, f.power_losses, f.partitions + f.one_way_partitions + f.isolations,
-      f.one_way_partitions, f.isolations, f.degradations, f.clock_skews, f.disk_fault_periods,
-      f.exits_restarted));
-  absl::StrAppend(&out, absl::StrFormat(
-      "  network      %d sent, %d delivered, %d lost, %d duplicated, %d cut, %d to down nodes\n",
+      "  network      %d sent, %d delivered, %d lost, %d duplicated, %d cut, %d clogged, %d to down nodes\n",
       r.network.sent, r.network.delivered, r.network.lost, r.network.duplicated, r.network.cut,
-      r.network.to_down_node));
+      r.network.clogged, r.network.to_down_node));
   absl::StrAppend(&out, absl::StrFormat(
-      "  disk         %d fsyncs (%d failed), %d read errors; at crashes %d writes lost, %d torn, "
-      "%d names lost\n",
-      r.disk.syncs, r.disk.sync_errors, r.disk.read_errors, r.disk.crash_writes_lost,
-      r.disk.crash_writes_torn, r.disk.crash_names_lost));
+      "  disk         %d fsyncs (%d failed), %d read errors, %d bit flips on read, %d at rest, "
+      "%d misdirected writes, %d disk-full errors;\n"
+      "               at crashes %d writes lost, %d torn, %d names lost\n",
+      r.disk.syncs, r.disk.sync_errors, r.disk.read_errors, r.disk.bitflips,
+      r.disk.corrupted_at_rest, r.disk.misdirected_writes, r.disk.full_errors,
+      r.disk.crash_writes_lost, r.disk.crash_writes_torn, r.disk.crash_names_lost));
   absl::StrAppend(&out, absl::StrFormat(
       "  operations   %d: %d ok, %d failed, %d unknown\n", r.history.operations().size(),
       r.history.count(OpOutcome::kOk), r.history.count(OpOutcome::kFail),
@@ -396,7 +296,7 @@ std::string FormatDemoSummary(const DemoScenario& scenario, const DemoResult& r,
                                         r.live ? "passed" : "FAILED: " + r.liveness_detail));
   absl::StrAppend(&out, absl::StrFormat("  trace hash   %016x\n", r.trace_hash));
   absl::StrAppend(&out, absl::StrFormat("  verdict      %s\n", r.passed() ? "PASS" : "FAIL"));
-  absl::StrAppend(&out, "  replay       ", scenario.ReplayCommand(), "\n");
+  absl::StrAppend(&out, "  replay       ", scenario.ReplayCommand(base), "\n");
   return out;
 }
 

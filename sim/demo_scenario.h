@@ -10,9 +10,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "fault/nemesis.h"
 #include "sim/history.h"
 #include "sim/register_checker.h"
 #include "sim/sim_disk.h"
@@ -22,6 +24,20 @@
 
 namespace cairn::sim {
 
+// An explicit schedule: the faults to apply and the operations each client performs, in
+// place of the seeded choices (a tape, sim/tape.h). `at` of an operation is when the recorded
+// run invoked it; replay keeps only the order.
+struct ScriptedOp {
+  int client = 0;
+  OpKind kind = OpKind::kRead;
+  std::string key;
+  Instant at{};
+};
+struct DemoScript {
+  std::vector<fault::FaultAction> faults;
+  std::vector<ScriptedOp> ops;
+};
+
 struct DemoScenario {
   uint64_t seed = 1;
   int replicas = 3;
@@ -30,23 +46,27 @@ struct DemoScenario {
   Duration chaos = std::chrono::seconds(20);
   Duration heal = std::chrono::seconds(10);
   bool faults = true;           // run the nemesis at all
+  std::vector<fault::FaultKind> fault_kinds;  // the faults to use; empty: the seed picks (swarm)
+  Duration fault_pace{0};       // mean time between faults; 0: the seed picks
+  std::vector<std::string> knob_settings;     // "name=value", applied after randomization
   bool randomize_knobs = true;  // draw knobs within their simulation ranges
   bool buggify = true;          // switch fault points on
   // Planted bugs (canaries) the checks must catch.
   bool canary_ack_before_replicate = false;
   bool canary_ack_before_fsync = false;
+  bool canary_ignore_checksum = false;
+  bool canary_drop_retry = false;
   size_t trace_records_max = 0;
   bool echo_logs = false;
 
-  // The command line that replays this scenario exactly.
-  std::string ReplayCommand() const;
-};
+  std::string scenario_file;  // where it was read from, if from a file
+  std::shared_ptr<const DemoScript> script;  // a tape's schedule; null: the seed decides
+  std::string tape_file;      // where the script was read from
 
-struct FaultCounts {
-  uint64_t crashes = 0, power_losses = 0, partitions = 0, one_way_partitions = 0,
-           isolations = 0, degradations = 0, clock_skews = 0, disk_fault_periods = 0,
-           exits_restarted = 0;
-  std::vector<std::string> mix;  // the kinds of fault this seed enabled (swarm testing)
+  // The command line that replays this scenario exactly: the seed, the scenario file if any,
+  // and every setting that differs from `base` (the file's, or the defaults).
+  std::string ReplayCommand(const DemoScenario& base) const;
+  std::string ReplayCommand() const { return ReplayCommand(DemoScenario()); }
 };
 
 struct DemoResult {
@@ -56,7 +76,7 @@ struct DemoResult {
   uint64_t events = 0;
   uint64_t trace_items = 0;
   int nodes = 0;
-  FaultCounts faults;
+  fault::FaultCounts faults;
   NetworkStats network;
   DiskStats disk;  // summed over replicas
   std::string knobs;  // knobs that differ from the defaults
@@ -66,13 +86,15 @@ struct DemoResult {
   bool live = true;  // every client completed an operation after the faults healed
   std::string liveness_detail;
   std::vector<TraceRecord> trace;
+  std::vector<fault::FaultAction> faults_applied;  // what the nemesis did, for a tape
   bool passed() const;
 };
 
 DemoResult RunDemoScenario(const DemoScenario& scenario);
 
 // The readable summary of one run.
+// `base` is what the replay command is relative to (the scenario file's settings).
 std::string FormatDemoSummary(const DemoScenario& scenario, const DemoResult& result,
-                              double wall_seconds);
+                              double wall_seconds, const DemoScenario& base = DemoScenario());
 
 }  // namespace cairn::sim

@@ -8,24 +8,16 @@
 
 namespace cairn::sim {
 
-// Wall clocks start at 2026-01-01T00:00:00Z so that dates in logs look like dates.
-constexpr int64_t kWallEpochNanos = 1767225600LL * 1'000'000'000LL;
-
 class NodeRuntime::SimClock final : public Clock {
  public:
-  SimClock(World& world, Duration skew, double drift_ppm)
-      : world_(world), skew_(skew), drift_ppm_(drift_ppm) {}
+  SimClock(World& world, NodeId id) : world_(world), id_(id) {}
   Instant Now() const override { return world_.Now(); }
-  WallTime WallNow() const override {
-    const int64_t t = ToNanos(world_.Now());
-    const auto drift = static_cast<int64_t>(static_cast<double>(t) * drift_ppm_ / 1e6);
-    return WallTime(Duration(kWallEpochNanos + t + skew_.count() + drift));
-  }
+  // Skew and drift are read at each call: a clock fault strikes a running node.
+  WallTime WallNow() const override { return world_.WallClockOf(id_); }
 
  private:
   World& world_;
-  Duration skew_;
-  double drift_ppm_;
+  NodeId id_;
 };
 
 class NodeRuntime::SimExecutor final : public Executor {
@@ -215,9 +207,8 @@ NodeRuntime::NodeRuntime(World& world, NodeId id, uint64_t incarnation)
       id_(id),
       random_(HashCombine(HashCombine(world.seed(), 0x6e6f6465ull + id), incarnation),
               &world.trace()) {
-  const World::Node& n = world.node(id);
   if (world.options_.buggify) buggify_ = Buggify(world.seed(), &random_, &world.buggify_stats_);
-  clock_ = std::make_unique<SimClock>(world, n.clock_skew, n.drift_ppm);
+  clock_ = std::make_unique<SimClock>(world, id);
   executor_ = std::make_unique<SimExecutor>(world, id);
   network_ = std::make_unique<SimNetworkEndpoint>(
       world, *executor_, id, static_cast<size_t>(world.knobs().net_inbox_messages_max));

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "absl/strings/str_format.h"
+#include "src/base/check.h"
 
 namespace cairn::sim {
 namespace {
@@ -19,7 +20,10 @@ std::string Describe(const Operation& op) {
                          ToSeconds(op.invoked), end);
 }
 
-void Record(CheckResult& result, std::string explanation) {
+void Record(CheckResult& result, std::string explanation, std::initializer_list<const Operation*> ops) {
+  Instant witnessed{};
+  for (const Operation* op : ops) witnessed = std::max(witnessed, op->completed);
+  result.first_witnessed = std::min(result.first_witnessed, witnessed);
   result.passed = false;
   ++result.violation_count;
   if (result.violations.size() < kExplainedViolationsMax) {
@@ -36,6 +40,8 @@ std::vector<CheckResult> CheckRegisterHistory(const History& history) {
   std::map<std::string, std::vector<const Operation*>> writes_by_key;
   std::map<std::pair<std::string, std::string>, const Operation*> write_of_value;
   for (const Operation& op : history.operations()) {
+    CAIRN_CHECK_MSG(op.kind == OpKind::kRead || op.kind == OpKind::kWrite,
+                    "the register checks take reads and writes only");
     if (op.kind != OpKind::kWrite) continue;
     writes_by_key[op.key].push_back(&op);
     write_of_value[{op.key, *op.value}] = &op;
@@ -47,18 +53,18 @@ std::vector<CheckResult> CheckRegisterHistory(const History& history) {
     if (read.value) {
       auto it = write_of_value.find({read.key, *read.value});
       if (it == write_of_value.end()) {
-        Record(seen, absl::StrFormat("%s returned a value no client ever wrote", Describe(read)));
+        Record(seen, absl::StrFormat("%s returned a value no client ever wrote", Describe(read)), {&read});
         continue;
       }
       source = it->second;
       if (source->outcome == OpOutcome::kFail) {
         Record(seen, absl::StrFormat("%s returned the value of the failed %s", Describe(read),
-                                     Describe(*source)));
+                                     Describe(*source)), {&read});
         continue;
       }
       if (source->invoked > read.completed) {
         Record(seen, absl::StrFormat("%s returned the value of %s, invoked after the read ended",
-                                     Describe(read), Describe(*source)));
+                                     Describe(read), Describe(*source)), {&read});
         continue;
       }
     }
@@ -72,7 +78,7 @@ std::vector<CheckResult> CheckRegisterHistory(const History& history) {
         Record(lost, absl::StrFormat("%s returned %s, but %s had replaced it before the read began",
                                      Describe(read),
                                      source ? "the value of " + Describe(*source) : "nothing",
-                                     Describe(*b)));
+                                     Describe(*b)), {&read, b});
         break;
       }
     }

@@ -24,6 +24,9 @@ struct CheckResult {
   bool passed = true;
   std::vector<std::string> violations;  // each a readable explanation, at most a few
   size_t violation_count = 0;
+  // When the earliest violation became visible (the latest completion among its
+  // operations): a shrinker can cut a run there.
+  Instant first_witnessed = kInstantMax;
 };
 
 std::vector<CheckResult> CheckRegisterHistory(const History& history);

@@ -80,6 +80,13 @@ absl::Status SimDisk::Write(Inode& inode, uint64_t offset, std::string bytes, Ra
     ++stats_.write_errors;
     return absl::DataLossError("simulated write error (EIO)");
   }
+  if (random.Chance(faults_.misdirected_write_probability)) {
+    // The device reports success, but the data went elsewhere in the file.
+    ++stats_.misdirected_writes;
+    const int64_t shift = random.UniformRange(1, 8) * static_cast<int64_t>(kSectorBytes);
+    offset = random.Chance(0.5) || offset < static_cast<uint64_t>(shift) ? offset + static_cast<uint64_t>(shift)
+                                                                       : offset - static_cast<uint64_t>(shift);
+  }
   if (absl::Status s = Reserve(inode, offset + bytes.size()); !s.ok()) return s;
   if (inode.data.size() < offset + bytes.size()) inode.data.resize(offset + bytes.size(), '\0');
   std::copy(bytes.begin(), bytes.end(), inode.data.begin() + static_cast<ptrdiff_t>(offset));
@@ -101,9 +108,11 @@ absl::Status SimDisk::Truncate(Inode& inode, uint64_t size) {
 absl::Status SimDisk::Sync(Inode& inode, Random& random) {
   ++stats_.syncs;
   if (random.Chance(faults_.sync_error_probability)) {
-    // As on Linux: the error is reported once and what reached the device is unknown; the
-    // unsynced changes stay pending, so a later crash decides their fate.
+    // As on Linux: the error is reported once, and what reached the device is unknown. Some
+    // of the unsynced changes made it, some did not (or were torn), and the kernel no longer
+    // holds the rest as dirty, so no later fsync will write them: settle them now.
     ++stats_.sync_errors;
+    SettleUnsynced(inode, random);
     return absl::DataLossError("simulated fsync failure (EIO)");
   }
   inode.durable = inode.data;
@@ -116,6 +125,7 @@ absl::Status SimDisk::Rename(const std::string& from, const std::string& to) {
   if (absl::Status s = Validate(to); !s.ok()) return s;
   auto it = files_.find(from);
   if (it == files_.end()) return absl::NotFoundError(absl::StrCat("no file '", from, "'"));
+  if (from == to) return absl::OkStatus();  // POSIX: renaming a file to itself does nothing
   if (absl::Status s = CheckParent(to); !s.ok()) return s;
   if (dirs_.contains(to)) return absl::FailedPreconditionError(absl::StrCat(to, " is a directory"));
   std::shared_ptr<Inode> inode = it->second;
@@ -194,6 +204,38 @@ absl::Status SimDisk::SyncDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
+void SimDisk::SettleUnsynced(Inode& inode, Random& random) {
+  // Each unsynced change is kept, lost, or torn by sectors.
+  std::string result = inode.durable;
+  for (const Inode::Change& change : inode.unsynced) {
+    const double roll = random.UniformDouble();
+    if (change.truncate) {
+      if (roll >= faults_.lost_write_probability) result.resize(change.offset, '\0');
+      continue;
+    }
+    if (roll < faults_.lost_write_probability) {
+      ++stats_.crash_writes_lost;
+      continue;
+    }
+    const bool torn = roll < faults_.lost_write_probability + faults_.torn_write_probability;
+    if (torn) ++stats_.crash_writes_torn; else ++stats_.crash_writes_kept;
+    for (uint64_t pos = change.offset; pos < change.offset + change.bytes.size();) {
+      const uint64_t sector_end = (pos / kSectorBytes + 1) * kSectorBytes;
+      const uint64_t end = std::min<uint64_t>(sector_end, change.offset + change.bytes.size());
+      if (!torn || random.Chance(0.5)) {
+        if (result.size() < end) result.resize(end, '\0');
+        std::copy(change.bytes.begin() + static_cast<ptrdiff_t>(pos - change.offset),
+                  change.bytes.begin() + static_cast<ptrdiff_t>(end - change.offset),
+                  result.begin() + static_cast<ptrdiff_t>(pos));
+      }
+      pos = end;
+    }
+  }
+  inode.durable = result;
+  inode.data = std::move(result);
+  inode.unsynced.clear();
+}
+
 void SimDisk::ApplyCrash(Random& random) {
   // Names: a random prefix of the unsynced changes made it to the journal.
   const size_t kept = random.Uniform(unsynced_names_.size() + 1);
@@ -202,38 +244,10 @@ void SimDisk::ApplyCrash(Random& random) {
   unsynced_names_.clear();
 
   // Data: every inode, reachable or not, settles to durable + a random part of its unsynced
-  // changes. Each change is kept, lost, or torn by sectors.
+  // changes.
   std::set<Inode*> seen;
   auto settle = [&](const std::shared_ptr<Inode>& inode) {
-    if (!seen.insert(inode.get()).second) return;
-    std::string result = inode->durable;
-    for (const Inode::Change& change : inode->unsynced) {
-      const double roll = random.UniformDouble();
-      if (change.truncate) {
-        if (roll >= faults_.lost_write_probability) result.resize(change.offset, '\0');
-        continue;
-      }
-      if (roll < faults_.lost_write_probability) {
-        ++stats_.crash_writes_lost;
-        continue;
-      }
-      const bool torn = roll < faults_.lost_write_probability + faults_.torn_write_probability;
-      if (torn) ++stats_.crash_writes_torn; else ++stats_.crash_writes_kept;
-      for (uint64_t pos = change.offset; pos < change.offset + change.bytes.size();) {
-        const uint64_t sector_end = (pos / kSectorBytes + 1) * kSectorBytes;
-        const uint64_t end = std::min<uint64_t>(sector_end, change.offset + change.bytes.size());
-        if (!torn || random.Chance(0.5)) {
-          if (result.size() < end) result.resize(end, '\0');
-          std::copy(change.bytes.begin() + static_cast<ptrdiff_t>(pos - change.offset),
-                    change.bytes.begin() + static_cast<ptrdiff_t>(end - change.offset),
-                    result.begin() + static_cast<ptrdiff_t>(pos));
-        }
-        pos = end;
-      }
-    }
-    inode->durable = result;
-    inode->data = std::move(result);
-    inode->unsynced.clear();
+    if (seen.insert(inode.get()).second) SettleUnsynced(*inode, random);
   };
   for (const auto& [path, inode] : files_) settle(inode);
   for (const auto& [path, inode] : durable_files_) settle(inode);
@@ -246,6 +260,7 @@ absl::Status SimDisk::CorruptAtRest(const std::string& path, uint64_t offset, in
   if (it == files_.end()) return absl::NotFoundError(path);
   Inode& inode = *it->second;
   if (offset >= inode.data.size()) return absl::OutOfRangeError("offset past end of file");
+  ++stats_.corrupted_at_rest;
   inode.data[offset] = static_cast<char>(inode.data[offset] ^ (1 << bit));
   if (offset < inode.durable.size()) {
     inode.durable[offset] = static_cast<char>(inode.durable[offset] ^ (1 << bit));
@@ -257,6 +272,11 @@ uint64_t SimDisk::used_bytes() const {
   uint64_t total = 0;
   for (const auto& [path, inode] : files_) total += inode->data.size();
   return total;
+}
+
+uint64_t SimDisk::FileSize(const std::string& path) const {
+  auto it = files_.find(path);
+  return it == files_.end() ? 0 : it->second->data.size();
 }
 
 std::vector<std::string> SimDisk::AllFiles() const {

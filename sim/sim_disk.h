@@ -6,7 +6,8 @@
 // file system, so a rename is atomic across a crash). At a crash (ApplyCrash) every unsynced
 // write is independently kept, lost, or torn at sector granularity, and a random prefix of the
 // unsynced namespace changes survives. Faults (read errors, bit flips, failed fsyncs, a full
-// disk, slowness) are injected per DiskFaults. docs/simulation.md has the whole model.
+// disk, slowness) are injected per DiskFaults. A failed Sync settles the file's unsynced
+// changes at once, as a crash would (Linux drops the dirty state on an fsync error). docs/simulation.md has the whole model.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +29,7 @@ struct DiskFaults {
   double read_bitflip_probability = 0;  // a Read returns data with one bit flipped
   double sync_error_probability = 0;    // a Sync fails; unsynced state stays unknown
   double write_error_probability = 0;   // a Write/Append fails, nothing written
+  double misdirected_write_probability = 0;  // a write silently lands 1-8 sectors off target
   double torn_write_probability = 0.3;  // at a crash: an unsynced write is torn (by sectors)
   double lost_write_probability = 0.3;  // at a crash: an unsynced write is lost entirely
   uint64_t capacity_bytes = 1ull << 40; // writes past this fail with ResourceExhausted
@@ -39,7 +41,8 @@ struct DiskFaults {
 
 struct DiskStats {
   uint64_t reads = 0, writes = 0, syncs = 0, dir_syncs = 0;
-  uint64_t read_errors = 0, bitflips = 0, sync_errors = 0, write_errors = 0, full_errors = 0;
+  uint64_t read_errors = 0, bitflips = 0, sync_errors = 0, write_errors = 0, full_errors = 0,
+           misdirected_writes = 0, corrupted_at_rest = 0;
   uint64_t crash_writes_lost = 0, crash_writes_torn = 0, crash_writes_kept = 0;
   uint64_t crash_names_lost = 0;
 };
@@ -86,6 +89,7 @@ class SimDisk {
   absl::Status CorruptAtRest(const std::string& path, uint64_t offset, int bit);
 
   uint64_t used_bytes() const;
+  uint64_t FileSize(const std::string& path) const;  // 0 if there is no such file
   std::vector<std::string> AllFiles() const;  // every current file path, sorted
 
  private:
@@ -95,6 +99,7 @@ class SimDisk {
     std::shared_ptr<Inode> inode;  // for kLink
   };
   static std::string Parent(const std::string& path);
+  void SettleUnsynced(Inode& inode, Random& random);
   absl::Status CheckParent(const std::string& path) const;
   absl::Status Validate(const std::string& path) const;
   void ApplyToDurable(const NameChange& change);

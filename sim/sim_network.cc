@@ -1,5 +1,7 @@
 #include "sim/sim_network.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "sim/node_runtime.h"
 #include "sim/world.h"
@@ -25,6 +27,16 @@ absl::Status SimNetwork::Send(NodeId from, NodeId to, std::string payload) {
   return absl::OkStatus();
 }
 
+void SimNetwork::Clog(NodeId from, NodeId to, Instant until) {
+  Instant& held = clogged_[{from, to}];
+  held = std::max(held, until);
+}
+
+void SimNetwork::ClogNode(NodeId node, Instant until) {
+  Instant& held = clogged_nodes_[node];
+  held = std::max(held, until);
+}
+
 void SimNetwork::ScheduleDelivery(NodeId from, NodeId to, std::string payload) {
   Random& r = world_.random();
   if (IsCut(from, to)) {
@@ -36,9 +48,20 @@ void SimNetwork::ScheduleDelivery(NodeId from, NodeId to, std::string payload) {
     ++stats_.slow;
     latency += r.Exponential(faults_.slow_tail_mean);
   }
+  // A clogged link holds the message until the clog clears.
+  Instant arrival = world_.Now() + latency;
+  Instant held_until{};
+  if (auto it = clogged_.find({from, to}); it != clogged_.end()) held_until = it->second;
+  for (NodeId n : {from, to}) {
+    if (auto it = clogged_nodes_.find(n); it != clogged_nodes_.end()) held_until = std::max(held_until, it->second);
+  }
+  if (held_until > world_.Now()) {
+    ++stats_.clogged;
+    arrival = std::max(arrival, held_until + r.Exponential(faults_.latency_tail_mean));
+  }
   const uint64_t detail = HashCombine(HashCombine(from, to), HashBytes(payload));
   // A world event: the receiver's incarnation is decided on arrival, not at sending.
-  world_.Schedule(world_.Now() + latency, kNoNode, "net.deliver", detail,
+  world_.Schedule(arrival, kNoNode, "net.deliver", detail,
                   [this, from, to, payload = std::move(payload)]() mutable {
                     if (IsCut(from, to)) {  // the link went down while the message flew
                       ++stats_.cut;

@@ -3,11 +3,14 @@
 // Each message is, independently and as the current NetworkFaults say: lost; delivered after a
 // latency drawn from a base plus an exponential tail, with an occasional much slower path
 // (which also reorders); and possibly duplicated. Links can be cut one way or both ways
-// (partitions). A message to a node that is down when it arrives is lost, as is one that
-// arrives to a full inbox. Every choice draws from the World's seeded Random.
+// (partitions: messages are lost) or clogged until some instant (messages are held, then
+// delivered, as on a congested or flapping link). A message to a node that is down when it
+// arrives is lost, as is one that arrives to a full inbox. Every choice draws from the
+// World's seeded Random.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -31,7 +34,7 @@ struct NetworkFaults {
 
 struct NetworkStats {
   uint64_t sent = 0, delivered = 0, lost = 0, duplicated = 0, cut = 0, to_down_node = 0,
-           inbox_full = 0, slow = 0;
+           inbox_full = 0, slow = 0, clogged = 0;
 };
 
 class SimNetwork {
@@ -50,6 +53,15 @@ class SimNetwork {
   bool IsCut(NodeId from, NodeId to) const { return cut_.contains({from, to}); }
   size_t cut_links() const { return cut_.size(); }
 
+  // Holds messages from `from` to `to` sent before `until` until then (one way).
+  void Clog(NodeId from, NodeId to, Instant until);
+  // Clogs every link into and out of `node`.
+  void ClogNode(NodeId node, Instant until);
+  void UnclogAll() {
+    clogged_.clear();
+    clogged_nodes_.clear();
+  }
+
  private:
   void ScheduleDelivery(NodeId from, NodeId to, std::string payload);
 
@@ -57,6 +69,8 @@ class SimNetwork {
   NetworkFaults faults_;
   NetworkStats stats_;
   std::set<std::pair<NodeId, NodeId>> cut_;
+  std::map<std::pair<NodeId, NodeId>, Instant> clogged_;  // link → held until
+  std::map<NodeId, Instant> clogged_nodes_;
 };
 
 }  // namespace cairn::sim

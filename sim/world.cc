@@ -1,5 +1,6 @@
 #include "sim/world.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -22,28 +23,29 @@ World::World(WorldOptions options)
     Random knob_random(HashCombine(options_.seed, 0x6b6e6f62ull));
     knobs_.Randomize(knob_random);
   }
+  for (const std::string& setting : options_.knob_overrides) CAIRN_CHECK_OK(knobs_.SetAssignment(setting));
 }
 
 World::~World() {
   // Node memory goes first, while the World it refers to is whole; then pending events.
-  for (Node& n : nodes_) n.runtime.reset();
+  for (auto& n : nodes_) n->runtime.reset();
   while (!queue_.empty()) queue_.pop();
 }
 
 World::Node& World::node(NodeId id) {
   CAIRN_CHECK_MSG(id < nodes_.size(), absl::StrCat("no node ", id));
-  return nodes_[id];
+  return *nodes_[id];
 }
 const World::Node& World::node(NodeId id) const {
   CAIRN_CHECK_MSG(id < nodes_.size(), absl::StrCat("no node ", id));
-  return nodes_[id];
+  return *nodes_[id];
 }
 
 NodeId World::AddNode(std::string name, NodeProgram program) {
-  Node n;
-  n.name = std::move(name);
-  n.program = std::move(program);
-  n.disk = std::make_unique<SimDisk>();
+  auto n = std::make_unique<Node>();
+  n->name = std::move(name);
+  n->program = std::move(program);
+  n->disk = std::make_unique<SimDisk>();
   nodes_.push_back(std::move(n));
   return static_cast<NodeId>(nodes_.size() - 1);
 }
@@ -77,38 +79,65 @@ void World::Start(NodeId id) {
   ++n.incarnation;
   n.up = true;
   n.exited = false;
+  n.paused_until = Instant{};
   trace_.Fold(now_, id, "node.start", n.incarnation);
   n.runtime = std::make_unique<NodeRuntime>(*this, id, n.incarnation);
   Runtime& rt = n.runtime->runtime();
   rt.executor().Spawn(RunProgram(n.program(rt), this, id));
 }
 
-void World::Crash(NodeId id) {
+void World::Crash(NodeId id, CrashKind kind) {
   CAIRN_CHECK_MSG(running_node_ == kNoNode, "nodes are crashed by world events, not by nodes");
   Node& n = node(id);
   if (!n.up) return;
-  trace_.Fold(now_, id, "node.crash", n.incarnation);
+  trace_.Fold(now_, id, kind == CrashKind::kMachine ? "node.crash.machine" : "node.crash.process",
+              n.incarnation);
   n.up = false;
   n.runtime.reset();  // every task, then all node memory
-  Random crash_random = random_.Fork(absl::StrCat("crash/", id, "/", n.incarnation));
-  n.disk->ApplyCrash(crash_random);
+  if (kind == CrashKind::kMachine) {
+    Random crash_random = random_.Fork(absl::StrCat("crash/", id, "/", n.incarnation));
+    n.disk->ApplyCrash(crash_random);
+  }
 }
 
-void World::Restart(NodeId id) {
-  Crash(id);
+WallTime World::WallClockOf(NodeId id) const {
+  // Wall clocks start at 2026-01-01T00:00:00Z so that dates in logs look like dates.
+  constexpr int64_t kWallEpochNanos = 1767225600LL * 1'000'000'000LL;
+  const Node& n = node(id);
+  const int64_t t = ToNanos(now_);
+  const auto drift = static_cast<int64_t>(static_cast<double>(t) * n.drift_ppm / 1e6);
+  return WallTime(Duration(kWallEpochNanos + t + n.clock_skew.count() + drift));
+}
+
+void World::Pause(NodeId id, Instant until) {
+  Node& n = node(id);
+  if (!n.up) return;
+  trace_.Fold(now_, id, "node.pause", static_cast<uint64_t>(ToNanos(until)));
+  n.paused_until = std::max(n.paused_until, until);
+}
+
+bool World::IsPaused(NodeId id) const { return node(id).up && node(id).paused_until > now_; }
+
+void World::Restart(NodeId id, CrashKind kind) {
+  Crash(id, kind);
   Start(id);
 }
 
 void World::Schedule(Instant at, NodeId node_id, const char* what, uint64_t detail,
                      std::function<void()> fn) {
   if (at < now_) at = now_;
-  const uint64_t incarnation = node_id == kNoNode ? 0 : node(node_id).incarnation;
-  queue_.push(Event{at, random_.Next(), next_seq_++, node_id, incarnation, what, detail,
-                    std::move(fn)});
+  ScheduleWithTiebreak(at, node_id, what, detail, random_.Next(), std::move(fn));
 }
 
-bool World::Step() {
-  while (!queue_.empty()) {
+void World::ScheduleWithTiebreak(Instant at, NodeId node_id, const char* what, uint64_t detail,
+                                 uint64_t tiebreak, std::function<void()> fn) {
+  if (at < now_) at = now_;
+  const uint64_t incarnation = node_id == kNoNode ? 0 : node(node_id).incarnation;
+  queue_.push(Event{at, tiebreak, next_seq_++, node_id, incarnation, what, detail, std::move(fn)});
+}
+
+bool World::Step(Instant limit) {
+  while (!queue_.empty() && queue_.top().at <= limit) {
     // priority_queue::top is const; the event is moved out before pop.
     Event event = std::move(const_cast<Event&>(queue_.top()));
     queue_.pop();
@@ -117,6 +146,13 @@ bool World::Step() {
       const Node& n = node(event.node);
       if (!n.up || n.incarnation != event.incarnation) {
         ++events_dropped_;
+        continue;
+      }
+      if (n.paused_until > event.at) {  // stalled: the event waits for the node to resume
+        event.at = n.paused_until;
+        event.tiebreak = random_.Next();
+        event.seq = next_seq_++;
+        queue_.push(std::move(event));
         continue;
       }
     }
@@ -133,17 +169,17 @@ bool World::Step() {
 }
 
 void World::RunUntil(Instant until) {
-  while (!queue_.empty() && queue_.top().at <= until) Step();
+  while (Step(until)) {
+  }
   if (now_ < until) now_ = until;
 }
 
 bool World::RunUntilCondition(const std::function<bool()>& done, Instant until) {
   while (!done()) {
-    if (queue_.empty() || queue_.top().at > until) {
+    if (!Step(until)) {
       if (now_ < until) now_ = until;
       return done();
     }
-    Step();
   }
   return true;
 }

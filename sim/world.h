@@ -33,6 +33,7 @@ struct WorldOptions {
   size_t trace_records_max = 0;  // keep this many trace records for diffing (0: hash only)
   bool echo_logs = false;        // print node log lines to stdout as they happen
   Knobs knobs;                   // the starting knobs (before randomization)
+  std::vector<std::string> knob_overrides;  // "name=value", applied after randomization
 };
 
 // What a node runs: its whole program, started at every (re)start. Everything it builds lives
@@ -63,20 +64,36 @@ class World {
   bool HasExited(NodeId id) const;
   uint64_t incarnation(NodeId id) const;
   SimDisk& disk(NodeId id);
-  // Clock faults: a node's wall clock reads virtual time + skew + drift (parts per million).
+  // Clock faults: a node's wall clock reads virtual time + skew + drift (parts per million),
+  // from the moment this is called, on the running incarnation too.
   void SetClockSkew(NodeId id, Duration skew, double drift_ppm);
+  WallTime WallClockOf(NodeId id) const;
 
-  void Start(NodeId id);    // a new incarnation runs the node's program
-  void Crash(NodeId id);    // every task and all memory of the node vanish; disk crash rules
-  void Restart(NodeId id);  // Crash (if up), then Start
+  // How much of the machine a crash takes. Either way every task and all memory of the node
+  // vanish. A process crash (kill -9) leaves the OS page cache: unsynced writes stay, still
+  // unsynced, and may be lost by a later machine crash. A machine crash (power loss, kernel
+  // panic) settles the disk by the crash rules: unsynced writes kept, lost or torn.
+  enum class CrashKind { kProcess, kMachine };
+
+  void Start(NodeId id);  // a new incarnation runs the node's program
+  void Crash(NodeId id, CrashKind kind = CrashKind::kMachine);
+  void Restart(NodeId id, CrashKind kind = CrashKind::kMachine);  // Crash (if up), then Start
+  // Stalls the node until `until` (a long GC pause, a stopped VM): none of its events run
+  // before then; they run when it resumes. Messages still reach its inbox.
+  void Pause(NodeId id, Instant until);
+  bool IsPaused(NodeId id) const;
 
   // Schedules `fn` at `at` (never before now). With `node` set, the event belongs to that
   // node's current incarnation and is dropped if the node crashes before it runs.
   void Schedule(Instant at, NodeId node, const char* what, uint64_t detail,
                 std::function<void()> fn);
+  // The same with a given tie-breaker instead of one drawn from the World's stream: for
+  // events whose presence must not shift the stream (a tape's faults, which shrinking removes).
+  void ScheduleWithTiebreak(Instant at, NodeId node, const char* what, uint64_t detail,
+                            uint64_t tiebreak, std::function<void()> fn);
 
-  // Runs the next event; false if there is none.
-  bool Step();
+  // Runs the next event due at or before `limit`; false if there is none.
+  bool Step(Instant limit = kInstantMax);
   // Runs every event due at or before `until`, then sets the time to `until`.
   void RunUntil(Instant until);
   void RunFor(Duration d) { RunUntil(now_ + d); }
@@ -115,6 +132,7 @@ class World {
     bool up = false;
     bool exited = false;
     uint64_t incarnation = 0;
+    Instant paused_until{};
     Duration clock_skew{0};
     double drift_ppm = 0;
     std::unique_ptr<SimDisk> disk;
@@ -131,7 +149,7 @@ class World {
   Knobs knobs_;
   BuggifyStats buggify_stats_;
   SimNetwork network_;
-  std::vector<Node> nodes_;
+  std::vector<std::unique_ptr<Node>> nodes_;  // stable: programs and frames point into them
   std::priority_queue<Event, std::vector<Event>, Later> queue_;
   uint64_t next_seq_ = 0;
   uint64_t events_run_ = 0;

@@ -105,6 +105,7 @@ TEST(SimDisk, InjectedFaults) {
   auto f = disk.Open("f", true, true, false);
   ASSERT_TRUE(f.ok());
   ASSERT_TRUE(disk.Append(**f, std::string(64, 'a'), r).ok());
+  ASSERT_TRUE(disk.Sync(**f, r).ok());
   disk.faults().read_error_probability = 1;
   EXPECT_EQ(disk.Read(**f, 0, 64, r).status().code(), absl::StatusCode::kDataLoss);
   disk.faults().read_error_probability = 0;
@@ -120,6 +121,46 @@ TEST(SimDisk, InjectedFaults) {
   EXPECT_EQ(disk.Append(**f, std::string(64, 'b'), r).code(), absl::StatusCode::kResourceExhausted);
   ASSERT_TRUE(disk.CorruptAtRest("f", 3, 0).ok());
   EXPECT_EQ((*disk.Read(**f, 3, 1, r))[0], 'a' ^ 1);
+}
+
+// After a failed fsync the unsynced writes are settled at once, as a crash would: some kept,
+// some lost; a later successful fsync cannot bring the lost ones back.
+TEST(SimDisk, AFailedSyncSettlesTheUnsyncedWrites) {
+  int kept = 0, lost = 0;
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    SimDisk disk;
+    Random r(seed);
+    auto f = disk.Open("f", true, true, false);
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE(disk.SyncDir("").ok());
+    ASSERT_TRUE(disk.Append(**f, "synced", r).ok());
+    ASSERT_TRUE(disk.Sync(**f, r).ok());
+    ASSERT_TRUE(disk.Append(**f, "-pending", r).ok());
+    disk.faults().sync_error_probability = 1;
+    EXPECT_EQ(disk.Sync(**f, r).code(), absl::StatusCode::kDataLoss);
+    disk.faults().sync_error_probability = 0;
+    const std::string after_failure = *disk.Read(**f, 0, 100, r);
+    ASSERT_TRUE(disk.Sync(**f, r).ok());
+    disk.ApplyCrash(r);
+    const std::string after_crash = *disk.Read(**f, 0, 100, r);
+    EXPECT_EQ(after_crash, after_failure) << "seed " << seed;
+    EXPECT_EQ(after_crash.substr(0, 6), "synced");
+    kept += after_crash == "synced-pending";
+    lost += after_crash == "synced";
+  }
+  EXPECT_GT(kept, 0);
+  EXPECT_GT(lost, 0);
+}
+
+TEST(SimDisk, RenameToItselfKeepsTheFile) {
+  SimDisk disk;
+  Random r(1);
+  ASSERT_TRUE(disk.Open("f", true, true, false).ok());
+  ASSERT_TRUE(disk.SyncDir("").ok());
+  ASSERT_TRUE(disk.Rename("f", "f").ok());
+  ASSERT_TRUE(disk.SyncDir("").ok());
+  disk.ApplyCrash(r);
+  EXPECT_TRUE(disk.Open("f", false, false, false).ok());
 }
 
 TEST(SimDisk, ListAndRemoveAndBadPaths) {

@@ -170,5 +170,110 @@ TEST(World, ClockSkewMovesOnlyTheWallClock) {
   EXPECT_EQ(wall_b - wall_a, 250'000'000);
 }
 
+
+// A process crash (kill -9) leaves the OS's cache: unsynced data is still there afterwards.
+// A machine crash settles it: over many seeds, some of it is lost.
+TEST(World, ProcessCrashKeepsUnsyncedDataMachineCrashMayNot) {
+  auto survives = [](uint64_t seed, World::CrashKind kind) {
+    World world(WorldOptions{.seed = seed});
+    const NodeId n = world.AddNode("n", [](Runtime& rt) -> Task<void> {
+      OpenOptions o;
+      o.create = true;
+      auto f = co_await rt.disk().Open("f", o);
+      CAIRN_CHECK_OK(f.status());
+      CAIRN_CHECK_OK(co_await rt.disk().SyncDir(""));
+      CAIRN_CHECK_OK(co_await (*f)->Append(std::string(2048, 'x')));  // never synced
+      co_await rt.Sleep(std::chrono::seconds(10));
+    });
+    world.Start(n);
+    world.RunFor(milliseconds(100));
+    world.Crash(n, kind);
+    return world.disk(n).FileSize("f") == 2048;
+  };
+  int process_kept = 0, machine_kept = 0;
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    process_kept += survives(seed, World::CrashKind::kProcess);
+    machine_kept += survives(seed, World::CrashKind::kMachine);
+  }
+  EXPECT_EQ(process_kept, 30);
+  EXPECT_LT(machine_kept, 30);
+}
+
+TEST(World, PausedNodeRunsNothingUntilItResumes) {
+  std::vector<int64_t> ticks;
+  World world(WorldOptions{.seed = 1});
+  const NodeId n = world.AddNode("n", [&ticks](Runtime& rt) -> Task<void> {
+    for (int i = 0; i < 5; ++i) {
+      co_await rt.Sleep(milliseconds(10));
+      ticks.push_back(ToNanos(rt.Now()) / 1'000'000);
+    }
+  });
+  world.Start(n);
+  world.RunFor(milliseconds(15));
+  world.Pause(n, world.Now() + milliseconds(100));
+  EXPECT_TRUE(world.IsPaused(n));
+  world.RunFor(milliseconds(300));
+  // Ticks at 10, then nothing until the pause ends at 115, then every 10 ms again.
+  EXPECT_EQ(ticks, (std::vector<int64_t>{10, 115, 125, 135, 145}));
+}
+
+TEST(World, RunUntilNeverRunsPastItsLimit) {
+  World world(WorldOptions{.seed = 1});
+  int ran = 0;
+  const NodeId n = world.AddNode("n", [](Runtime& rt) -> Task<void> { co_await rt.Sleep(milliseconds(5)); });
+  world.Start(n);
+  world.RunFor(milliseconds(1));
+  world.Crash(n);  // its timer at 5 ms is now a dead event in the queue
+  world.Schedule(world.Now() + milliseconds(50), kNoNode, "late", 0, [&ran] { ++ran; });
+  world.RunUntil(InstantFromNanos(10'000'000));
+  EXPECT_EQ(ran, 0);
+  EXPECT_EQ(ToNanos(world.Now()), 10'000'000);
+}
+
+TEST(World, NodesAddedAfterOthersStartedDoNotDisturbThem) {
+  // Regression: node records once lived in a vector, and adding one moved the programs
+  // (and their captures) that running frames pointed into.
+  int sum = 0;
+  World world(WorldOptions{.seed = 1});
+  for (int i = 1; i <= 20; ++i) {
+    world.Start(world.AddNode("n", [i, &sum](Runtime& rt) -> Task<void> {
+      co_await rt.Sleep(milliseconds(1));
+      sum += i;
+    }));
+  }
+  world.RunFor(milliseconds(10));
+  EXPECT_EQ(sum, 210);
+}
+
+TEST(SimNetwork, ClogHoldsMessagesInsteadOfLosingThem) {
+  std::vector<std::string> got;
+  World world(WorldOptions{.seed = 5});
+  const NodeId a = world.AddNode("a", [](Runtime& rt) { return Sender(rt, 10); });
+  const NodeId b = world.AddNode("b", [&got](Runtime& rt) { return Receiver(rt, &got); });
+  world.network().ClogNode(b, world.Now() + milliseconds(500));
+  world.Start(a);
+  world.Start(b);
+  world.RunFor(milliseconds(400));
+  EXPECT_TRUE(got.empty());
+  world.RunFor(milliseconds(400));
+  EXPECT_EQ(got.size(), 10u);
+  EXPECT_EQ(world.network().stats().clogged, 10u);
+}
+
+TEST(World, ClockSkewStrikesARunningNode) {
+  int64_t before = 0, after = 0;
+  World world(WorldOptions{.seed = 1});
+  const NodeId n = world.AddNode("n", [&](Runtime& rt) -> Task<void> {
+    before = rt.clock().WallNow().time_since_epoch().count();
+    co_await rt.Sleep(milliseconds(10));
+    after = rt.clock().WallNow().time_since_epoch().count();
+  });
+  world.Start(n);
+  world.RunFor(milliseconds(5));
+  world.SetClockSkew(n, std::chrono::seconds(-30), 0);  // an NTP step backwards
+  world.RunFor(milliseconds(10));
+  EXPECT_EQ(after - before, 10'000'000 - 30'000'000'000);
+}
+
 }  // namespace
 }  // namespace cairn::sim

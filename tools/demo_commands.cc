@@ -82,7 +82,9 @@ int RunClientOp(const CommonFlags& flags, int64_t timeout_ms,
       -> Task<absl::Status> {
     rpc::RpcNode rpc(rt);
     rpc.Start();
-    demo::RegisterClient client(rpc, demo::ClientOptions{replicas, false});
+    demo::ClientOptions options;
+    options.replicas = replicas;
+    demo::RegisterClient client(rpc, options);
     co_return co_await op(client, rt.DeadlineAfter(std::chrono::milliseconds(timeout_ms)));
   };
   absl::Status s = (*node)->Run(main(rt, replicas, timeout_ms, std::move(op)), true);
@@ -124,11 +126,13 @@ void AddDemoCommands(CLI::App& app, Action& action) {
         if (!node.ok()) return Fail(node.status());
         std::fprintf(stderr, "replica %u serving on %s, data in %s\n", *id,
                      (*node)->listen_address().c_str(), dir->c_str());
-        auto main = [](Runtime& rt) -> Task<absl::Status> {
-          co_await demo::RunReplica(rt, demo::ReplicaOptions{});
+        demo::ReplicaOptions replica_options;
+        replica_options.replicas = Ids(*peers);
+        auto main = [](Runtime& rt, demo::ReplicaOptions options) -> Task<absl::Status> {
+          co_await demo::RunReplica(rt, std::move(options));
           co_return absl::InternalError("the replica stopped (see its log above)");
         };
-        absl::Status s = (*node)->Run(main((*node)->runtime()), true);
+        absl::Status s = (*node)->Run(main((*node)->runtime(), std::move(replica_options)), true);
         if (absl::IsCancelled(s)) return 0;  // a signal: a clean stop
         return Fail(s);
       };

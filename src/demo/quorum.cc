@@ -13,16 +13,19 @@ template <typename Reply, typename Request>
 Task<absl::StatusOr<std::vector<Reply>>> Gather(rpc::RpcNode& rpc,
                                                 const std::vector<NodeId>& replicas,
                                                 size_t quorum, const char* method,
-                                                Request request, Instant deadline) {
+                                                Request request, Instant deadline,
+                                                bool canary_drop_retry = false) {
   Channel<absl::StatusOr<Reply>> replies(rpc.runtime().executor(), replicas.size());
   TaskGroup calls(rpc.runtime().executor());
   for (NodeId replica : replicas) {
     calls.Spawn([](rpc::RpcNode& rpc, NodeId to, const char* method, Request request,
-                   Instant deadline, Channel<absl::StatusOr<Reply>>* out) -> Task<void> {
-      absl::StatusOr<Reply> reply =
-          co_await rpc.Call<Reply>(to, method, request, rpc::CallOptions{deadline});
+                   Instant deadline, bool drop_retry,
+                   Channel<absl::StatusOr<Reply>>* out) -> Task<void> {
+      const rpc::CallOptions options{deadline, drop_retry ? 1 : 0};
+      absl::StatusOr<Reply> reply = co_await rpc.Call<Reply>(to, method, request, options);
+      if (drop_retry && absl::IsDeadlineExceeded(reply.status())) reply = Reply();  // the bug
       (void)out->TrySend(std::move(reply));
-    }(rpc, replica, method, request, deadline, &replies));
+    }(rpc, replica, method, request, deadline, canary_drop_retry, &replies));
   }
   std::vector<Reply> ok;
   absl::Status last_error = absl::DeadlineExceededError("deadline passed");
@@ -70,11 +73,12 @@ Task<absl::StatusOr<Versioned>> QueryQuorum(rpc::RpcNode& rpc, const std::vector
 }
 
 Task<absl::Status> StoreQuorum(rpc::RpcNode& rpc, const std::vector<NodeId>& replicas,
-                               size_t quorum, Versioned record, Instant deadline) {
+                               size_t quorum, Versioned record, Instant deadline,
+                               bool canary_drop_retry) {
   StoreRequest request;
   *request.mutable_record() = std::move(record);
-  absl::StatusOr<std::vector<Empty>> replies =
-      co_await Gather<Empty>(rpc, replicas, quorum, kMethodStore, request, deadline);
+  absl::StatusOr<std::vector<Empty>> replies = co_await Gather<Empty>(
+      rpc, replicas, quorum, kMethodStore, request, deadline, canary_drop_retry);
   co_return replies.status();
 }
 

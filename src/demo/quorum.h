@@ -13,6 +13,7 @@ namespace cairn::demo {
 // Methods, as seen on the wire.
 inline constexpr char kMethodReadTs[] = "register.ReadTs";
 inline constexpr char kMethodStore[] = "register.Store";
+inline constexpr char kMethodDump[] = "register.Dump";
 
 bool TimestampLess(const Timestamp& a, const Timestamp& b);
 
@@ -20,8 +21,10 @@ bool TimestampLess(const Timestamp& a, const Timestamp& b);
 Task<absl::StatusOr<Versioned>> QueryQuorum(rpc::RpcNode& rpc, const std::vector<NodeId>& replicas,
                                             size_t quorum, std::string key, Instant deadline);
 
-// Phase 2: `record` stored (durably) at `quorum` replicas.
+// Phase 2: `record` stored (durably) at `quorum` replicas. `canary_drop_retry` plants a bug:
+// a Store that gets no reply is not retried and counts as stored.
 Task<absl::Status> StoreQuorum(rpc::RpcNode& rpc, const std::vector<NodeId>& replicas,
-                               size_t quorum, Versioned record, Instant deadline);
+                               size_t quorum, Versioned record, Instant deadline,
+                               bool canary_drop_retry = false);
 
 }  // namespace cairn::demo

@@ -20,7 +20,8 @@ Task<absl::Status> RegisterClient::Put(std::string key, std::string value, Insta
   record.mutable_ts()->set_counter(latest.ts().counter() + 1);
   record.mutable_ts()->set_nonce(rpc_.runtime().random().Next());
   const size_t quorum = options_.ack_before_replicate ? 1 : majority();
-  co_return co_await StoreQuorum(rpc_, options_.replicas, quorum, std::move(record), deadline);
+  co_return co_await StoreQuorum(rpc_, options_.replicas, quorum, std::move(record), deadline,
+                                 options_.drop_retry);
 }
 
 Task<absl::StatusOr<std::optional<std::string>>> RegisterClient::Get(std::string key,

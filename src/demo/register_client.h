@@ -23,6 +23,8 @@ struct ClientOptions {
   std::vector<NodeId> replicas;
   // Canary: a Put is acknowledged once one replica stored it, not a majority (a planted bug).
   bool ack_before_replicate = false;
+  // Canary: a Store that gets no reply is not retried and counts as stored (a planted bug).
+  bool drop_retry = false;
 };
 
 class RegisterClient {

@@ -2,9 +2,12 @@
 //
 // Append returns only when the record is on disk (fsync), batching concurrent appends into one
 // write and one fsync (group commit, at most demo_log_batch_records_max records per batch).
-// Open replays the file, stops at the first torn or corrupt record (what a crash in the
-// middle of an append leaves), truncates the file there and syncs, so later appends extend a
-// clean prefix. Record frame: fixed32 payload length, fixed32 masked CRC-32C of the payload,
+// Open first syncs the file (after a process crash the OS may still hold writes that never
+// reached the disk; replaying and serving them would acknowledge what a power loss could
+// still erase), then replays it, stopping at the first torn or corrupt record (what a crash
+// in the middle of an append leaves, or corruption). If it must cut the file there, it first
+// awaits `before_cut` (so the caller can durably note that records may be lost), then
+// truncates and syncs, so later appends extend a clean prefix. Record frame: fixed32 payload length, fixed32 masked CRC-32C of the payload,
 // payload (a serialized demo.Versioned).
 #pragma once
 
@@ -27,6 +30,8 @@ class RegisterLog {
     std::string dir = "register";
     // Canary: report an append durable before its fsync completes (a planted bug).
     bool ack_before_fsync = false;
+    // Canary: replay records whose checksum does not match (a planted bug).
+    bool ignore_checksum = false;
   };
   struct Recovery {
     uint64_t records = 0;
@@ -34,10 +39,14 @@ class RegisterLog {
     uint64_t discarded_bytes = 0;  // a torn or corrupt tail, cut off
   };
 
+  using ApplyFn = std::function<void(const Versioned&)>;
+  using BeforeCutFn = std::function<Task<absl::Status>()>;
+
   // Opens (creating if needed) and replays the log, calling `apply` for each valid record.
-  static Task<absl::StatusOr<std::unique_ptr<RegisterLog>>> Open(
-      Runtime& rt, Options options, std::function<void(const Versioned&)> apply,
-      Recovery* recovery);
+  static Task<absl::StatusOr<std::unique_ptr<RegisterLog>>> Open(Runtime& rt, Options options,
+                                                                 ApplyFn apply,
+                                                                 BeforeCutFn before_cut,
+                                                                 Recovery* recovery);
 
   ~RegisterLog();
 

@@ -4,6 +4,10 @@
 #include "src/base/status.h"
 
 namespace cairn::demo {
+namespace {
+using std::chrono::milliseconds;
+constexpr char kRepairMarker[] = "register/repairing";
+}  // namespace
 
 void RegisterReplica::ApplyRecovered(std::map<std::string, Versioned>& state,
                                      const Versioned& record) {
@@ -11,17 +15,32 @@ void RegisterReplica::ApplyRecovered(std::map<std::string, Versioned>& state,
   if (it == state.end() || TimestampLess(it->second.ts(), record.ts())) state[record.key()] = record;
 }
 
-RegisterReplica::RegisterReplica(RegisterLog& log, std::map<std::string, Versioned> recovered)
-    : log_(log), state_(std::move(recovered)) {}
+RegisterReplica::RegisterReplica(Runtime& rt, rpc::RpcNode& rpc, RegisterLog& log,
+                                 ReplicaOptions options, std::map<std::string, Versioned> recovered)
+    : rt_(rt),
+      rpc_(rpc),
+      log_(log),
+      options_(std::move(options)),
+      state_(std::move(recovered)),
+      background_(rt.executor()) {}
 
-void RegisterReplica::RegisterMethods(rpc::RpcNode& rpc) {
-  rpc.Register<KeyRequest, Versioned>(
+RegisterReplica::~RegisterReplica() {
+  // Handlers run on this object: none may outlive it. Then its own background work.
+  rpc_.CancelHandlers();
+  background_.CancelAll();
+}
+
+void RegisterReplica::RegisterMethods() {
+  rpc_.Register<KeyRequest, Versioned>(
       kMethodReadTs, [this](rpc::CallContext c, KeyRequest r) { return ReadTs(c, std::move(r)); });
-  rpc.Register<StoreRequest, Empty>(
+  rpc_.Register<StoreRequest, Empty>(
       kMethodStore, [this](rpc::CallContext c, StoreRequest r) { return Store(c, std::move(r)); });
+  rpc_.Register<Empty, DumpReply>(
+      kMethodDump, [this](rpc::CallContext c, Empty r) { return Dump(c, std::move(r)); });
 }
 
 Task<absl::StatusOr<Versioned>> RegisterReplica::ReadTs(rpc::CallContext, KeyRequest request) {
+  if (repairing_) co_return absl::UnavailableError("replica is repairing its log");
   auto it = state_.find(request.key());
   if (it == state_.end()) {
     Versioned empty;
@@ -31,40 +50,127 @@ Task<absl::StatusOr<Versioned>> RegisterReplica::ReadTs(rpc::CallContext, KeyReq
   co_return it->second;
 }
 
+Task<absl::Status> RegisterReplica::StoreLocally(const Versioned& record, Instant deadline) {
+  auto it = state_.find(record.key());
+  if (it != state_.end() && !TimestampLess(it->second.ts(), record.ts())) {
+    co_return absl::OkStatus();  // this or a newer value is already durable here
+  }
+  CO_RETURN_IF_ERROR(co_await log_.Append(record, deadline));
+  // Another Store of the key may have become durable meanwhile; keep the newest.
+  ApplyRecovered(state_, record);
+  co_return absl::OkStatus();
+}
+
 Task<absl::StatusOr<Empty>> RegisterReplica::Store(rpc::CallContext context, StoreRequest request) {
+  if (repairing_) co_return absl::UnavailableError("replica is repairing its log");
   const Versioned& record = request.record();
   if (!record.has_value() || record.key().empty()) {
     co_return absl::InvalidArgumentError("Store needs a key and a value");
   }
-  auto it = state_.find(record.key());
-  if (it != state_.end() && !TimestampLess(it->second.ts(), record.ts())) {
-    co_return Empty();  // this or a newer value is already durable here
-  }
-  CO_RETURN_IF_ERROR(co_await log_.Append(record, context.deadline));
-  // Another Store of the key may have become durable meanwhile; keep the newest.
-  ApplyRecovered(state_, record);
+  CO_RETURN_IF_ERROR(co_await StoreLocally(record, context.deadline));
   co_return Empty();
+}
+
+Task<absl::StatusOr<DumpReply>> RegisterReplica::Dump(rpc::CallContext, Empty) {
+  // Answered even while repairing: after a power loss every replica may be repairing, and
+  // each needs the others' records.
+  DumpReply reply;
+  for (const auto& [key, record] : state_) *reply.add_records() = record;
+  co_return reply;
+}
+
+void RegisterReplica::StartRepair(std::string marker_path) {
+  repairing_ = true;
+  background_.Spawn(Repair(std::move(marker_path)));
+}
+
+Task<absl::Status> RegisterReplica::RepairOnce() {
+  const Instant deadline = rt_.DeadlineAfter(milliseconds(1000));
+  std::map<std::string, Versioned> merged;
+  for (NodeId peer : options_.replicas) {
+    if (peer == rt_.node_id()) continue;
+    absl::StatusOr<DumpReply> dump = co_await rpc_.Call<DumpReply>(peer, kMethodDump, Empty(),
+                                                                   rpc::CallOptions{deadline});
+    if (!dump.ok()) co_return dump.status();
+    for (const Versioned& record : dump->records()) ApplyRecovered(merged, record);
+  }
+  for (const auto& [key, record] : merged) {
+    CO_RETURN_IF_ERROR(co_await StoreLocally(record, rt_.DeadlineAfter(milliseconds(1000))));
+  }
+  co_return absl::OkStatus();
+}
+
+Task<void> RegisterReplica::Repair(std::string marker_path) {
+  for (int attempt = 1;; ++attempt) {
+    absl::Status s = co_await RepairOnce();
+    if (s.ok()) break;
+    if (attempt == 1 || attempt % 20 == 0) {
+      rt_.Log(absl::StrCat("repair attempt ", attempt, " failed: ", s.ToString()));
+    }
+    if (!log_.healthy()) co_return;  // the replica is about to exit; a restart repairs again
+    co_await rt_.Sleep(milliseconds(200));
+  }
+  // Every record is durable here again; only then may the marker go (and durably so).
+  absl::Status s = co_await rt_.disk().Remove(marker_path);
+  if (s.ok()) s = co_await rt_.disk().SyncDir("register");
+  if (!s.ok()) {
+    rt_.Log(absl::StrCat("repair done but the marker could not be removed: ", s.ToString()));
+    co_return;  // stay repairing; a restart repairs again
+  }
+  repairing_ = false;
+  rt_.Log(absl::StrCat("repair complete: ", state_.size(), " keys"));
+}
+
+// Creates the repair marker durably (name and directory synced).
+Task<absl::Status> WriteRepairMarker(Runtime& rt) {
+  OpenOptions create;
+  create.create = true;
+  absl::StatusOr<std::unique_ptr<File>> made = co_await rt.disk().Open(kRepairMarker, create);
+  if (!made.ok()) co_return made.status();
+  co_return co_await rt.disk().SyncDir("register");
 }
 
 Task<void> RunReplica(Runtime& rt, ReplicaOptions options) {
   std::map<std::string, Versioned> state;
   RegisterLog::Options log_options;
   log_options.ack_before_fsync = options.ack_before_fsync;
+  log_options.ignore_checksum = options.ignore_checksum;
   RegisterLog::Recovery recovery;
-  absl::StatusOr<std::unique_ptr<RegisterLog>> log = co_await RegisterLog::Open(
-      rt, log_options, [&state](const Versioned& r) { RegisterReplica::ApplyRecovered(state, r); },
-      &recovery);
+  // The marker must be durable before the log is cut: a crash right after the cut must not
+  // leave a clean-looking but shortened log. (Named locals: g++ 12 mishandles lambdas
+  // converted to std::function inside a co_await expression.)
+  bool marked = false;
+  RegisterLog::ApplyFn apply = [&state](const Versioned& r) { RegisterReplica::ApplyRecovered(state, r); };
+  RegisterLog::BeforeCutFn before_cut = [&rt, &marked]() -> Task<absl::Status> {
+    absl::Status s = co_await WriteRepairMarker(rt);
+    marked = s.ok();
+    co_return s;
+  };
+  absl::StatusOr<std::unique_ptr<RegisterLog>> log =
+      co_await RegisterLog::Open(rt, log_options, apply, before_cut, &recovery);
   if (!log.ok()) {
     rt.Log(absl::StrCat("replica cannot open its log: ", log.status().ToString()));
     co_return;
   }
+  // A repair left unfinished by a crash must be finished, whatever the log looks like now.
+  bool needs_repair = marked;
+  if (!needs_repair) {
+    absl::StatusOr<std::unique_ptr<File>> marker = co_await rt.disk().Open(kRepairMarker, OpenOptions());
+    if (!marker.ok() && !absl::IsNotFound(marker.status())) {
+      rt.Log(absl::StrCat("replica cannot read its repair marker: ", marker.status().ToString()));
+      co_return;
+    }
+    needs_repair = marker.ok();
+  }
   rt.Log(absl::StrCat("replica up: ", recovery.records, " records, ", state.size(),
-                      " keys; cut a torn tail of ", recovery.discarded_bytes, " bytes"));
-  RegisterReplica replica(**log, std::move(state));
+                      " keys; cut ", recovery.discarded_bytes, " bytes of torn or corrupt log",
+                      needs_repair ? "; repairing from the other replicas" : ""));
   rpc::RpcNode rpc(rt);
-  replica.RegisterMethods(rpc);
+  RegisterReplica replica(rt, rpc, **log, std::move(options), std::move(state));
+  replica.RegisterMethods();
   rpc.Start();
-  while ((*log)->healthy()) co_await rt.Sleep(std::chrono::milliseconds(100));
+  if (needs_repair) replica.StartRepair(kRepairMarker);
+  while ((*log)->healthy()) co_await rt.Sleep(milliseconds(100));
   rt.Log("replica exits: its log is broken");
 }
 

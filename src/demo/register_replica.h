@@ -5,7 +5,14 @@
 // A replica keeps, per key, the value with the highest timestamp it has been asked to store,
 // and acknowledges a Store only once the record is durable in its RegisterLog. Storing is
 // idempotent and ordered by timestamp, so duplicated, delayed and reordered Store messages are
-// harmless. docs/demo.md has the protocol and why it is linearizable.
+// harmless.
+//
+// Repair: a replica whose log lost anything on recovery (a torn tail, or corruption: bit rot,
+// a misdirected write) may have lost records it had acknowledged, and a quorum that counts it
+// would then be wrong. So it answers no ReadTs or Store until it has repaired: fetched every
+// record from *all* other replicas (any acknowledged write is on a majority, so on at least
+// one of them) and made them durable locally. A marker file keeps a crash during repair from
+// leaving a log that looks whole but is not. docs/demo.md has the argument.
 #pragma once
 
 #include <map>
@@ -19,32 +26,49 @@
 namespace cairn::demo {
 
 struct ReplicaOptions {
+  std::vector<NodeId> replicas;  // every replica of the group, this one included
   // Canary: the log acknowledges an append before its fsync (a planted bug).
   bool ack_before_fsync = false;
+  // Canary: the log replays records whose checksum does not match (a planted bug).
+  bool ignore_checksum = false;
 };
 
 class RegisterReplica {
  public:
-  RegisterReplica(RegisterLog& log, std::map<std::string, Versioned> recovered);
+  RegisterReplica(Runtime& rt, rpc::RpcNode& rpc, RegisterLog& log, ReplicaOptions options,
+                  std::map<std::string, Versioned> recovered);
+  ~RegisterReplica();
 
-  // Registers ReadTs and Store on `rpc` (before rpc.Start()).
-  void RegisterMethods(rpc::RpcNode& rpc);
+  // Registers ReadTs, Store and Dump on the RpcNode (before it starts).
+  void RegisterMethods();
+
+  // Starts repair (see the class comment); ReadTs and Store are refused until it completes.
+  void StartRepair(std::string marker_path);
+  bool repairing() const { return repairing_; }
 
   // Folds a record recovered from the log into `state`.
   static void ApplyRecovered(std::map<std::string, Versioned>& state, const Versioned& record);
 
-  size_t keys() const { return state_.size(); }
-
  private:
   Task<absl::StatusOr<Versioned>> ReadTs(rpc::CallContext context, KeyRequest request);
   Task<absl::StatusOr<Empty>> Store(rpc::CallContext context, StoreRequest request);
+  Task<absl::StatusOr<DumpReply>> Dump(rpc::CallContext context, Empty request);
+  Task<absl::Status> StoreLocally(const Versioned& record, Instant deadline);
+  Task<void> Repair(std::string marker_path);
+  Task<absl::Status> RepairOnce();
 
+  Runtime& rt_;
+  rpc::RpcNode& rpc_;
   RegisterLog& log_;
+  ReplicaOptions options_;
   std::map<std::string, Versioned> state_;
+  bool repairing_ = false;
+  TaskGroup background_;  // last: repair dies before the state it uses
 };
 
-// A replica's whole program: recover from the log, then serve until the log breaks (then it
-// exits, as a process would, so that a restart recovers from what is on disk).
+// A replica's whole program: recover from the log (repairing if it lost anything), then serve
+// until the log breaks (then it exits, as a process would, so that a restart recovers from
+// what is on disk).
 Task<void> RunReplica(Runtime& rt, ReplicaOptions options);
 
 }  // namespace cairn::demo

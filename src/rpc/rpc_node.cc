@@ -11,16 +11,24 @@ using std::chrono::microseconds;
 }  // namespace
 
 RpcNode::RpcNode(Runtime& runtime)
-    : rt_(runtime), next_call_id_(runtime.random().Next()), serving_(runtime.executor()) {}
+    : rt_(runtime),
+      next_call_id_(runtime.random().Next()),
+      handlers_running_(runtime.executor()),
+      receiving_(runtime.executor()) {}
 
-RpcNode::~RpcNode() { serving_.CancelAll(); }
-
-void RpcNode::Register(std::string method, Handler handler) {
-  CAIRN_CHECK_MSG(!handlers_.contains(method), absl::StrCat("handler registered twice: ", method));
-  handlers_.emplace(std::move(method), std::move(handler));
+RpcNode::~RpcNode() {
+  receiving_.CancelAll();
+  handlers_running_.CancelAll();
 }
 
-void RpcNode::Start() { serving_.Spawn(ReceiveLoop()); }
+void RpcNode::CancelHandlers() { handlers_running_.CancelAll(); }
+
+void RpcNode::Register(std::string method, Handler handler) {
+  CAIRN_CHECK_MSG(!methods_.contains(method), absl::StrCat("handler registered twice: ", method));
+  methods_.emplace(std::move(method), std::move(handler));
+}
+
+void RpcNode::Start() { receiving_.Spawn(ReceiveLoop()); }
 
 void RpcNode::SendEnvelope(NodeId to, const Envelope& envelope) {
   std::string wire;
@@ -43,7 +51,7 @@ Task<void> RpcNode::ReceiveLoop() {
       OnReply(std::move(envelope));
       continue;
     }
-    if (serving_.size() > static_cast<size_t>(rt_.knobs().rpc_handlers_max)) {
+    if (handlers_running_.size() >= static_cast<size_t>(rt_.knobs().rpc_handlers_max)) {
       ++stats_.rejected;
       Envelope reply;
       reply.set_call_id(envelope.call_id());
@@ -53,7 +61,7 @@ Task<void> RpcNode::ReceiveLoop() {
       SendEnvelope(message->from, reply);
       continue;
     }
-    serving_.Spawn(Serve(message->from, std::move(envelope)));
+    handlers_running_.Spawn(Serve(message->from, std::move(envelope)));
   }
 }
 
@@ -64,14 +72,18 @@ Task<void> RpcNode::Serve(NodeId from, Envelope request) {
   Envelope reply;
   reply.set_call_id(request.call_id());
   reply.set_is_reply(true);
-  auto it = handlers_.find(request.method());
+  auto it = methods_.find(request.method());
   absl::StatusOr<std::string> result =
-      it == handlers_.end()
+      it == methods_.end()
           ? absl::StatusOr<std::string>(absl::UnimplementedError(
                 absl::StrCat("no method '", request.method(), "' on node ", rt_.node_id())))
           : absl::StatusOr<std::string>(absl::UnknownError("unset"));
-  if (it != handlers_.end()) {
-    const Instant deadline = rt_.Now() + microseconds(std::max<int64_t>(0, request.budget_us()));
+  if (it != methods_.end()) {
+    // Saturate: a caller without a deadline sends the largest budget, which must not overflow.
+    const int64_t budget_us = std::max<int64_t>(0, request.budget_us());
+    const int64_t headroom_us = (kInstantMax - rt_.Now()).count() / 1000;
+    const Instant deadline =
+        budget_us >= headroom_us ? kInstantMax : rt_.Now() + microseconds(budget_us);
     result = co_await it->second(CallContext{from, deadline}, std::move(*request.mutable_body()));
   }
   // Fault point: the work is done but the reply is lost, so the caller's retry repeats it.

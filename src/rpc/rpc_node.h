@@ -8,7 +8,9 @@
 // with DeadlineExceeded or Unavailable: its effect on the server is unknown.
 //
 // The receive loop and every running handler belong to this object: destroying it cancels
-// them. Limits: rpc_inflight_calls_max outgoing, rpc_handlers_max incoming at once (beyond
+// them. Tasks that await this object's calls must be destroyed before it. An object whose
+// methods are registered here calls CancelHandlers() in its destructor, so that no handler
+// outlives the object it runs on. Limits: rpc_inflight_calls_max outgoing, rpc_handlers_max incoming at once (beyond
 // that a request is answered with ResourceExhausted).
 #pragma once
 
@@ -67,6 +69,8 @@ class RpcNode {
 
   // Starts receiving messages and serving requests.
   void Start();
+  // Cancels every running handler (new requests are still served).
+  void CancelHandlers();
 
   Task<absl::StatusOr<std::string>> CallRaw(NodeId to, std::string method, std::string body,
                                             CallOptions options);
@@ -113,11 +117,13 @@ class RpcNode {
   void SendEnvelope(NodeId to, const Envelope& envelope);
 
   Runtime& rt_;
-  std::map<std::string, Handler> handlers_;
+  std::map<std::string, Handler> methods_;
   std::map<uint64_t, std::unique_ptr<Channel<std::string>>> pending_;  // call id → reply wire
   uint64_t next_call_id_;
   Stats stats_;
-  TaskGroup serving_;  // last: handlers and the loop die before the state they use
+  // Last: handlers and the loop die before the state they use.
+  TaskGroup handlers_running_;
+  TaskGroup receiving_;
 };
 
 }  // namespace cairn::rpc

@@ -1,0 +1,162 @@
+#include "sim/scenario_file.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "src/base/strings.h"
+#include "src/runtime/knobs.h"
+
+namespace cairn::sim {
+namespace {
+
+struct Line {
+  std::string_view source;
+  int number;
+  absl::Status Error(std::string_view what) const {
+    return absl::InvalidArgumentError(absl::StrCat(AbslView(source), ":", number, ": ", AbslView(what)));
+  }
+};
+
+absl::StatusOr<int64_t> Integer(const Line& line, std::string_view value, int64_t lo, int64_t hi) {
+  int64_t v = 0;
+  if (!absl::SimpleAtoi(AbslView(value), &v) || v < lo || v > hi) {
+    return line.Error(absl::StrCat("'", AbslView(value), "' is not an integer in [", lo, ", ", hi, "]"));
+  }
+  return v;
+}
+
+absl::StatusOr<bool> Boolean(const Line& line, std::string_view value) {
+  if (value == "true") return true;
+  if (value == "false") return false;
+  return line.Error(absl::StrCat("'", AbslView(value), "' is not true or false"));
+}
+
+std::vector<std::string> List(std::string_view value) {
+  std::vector<std::string> out;
+  for (absl::string_view part : absl::StrSplit(AbslView(value), ',', absl::SkipWhitespace())) {
+    out.emplace_back(absl::StripAsciiWhitespace(part));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<DemoScenario> ParseScenario(std::string_view text, std::string_view source_name) {
+  DemoScenario s;
+  std::string section;
+  int number = 0;
+  for (absl::string_view raw : absl::StrSplit(AbslView(text), '\n')) {
+    ++number;
+    const Line line{source_name, number};
+    absl::string_view content = raw.substr(0, raw.find('#'));
+    content = absl::StripAsciiWhitespace(content);
+    if (content.empty()) continue;
+    if (content.front() == '[') {
+      if (content.back() != ']') return line.Error("a section header is [name]");
+      section = std::string(content.substr(1, content.size() - 2));
+      if (section != "cluster" && section != "workload" && section != "time" && section != "faults" &&
+          section != "knobs" && section != "buggify" && section != "canaries") {
+        return line.Error(absl::StrCat("unknown section [", section,
+                                       "] (cluster, workload, time, faults, knobs, buggify, canaries)"));
+      }
+      continue;
+    }
+    const size_t eq = content.find('=');
+    if (eq == absl::string_view::npos) return line.Error("expected `key = value`");
+    const std::string key(absl::StripAsciiWhitespace(content.substr(0, eq)));
+    const std::string value(absl::StripAsciiWhitespace(content.substr(eq + 1)));
+    if (section.empty()) return line.Error("a key before any [section]");
+    const std::string where = section + "." + key;
+    if (where == "cluster.replicas") {
+      auto v = Integer(line, value, 1, 9);
+      if (!v.ok()) return v.status();
+      s.replicas = static_cast<int>(*v);
+    } else if (where == "cluster.clients") {
+      auto v = Integer(line, value, 1, 64);
+      if (!v.ok()) return v.status();
+      s.clients = static_cast<int>(*v);
+    } else if (where == "workload.keys") {
+      auto v = Integer(line, value, 1, 1000);
+      if (!v.ok()) return v.status();
+      s.keys = static_cast<int>(*v);
+    } else if (where == "time.chaos_ms") {
+      auto v = Integer(line, value, 100, 3'600'000);
+      if (!v.ok()) return v.status();
+      s.chaos = std::chrono::milliseconds(*v);
+    } else if (where == "time.heal_ms") {
+      auto v = Integer(line, value, 2000, 3'600'000);
+      if (!v.ok()) return v.status();
+      s.heal = std::chrono::milliseconds(*v);
+    } else if (where == "faults.kinds") {
+      s.fault_kinds.clear();
+      s.faults = true;
+      if (value == "none") {
+        s.faults = false;
+      } else if (value != "swarm") {
+        for (const std::string& name : List(value)) {
+          std::optional<fault::FaultKind> k = fault::FaultKindFromName(name);
+          if (!k) return line.Error(absl::StrCat("unknown fault kind '", name, "' (see docs/simulation.md)"));
+          s.fault_kinds.push_back(*k);
+        }
+      }
+    } else if (where == "faults.pace_ms") {
+      auto v = Integer(line, value, 0, 600'000);
+      if (!v.ok()) return v.status();
+      s.fault_pace = std::chrono::milliseconds(*v);
+    } else if (where == "knobs.randomize") {
+      auto v = Boolean(line, value);
+      if (!v.ok()) return v.status();
+      s.randomize_knobs = *v;
+    } else if (section == "knobs") {
+      Knobs probe;
+      if (absl::Status st = probe.Set(key, value); !st.ok()) return line.Error(StdView(st.message()));
+      s.knob_settings.push_back(key + "=" + value);
+    } else if (where == "buggify.enabled") {
+      auto v = Boolean(line, value);
+      if (!v.ok()) return v.status();
+      s.buggify = *v;
+    } else if (where == "canaries.plant") {
+      for (const std::string& name : List(value)) {
+        if (name == "ack-before-replicate") s.canary_ack_before_replicate = true;
+        else if (name == "ack-before-fsync") s.canary_ack_before_fsync = true;
+        else if (name == "ignore-checksum") s.canary_ignore_checksum = true;
+        else if (name == "drop-retry") s.canary_drop_retry = true;
+        else return line.Error(absl::StrCat("unknown canary '", name, "'"));
+      }
+    } else {
+      return line.Error(absl::StrCat("unknown key '", key, "' in [", section, "]"));
+    }
+  }
+  s.scenario_file = std::string(source_name);
+  return s;
+}
+
+std::string FormatScenario(const DemoScenario& s) {
+  std::string out;
+  absl::StrAppend(&out, "[cluster]\nreplicas = ", s.replicas, "\nclients = ", s.clients, "\n");
+  absl::StrAppend(&out, "[workload]\nkeys = ", s.keys, "\n");
+  absl::StrAppend(&out, "[time]\nchaos_ms = ", s.chaos.count() / 1'000'000,
+                  "\nheal_ms = ", s.heal.count() / 1'000'000, "\n");
+  std::vector<std::string> kinds;
+  for (fault::FaultKind k : s.fault_kinds) kinds.push_back(fault::FaultKindName(k));
+  absl::StrAppend(&out, "[faults]\nkinds = ",
+                  !s.faults ? "none" : kinds.empty() ? "swarm" : absl::StrJoin(kinds, ", "),
+                  "\npace_ms = ", s.fault_pace.count() / 1'000'000, "\n");
+  absl::StrAppend(&out, "[knobs]\nrandomize = ", s.randomize_knobs ? "true" : "false", "\n");
+  for (const std::string& k : s.knob_settings) {
+    const size_t eq = k.find('=');
+    absl::StrAppend(&out, k.substr(0, eq), " = ", k.substr(eq + 1), "\n");
+  }
+  absl::StrAppend(&out, "[buggify]\nenabled = ", s.buggify ? "true" : "false", "\n");
+  std::vector<std::string> canaries;
+  if (s.canary_ack_before_replicate) canaries.push_back("ack-before-replicate");
+  if (s.canary_ack_before_fsync) canaries.push_back("ack-before-fsync");
+  if (s.canary_ignore_checksum) canaries.push_back("ignore-checksum");
+  if (s.canary_drop_retry) canaries.push_back("drop-retry");
+  if (!canaries.empty()) absl::StrAppend(&out, "[canaries]\nplant = ", absl::StrJoin(canaries, ", "), "\n");
+  return out;
+}
+
+}  // namespace cairn::sim
