@@ -1,23 +1,42 @@
 #!/usr/bin/env bash
-# Replays every regression in traces/: each *.seed file holds one `cairn sim run` argument
-# line (a seed that once failed, with its flags) and must pass now.
+# Replays every regression in traces/:
+#   *.seed  one line of `cairn sim run` arguments (a seed that once failed, with its flags);
+#           it must pass now.
+#   *.tape  a tape (`cairn sim run --record-tape`, `cairn sim shrink`); it must pass, unless a
+#           line `# expect: fail CHECK` says it must fail that check (a shrunk canary: the
+#           simulator must keep catching that planted bug).
 #   scripts/replay_traces.sh PATH_TO_CAIRN
 set -euo pipefail
 cairn=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
 shopt -s nullglob
-files=("$root"/traces/*.seed)
 status=0
-for f in "${files[@]}"; do
-  args=$(grep -v '^#' "$f" | head -n 1)
-  # shellcheck disable=SC2086
-  if "$cairn" sim run $args > /tmp/cairn-replay.out; then
-    echo "pass: $(basename "$f"): cairn sim run $args"
+count=0
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+for f in "$root"/traces/*.seed "$root"/traces/*.tape; do
+  count=$((count + 1))
+  name=$(basename "$f")
+  if [[ $f == *.seed ]]; then
+    args=$(grep -v '^#' "$f" | head -n 1)
+    # shellcheck disable=SC2086
+    if "$cairn" sim run $args > "$out"; then echo "pass: $name"; else echo "FAIL: $name"; cat "$out"; status=1; fi
+    continue
+  fi
+  expect=$(sed -n 's/^# expect: fail \(.*\)$/\1/p' "$f" | head -n 1)
+  set +e
+  "$cairn" sim replay --tape "$f" > "$out"
+  rc=$?
+  set -e
+  if [ -z "$expect" ]; then
+    if [ $rc = 0 ]; then echo "pass: $name"; else echo "FAIL: $name"; cat "$out"; status=1; fi
+  elif [ $rc = 1 ] && grep -qE "^    $expect +FAILED" "$out"; then
+    echo "pass: $name (fails $expect, as expected)"
   else
-    echo "FAIL: $(basename "$f"): cairn sim run $args"
-    cat /tmp/cairn-replay.out
+    echo "FAIL: $name should fail $expect (re-shrink it if the simulation changed: docs/simulation.md)"
+    cat "$out"
     status=1
   fi
 done
-echo "${#files[@]} regression seeds replayed"
+echo "$count regression traces replayed"
 exit $status

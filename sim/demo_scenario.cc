@@ -210,6 +210,13 @@ DemoResult RunDemoScenario(const DemoScenario& scenario) {
   }
 
   result.checks = CheckRegisterHistory(result.history);
+  result.assertions = world.assertion_stats();
+  CheckResult always{"always-assertions"};
+  always.passed = result.assertions.violation_count == 0;
+  always.violation_count = result.assertions.violation_count;
+  always.violations = result.assertions.violations;
+  always.first_witnessed = result.assertions.first_violation;
+  result.checks.push_back(std::move(always));
   result.trace_hash = world.trace().hash();
   result.trace_items = world.trace().items();
   result.simulated = world.Now().time_since_epoch();
@@ -285,6 +292,20 @@ std::string FormatDemoSummary(const DemoScenario& scenario, const DemoResult& r,
   absl::StrAppend(&out, absl::StrFormat(
       "  buggify      %d fault points reached, %d enabled this seed, fired %d times\n",
       r.buggify_sites_reached, r.buggify_sites_enabled, r.buggify_fired));
+  size_t always_sites = 0, sometimes_sites = 0, sometimes_held = 0;
+  std::vector<std::string> never;
+  for (const auto& [name, site] : r.assertions.sites) {
+    if (site.always) {
+      ++always_sites;
+    } else {
+      ++sometimes_sites;
+      if (site.held > 0) ++sometimes_held; else never.push_back(name);
+    }
+  }
+  absl::StrAppend(&out, absl::StrFormat(
+      "  assertions   %d always sites reached; %d of %d sometimes sites held at least once%s\n",
+      always_sites, sometimes_held, sometimes_sites,
+      never.empty() ? std::string() : absl::StrCat(" (not: ", absl::StrJoin(never, ", "), ")")));
   absl::StrAppend(&out, "  checks\n");
   for (const CheckResult& c : r.checks) {
     absl::StrAppend(&out, absl::StrFormat("    %-18s %s\n", c.name,
@@ -295,7 +316,11 @@ std::string FormatDemoSummary(const DemoScenario& scenario, const DemoResult& r,
   absl::StrAppend(&out, absl::StrFormat("    %-18s %s\n", "liveness",
                                         r.live ? "passed" : "FAILED: " + r.liveness_detail));
   absl::StrAppend(&out, absl::StrFormat("  trace hash   %016x\n", r.trace_hash));
-  absl::StrAppend(&out, absl::StrFormat("  verdict      %s\n", r.passed() ? "PASS" : "FAIL"));
+  bool safe = true;
+  for (const CheckResult& c : r.checks) safe = safe && c.passed;
+  absl::StrAppend(&out, absl::StrFormat("  verdict      %s\n", r.passed() ? "PASS"
+                                                          : !safe       ? "FAIL (safety: a check of what happened failed)"
+                                                                        : "FAIL (liveness: the run did not converge after healing)"));
   absl::StrAppend(&out, "  replay       ", scenario.ReplayCommand(base), "\n");
   return out;
 }

@@ -20,6 +20,7 @@
 #include "sim/sim_disk.h"
 #include "sim/sim_network.h"
 #include "sim/trace.h"
+#include "sim/world.h"
 #include "src/runtime/time.h"
 
 namespace cairn::sim {
@@ -87,6 +88,7 @@ struct DemoResult {
   std::string liveness_detail;
   std::vector<TraceRecord> trace;
   std::vector<fault::FaultAction> faults_applied;  // what the nemesis did, for a tape
+  AssertionStats assertions;  // what the Always and Sometimes sites saw
   bool passed() const;
 };
 

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "src/base/hash.h"
+#include "src/base/strings.h"
 
 namespace cairn::sim {
 
@@ -202,6 +203,40 @@ class NodeRuntime::SimLogSink final : public LogSink {
   NodeId id_;
 };
 
+class NodeRuntime::SimAssertions final : public Assertions {
+ public:
+  SimAssertions(World& world, NodeId id) : world_(world), id_(id) {}
+  void Always(bool holds, std::string_view name, std::source_location where) override {
+    AssertionStats::Site& site = Count(true, holds, name, where);
+    (void)site;
+    if (holds) return;
+    AssertionStats& stats = world_.assertion_stats();
+    if (stats.violations.size() < 5) {
+      stats.violations.push_back(absl::StrFormat("%s (%s) failed on %s at %.6fs", AbslView(name),
+                                                 absl::StrCat(where.file_name(), ":", where.line()),
+                                                 world_.node_name(id_), ToSeconds(world_.Now())));
+    }
+    ++stats.violation_count;
+    stats.first_violation = std::min(stats.first_violation, world_.Now());
+    world_.LogLine(id_, absl::StrCat("ALWAYS violated: ", AbslView(name)));
+  }
+  void Sometimes(bool holds, std::string_view name, std::source_location where) override {
+    Count(false, holds, name, where);
+  }
+
+ private:
+  AssertionStats::Site& Count(bool always, bool holds, std::string_view name, std::source_location where) {
+    AssertionStats::Site& site = world_.assertion_stats().sites[std::string(name)];
+    site.always = always;
+    if (site.where.empty()) site.where = absl::StrCat(where.file_name(), ":", where.line());
+    ++site.reached;
+    site.held += holds;
+    return site;
+  }
+  World& world_;
+  NodeId id_;
+};
+
 NodeRuntime::NodeRuntime(World& world, NodeId id, uint64_t incarnation)
     : world_(world),
       id_(id),
@@ -214,8 +249,9 @@ NodeRuntime::NodeRuntime(World& world, NodeId id, uint64_t incarnation)
       world, *executor_, id, static_cast<size_t>(world.knobs().net_inbox_messages_max));
   disk_ = std::make_unique<SimDiskAccess>(world, id, random_);
   log_ = std::make_unique<SimLogSink>(world, id);
+  assertions_ = std::make_unique<SimAssertions>(world, id);
   runtime_ = std::make_unique<Runtime>(id, *clock_, random_, *executor_, *network_, *disk_,
-                                       world.knobs(), buggify_, *log_);
+                                       world.knobs(), buggify_, *log_, *assertions_);
 }
 
 NodeRuntime::~NodeRuntime() {

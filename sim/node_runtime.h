@@ -32,6 +32,7 @@ class NodeRuntime {
   class SimNetworkEndpoint;
   class SimDiskAccess;
   class SimLogSink;
+  class SimAssertions;
 
   World& world_;
   NodeId id_;
@@ -42,6 +43,7 @@ class NodeRuntime {
   std::unique_ptr<SimNetworkEndpoint> network_;
   std::unique_ptr<SimDiskAccess> disk_;
   std::unique_ptr<SimLogSink> log_;
+  std::unique_ptr<SimAssertions> assertions_;
   std::unique_ptr<Runtime> runtime_;
 };
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <queue>
 #include <string>
@@ -36,6 +37,20 @@ struct WorldOptions {
   std::vector<std::string> knob_overrides;  // "name=value", applied after randomization
 };
 
+// What the Always and Sometimes sites of a run did (src/runtime/assertions.h).
+struct AssertionStats {
+  struct Site {
+    bool always = false;
+    std::string where;  // file:line
+    uint64_t reached = 0;
+    uint64_t held = 0;
+  };
+  std::map<std::string, Site> sites;    // by name
+  std::vector<std::string> violations;  // failed Always, explained (the first few)
+  uint64_t violation_count = 0;
+  Instant first_violation = kInstantMax;
+};
+
 // What a node runs: its whole program, started at every (re)start. Everything it builds lives
 // in the task's frame or in tasks it spawns, so a crash destroys all of it.
 using NodeProgram = std::function<Task<void>(Runtime&)>;
@@ -54,6 +69,7 @@ class World {
   const Knobs& knobs() const { return knobs_; }
   SimNetwork& network() { return network_; }
   BuggifyStats& buggify_stats() { return buggify_stats_; }
+  AssertionStats& assertion_stats() { return assertion_stats_; }
 
   // Nodes. Ids are dense from 0 in order of AddNode.
   NodeId AddNode(std::string name, NodeProgram program);
@@ -148,6 +164,7 @@ class World {
   Trace trace_;
   Knobs knobs_;
   BuggifyStats buggify_stats_;
+  AssertionStats assertion_stats_;
   SimNetwork network_;
   std::vector<std::unique_ptr<Node>> nodes_;  // stable: programs and frames point into them
   std::priority_queue<Event, std::vector<Event>, Later> queue_;

@@ -275,5 +275,39 @@ TEST(World, ClockSkewStrikesARunningNode) {
   EXPECT_EQ(after - before, 10'000'000 - 30'000'000'000);
 }
 
+// Never called: its Sometimes site must still be in the catalog (a coverage gap is visible
+// even for code no run reaches).
+[[maybe_unused]] void NeverCalled(Runtime& rt) { CAIRN_SOMETIMES(rt, true, "test.never-reached"); }
+
+TEST(Assertions, SimulationCountsSitesAndReportsFailedAlways) {
+  World world(WorldOptions{.seed = 1});
+  const NodeId n = world.AddNode("n", [](Runtime& rt) -> Task<void> {
+    for (int i = 0; i < 10; ++i) {
+      CAIRN_SOMETIMES(rt, i == 7, "test.seven-happens");
+      CAIRN_ALWAYS(rt, i < 9, "test.below-nine");
+      co_await rt.Sleep(milliseconds(1));
+    }
+  });
+  world.Start(n);
+  world.RunFor(milliseconds(50));
+  const AssertionStats& stats = world.assertion_stats();
+  ASSERT_TRUE(stats.sites.contains("test.seven-happens"));
+  EXPECT_EQ(stats.sites.at("test.seven-happens").reached, 10u);
+  EXPECT_EQ(stats.sites.at("test.seven-happens").held, 1u);
+  EXPECT_FALSE(stats.sites.at("test.seven-happens").always);
+  EXPECT_EQ(stats.sites.at("test.below-nine").held, 9u);
+  EXPECT_EQ(stats.violation_count, 1u);
+  ASSERT_EQ(stats.violations.size(), 1u);
+  EXPECT_NE(stats.violations[0].find("test.below-nine"), std::string::npos);
+  EXPECT_NE(stats.violations[0].find("sim_world_test.cc"), std::string::npos);
+
+  bool declared_unreached = false;
+  for (const AssertionSite& site : DeclaredAssertions()) {
+    declared_unreached |= std::string(site.name) == "test.never-reached";
+  }
+  EXPECT_TRUE(declared_unreached);
+  EXPECT_FALSE(stats.sites.contains("test.never-reached"));
+}
+
 }  // namespace
 }  // namespace cairn::sim

@@ -16,6 +16,7 @@
 #include "sim/shrink.h"
 #include "sim/tape.h"
 #include "src/base/strings.h"
+#include "src/runtime/assertions.h"
 #include "src/runtime/knobs.h"
 #include "absl/strings/str_format.h"
 #include "sim/demo_scenario.h"
@@ -344,6 +345,7 @@ void AddSimCommands(CLI::App& app, Action& action) {
         absl::StatusOr<DemoScenario> resolved = flags->Resolve();
         if (!resolved.ok()) return UsageError(resolved.status());
         std::vector<std::string> replays;
+        std::map<std::string, uint64_t> sometimes_held;  // name → seeds in which it held
         std::printf("%-8s %-7s %-9s %-8s %-18s %s\n", "seed", "verdict", "sim-s", "ops", "trace-hash", "failed checks");
         SweepSummary summary = RunSweep(
             options, [&](uint64_t seed) { return WithSeed(*resolved, seed); },
@@ -358,12 +360,34 @@ void AddSimCommands(CLI::App& app, Action& action) {
                           static_cast<unsigned long long>(r.trace_hash), failed.c_str());
               std::fflush(stdout);
               if (!r.passed()) replays.push_back(s.ReplayCommand(flags->base));
+              for (const auto& [name, site] : r.assertions.sites) {
+                if (!site.always) sometimes_held[name] += site.held > 0;
+              }
             });
         std::printf("\n%llu seeds, %llu operations, %.0f simulated s in %.1f wall s (%d jobs): %llu failed\n",
                     static_cast<unsigned long long>(summary.runs), static_cast<unsigned long long>(summary.operations),
                     summary.simulated_seconds, summary.wall_seconds, options.jobs,
                     static_cast<unsigned long long>(summary.failures));
         for (const std::string& cmd : replays) std::printf("  replay: %s\n", cmd.c_str());
+        // Coverage: every Sometimes site of the program, and in how many seeds it held.
+        std::vector<std::string> never;
+        for (const AssertionSite& site : DeclaredAssertions()) {
+          if (site.always) continue;
+          auto it = sometimes_held.find(site.name);
+          if (it == sometimes_held.end() || it->second == 0) {
+            never.push_back(absl::StrCat(site.name, " (", site.file, ":", site.line, ")"));
+          }
+        }
+        std::sort(never.begin(), never.end());
+        never.erase(std::unique(never.begin(), never.end()), never.end());
+        std::printf("sometimes: %zu sites held in at least one seed", sometimes_held.size() - std::count_if(
+            sometimes_held.begin(), sometimes_held.end(), [](const auto& e) { return e.second == 0; }));
+        if (never.empty()) {
+          std::printf("; none missed\n");
+        } else {
+          std::printf("; never held in this sweep:\n");
+          for (const std::string& n : never) std::printf("  %s\n", n.c_str());
+        }
         return summary.failures == 0 ? 0 : 1;
       };
     });

@@ -10,6 +10,7 @@
 // write that began after this Put finished.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,8 +39,13 @@ class RegisterClient {
  private:
   size_t majority() const { return options_.replicas.size() / 2 + 1; }
 
+  // Notes the newest timestamp this client has seen for `key`, checking that it never goes
+  // back: after a Put or Get completes, later operations of the same client see it or newer.
+  void Observe(const std::string& key, const Timestamp& ts);
+
   rpc::RpcNode& rpc_;
   ClientOptions options_;
+  std::map<std::string, Timestamp> newest_seen_;
 };
 
 }  // namespace cairn::demo

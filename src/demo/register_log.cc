@@ -74,6 +74,7 @@ Task<absl::StatusOr<std::unique_ptr<RegisterLog>>> RegisterLog::Open(Runtime& rt
     pos += kHeaderBytes + length;
   }
   result.valid_bytes = pos;
+  CAIRN_SOMETIMES(rt, contents.size() > pos, "log.recovery-cut-torn-or-corrupt-tail");
   result.discarded_bytes = contents.size() - pos;
   if (result.discarded_bytes > 0) {
     if (before_cut) CO_RETURN_IF_ERROR(co_await before_cut());
@@ -102,6 +103,7 @@ Task<void> RegisterLog::WriteLoop() {
           std::min(queue_.size(), static_cast<size_t>(std::max<int64_t>(1, rt_.knobs().demo_log_batch_records_max)));
       // Fault point: one record per fsync, the batching path's rare extreme.
       if (rt_.buggify().Fires()) batch_size = 1;
+      CAIRN_SOMETIMES(rt_, batch_size > 1, "log.group-commit-batched");
       std::vector<Pending> batch(std::make_move_iterator(queue_.begin()),
                                  std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(batch_size)));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(batch_size));

@@ -40,6 +40,7 @@ void RegisterReplica::RegisterMethods() {
 }
 
 Task<absl::StatusOr<Versioned>> RegisterReplica::ReadTs(rpc::CallContext, KeyRequest request) {
+  CAIRN_SOMETIMES(rt_, repairing_, "replica.refused-while-repairing");
   if (repairing_) co_return absl::UnavailableError("replica is repairing its log");
   auto it = state_.find(request.key());
   if (it == state_.end()) {
@@ -52,9 +53,9 @@ Task<absl::StatusOr<Versioned>> RegisterReplica::ReadTs(rpc::CallContext, KeyReq
 
 Task<absl::Status> RegisterReplica::StoreLocally(const Versioned& record, Instant deadline) {
   auto it = state_.find(record.key());
-  if (it != state_.end() && !TimestampLess(it->second.ts(), record.ts())) {
-    co_return absl::OkStatus();  // this or a newer value is already durable here
-  }
+  const bool stale = it != state_.end() && !TimestampLess(it->second.ts(), record.ts());
+  CAIRN_SOMETIMES(rt_, stale, "replica.store-not-newer");
+  if (stale) co_return absl::OkStatus();  // this or a newer value is already durable here
   CO_RETURN_IF_ERROR(co_await log_.Append(record, deadline));
   // Another Store of the key may have become durable meanwhile; keep the newest.
   ApplyRecovered(state_, record);
@@ -118,6 +119,7 @@ Task<void> RegisterReplica::Repair(std::string marker_path) {
     co_return;  // stay repairing; a restart repairs again
   }
   repairing_ = false;
+  CAIRN_SOMETIMES(rt_, true, "replica.repair-completed");
   rt_.Log(absl::StrCat("repair complete: ", state_.size(), " keys"));
 }
 

@@ -99,6 +99,7 @@ Task<void> RpcNode::Serve(NodeId from, Envelope request) {
 
 void RpcNode::OnReply(Envelope reply) {
   auto it = pending_.find(reply.call_id());
+  CAIRN_SOMETIMES(rt_, it == pending_.end(), "rpc.late-or-duplicate-reply-ignored");
   if (it == pending_.end()) return;  // late, duplicated, or for a call that gave up
   ++stats_.replies;
   std::string wire;
@@ -140,6 +141,7 @@ Task<absl::StatusOr<std::string>> RpcNode::CallRaw(NodeId to, std::string method
     const Instant now = rt_.Now();
     if (now >= options.deadline) break;
     ++stats_.attempts;
+    CAIRN_SOMETIMES(rt_, attempt > 1, "rpc.call-resent");
     request.set_budget_us(options.deadline == kInstantMax
                               ? INT64_MAX
                               : std::chrono::duration_cast<microseconds>(options.deadline - now).count());

@@ -4,6 +4,7 @@
 // component code runs over src/runtime/real (a real process) and sim/ (a simulated node).
 #pragma once
 
+#include "src/runtime/assertions.h"
 #include "src/runtime/buggify.h"
 #include "src/runtime/clock.h"
 #include "src/runtime/disk.h"
@@ -18,7 +19,8 @@ namespace cairn {
 class Runtime {
  public:
   Runtime(NodeId node_id, Clock& clock, Random& random, Executor& executor, Network& network,
-          Disk& disk, const Knobs& knobs, Buggify& buggify, LogSink& log)
+          Disk& disk, const Knobs& knobs, Buggify& buggify, LogSink& log,
+          Assertions& assertions)
       : node_id_(node_id),
         clock_(clock),
         random_(random),
@@ -27,7 +29,8 @@ class Runtime {
         disk_(disk),
         knobs_(knobs),
         buggify_(buggify),
-        log_(log) {}
+        log_(log),
+        assertions_(assertions) {}
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
@@ -40,6 +43,7 @@ class Runtime {
   const Knobs& knobs() const { return knobs_; }
   Buggify& buggify() { return buggify_; }
   LogSink& log() { return log_; }
+  Assertions& assertions() { return assertions_; }
 
   Instant Now() const { return clock_.Now(); }
   Instant DeadlineAfter(Duration d) const { return clock_.Now() + d; }
@@ -56,6 +60,7 @@ class Runtime {
   const Knobs& knobs_;
   Buggify& buggify_;
   LogSink& log_;
+  Assertions& assertions_;
 };
 
 }  // namespace cairn

@@ -51,7 +51,8 @@ absl::StatusOr<std::unique_ptr<RealNode>> RealNode::Create(NodeConfig config) {
   node->disk_ = std::make_unique<PosixDisk>(node->pool_, c.data_dir);
   node->runtime_ =
       std::make_unique<Runtime>(c.id, node->clock_, node->random_, node->executor_,
-                                *node->network_, *node->disk_, c.knobs, node->buggify_, node->log_);
+                                *node->network_, *node->disk_, c.knobs, node->buggify_, node->log_,
+                                node->assertions_);
   return node;
 }
 

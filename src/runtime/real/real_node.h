@@ -17,6 +17,7 @@
 #include "src/runtime/real/posix_disk.h"
 #include "src/runtime/real/real_clock.h"
 #include "src/runtime/real/real_executor.h"
+#include "src/runtime/real/logging_assertions.h"
 #include "src/runtime/real/stderr_log_sink.h"
 #include "src/runtime/real/tcp_network.h"
 
@@ -74,6 +75,7 @@ class RealNode {
   Random random_;
   Buggify buggify_;  // never fires in a real process
   StderrLogSink log_;
+  LoggingAssertions assertions_{log_};
   std::unique_ptr<PosixDisk> disk_;
   std::unique_ptr<TcpNetwork> network_;
   std::unique_ptr<Runtime> runtime_;
