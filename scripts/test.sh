@@ -25,6 +25,8 @@ stage "setup and build" "$root/scripts/setup.sh" || true
 stage "runtime contract" "$root/scripts/check_runtime_contract.sh" --self-test
 stage "tests" ctest --test-dir "$root/build" --output-on-failure -j 2 --timeout 900
 stage "determinism across processes" "$root/scripts/determinism_check.sh" "$root/build/tools/cairn" 1 2 3 42
+stage "determinism, storage faults" "$root/scripts/determinism_check.sh" "$root/build/tools/cairn" 7 8 \
+  -- --scenario "$root/sim/scenarios/storage.scenario"
 stage "regression seeds (traces/)" "$root/scripts/replay_traces.sh" "$root/build/tools/cairn"
 stage "sanitizer build" "$root/scripts/setup.sh" --asan
 stage "unit tests under ASan+UBSan" ctest --test-dir "$root/build-asan" --output-on-failure -j 2 -L unit --timeout 900
