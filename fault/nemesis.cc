@@ -201,13 +201,21 @@ FaultAction Nemesis::Decide(FaultKind kind) {
       a.lengths = {FaultLength()};
       break;
     case FaultKind::kClock:
-      // shape 1: a jump (NTP stepping the clock, seconds at a time); 0: skew and drift.
-      a.nodes = {AnyNode()};
+      // shape 1: one node's wall clock jumps (NTP stepping it, seconds at a time); shape 0:
+      // every node's clocks skew and drift anew within the bound (each oscillator is off by
+      // its own amount). values: (skew ms, drift ppm) per node.
       a.shape = random_.Chance(0.3) ? 1 : 0;
-      a.values = a.shape == 1
-                     ? std::vector<double>{static_cast<double>(random_.UniformRange(-30'000, 30'000)), 0}
-                     : std::vector<double>{static_cast<double>(random_.UniformRange(-500, 500)),
-                                           static_cast<double>(random_.UniformRange(-200, 200))};
+      if (a.shape == 1) {
+        a.nodes = {AnyNode()};
+        a.values = {static_cast<double>(random_.UniformRange(-30'000, 30'000)), 0};
+      } else {
+        a.nodes = options_.nodes;
+        for (size_t i = 0; i < a.nodes.size(); ++i) {
+          a.values.push_back(static_cast<double>(random_.UniformRange(-500, 500)));
+          a.values.push_back(static_cast<double>(
+              random_.UniformRange(-options_.clock_drift_ppm_max, options_.clock_drift_ppm_max)));
+        }
+      }
       break;
     case FaultKind::kDiskErrors: {
       a.nodes = {AnyServer()};
@@ -313,7 +321,10 @@ void Nemesis::Apply(const FaultAction& a) {
       return;
     }
     case FaultKind::kClock:
-      world_.SetClockSkew(a.nodes.at(0), milliseconds(static_cast<int64_t>(a.values.at(0))), a.values.at(1));
+      for (size_t i = 0; i < a.nodes.size(); ++i) {
+        world_.SetClockSkew(a.nodes[i], milliseconds(static_cast<int64_t>(a.values.at(2 * i))),
+                            a.values.at(2 * i + 1));
+      }
       return;
     case FaultKind::kDiskErrors: {
       const NodeId n = a.nodes.at(0);

@@ -47,6 +47,9 @@ struct NemesisOptions {
   std::vector<NodeId> servers;  // crashable, with disks that matter
   std::vector<NodeId> nodes;    // every node (servers and clients), for network faults
   size_t corruptible_servers_max = 1;
+  // The bound on how far a node's clocks may run fast or slow (parts per million). Leases
+  // must allow for it (their margin assumes this bound).
+  int64_t clock_drift_ppm_max = 10'000;
   bool enabled = true;  // false: a quiet run (no faults at all)
   std::optional<std::vector<FaultKind>> kinds;  // exactly these; unset: the seed picks (swarm)
   Duration mean_gap{0};                         // between faults; 0: the seed picks

@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "fault/nemesis.h"
+#include "sim/linearizability.h"
 #include "sim/world.h"
+#include "src/base/strings.h"
 #include "src/demo/register_client.h"
 #include "src/demo/register_replica.h"
 
@@ -24,7 +27,12 @@ struct ClientSetup {
   int keys = 0;
   bool ack_before_replicate = false;
   bool drop_retry = false;
+  bool lease_without_drift_margin = false;
+  std::set<std::string> leased_keys;
   Instant stop_at{};
+  // The observer's clock (virtual time): histories compare the real-time order of operations
+  // across clients, so they take time from one clock, not from each node's drifting one.
+  const World* world = nullptr;
   const std::vector<ScriptedOp>* script = nullptr;  // this client's operations, or null
   History* history = nullptr;
   std::vector<Instant>* last_ok = nullptr;  // per process: when it last completed an op
@@ -38,14 +46,18 @@ Task<void> RunClient(Runtime& rt, ClientSetup setup) {
   options.replicas = setup.replicas;
   options.ack_before_replicate = setup.ack_before_replicate;
   options.drop_retry = setup.drop_retry;
+  options.leased_keys = setup.leased_keys;
+  options.lease_without_drift_margin = setup.lease_without_drift_margin;
   demo::RegisterClient client(rpc, options);
   uint64_t writes = 0;
   size_t scripted = 0;
-  while (rt.Now() < setup.stop_at) {
+  while (setup.world->Now() < setup.stop_at) {
     // The choices are drawn even when a script overrides them, so that a replayed tape keeps
     // every random stream where the recorded run had it.
     std::string key = absl::StrCat("k", rt.random().Uniform(static_cast<uint64_t>(setup.keys)));
     bool write = rt.random().Chance(0.5);
+    // Lease users contend for their leased key half the time.
+    if (rt.random().Chance(0.5) && !setup.leased_keys.empty()) key = *setup.leased_keys.begin();
     if (setup.script != nullptr) {
       if (scripted == setup.script->size()) {
         // Out of script: this client is done, and excused from the liveness check.
@@ -57,30 +69,30 @@ Task<void> RunClient(Runtime& rt, ClientSetup setup) {
       write = op.kind == OpKind::kWrite;
       // Never earlier than recorded: when a shrunk tape drops operations, the ones left keep
       // their times. (In an unmodified replay the client is exactly on time: no extra event.)
-      if (rt.Now() < op.at) co_await rt.executor().SleepUntil(op.at);
+      if (setup.world->Now() < op.at) co_await rt.Sleep(op.at - setup.world->Now());
     }
-    const Instant deadline = rt.DeadlineAfter(seconds(1));
+    const Instant deadline = rt.DeadlineAfter(seconds(1));  // node time
     if (write) {
       // Unique per write; padded to a realistic size, so that corruption mostly hits values.
       const std::string value =
           absl::StrCat("c", setup.process, "-", writes++, "-", std::string(48, 'v'));
-      const uint64_t op = setup.history->Invoke(setup.process, OpKind::kWrite, key, value, rt.Now());
+      const uint64_t op = setup.history->Invoke(setup.process, OpKind::kWrite, key, value, setup.world->Now());
       absl::Status s = co_await client.Put(key, value, deadline);
       if (s.ok()) {
-        setup.history->Complete(op, OpOutcome::kOk, std::nullopt, rt.Now());
-        if ((*setup.last_ok)[setup.process] != kInstantMax) (*setup.last_ok)[setup.process] = rt.Now();
+        setup.history->Complete(op, OpOutcome::kOk, std::nullopt, setup.world->Now());
+        if ((*setup.last_ok)[setup.process] != kInstantMax) (*setup.last_ok)[setup.process] = setup.world->Now();
       } else {
         // Some replicas may have stored it: the outcome is unknown.
-        setup.history->Complete(op, OpOutcome::kInfo, std::nullopt, rt.Now(), s.ToString());
+        setup.history->Complete(op, OpOutcome::kInfo, std::nullopt, setup.world->Now(), s.ToString());
       }
     } else {
-      const uint64_t op = setup.history->Invoke(setup.process, OpKind::kRead, key, std::nullopt, rt.Now());
+      const uint64_t op = setup.history->Invoke(setup.process, OpKind::kRead, key, std::nullopt, setup.world->Now());
       absl::StatusOr<std::optional<std::string>> v = co_await client.Get(key, deadline);
       if (v.ok()) {
-        setup.history->Complete(op, OpOutcome::kOk, *v, rt.Now());
-        if ((*setup.last_ok)[setup.process] != kInstantMax) (*setup.last_ok)[setup.process] = rt.Now();
+        setup.history->Complete(op, OpOutcome::kOk, *v, setup.world->Now());
+        if ((*setup.last_ok)[setup.process] != kInstantMax) (*setup.last_ok)[setup.process] = setup.world->Now();
       } else {
-        setup.history->Complete(op, OpOutcome::kFail, std::nullopt, rt.Now(), v.status().ToString());
+        setup.history->Complete(op, OpOutcome::kFail, std::nullopt, setup.world->Now(), v.status().ToString());
       }
     }
     co_await rt.Sleep(rt.random().UniformDuration(milliseconds(0), milliseconds(20)));
@@ -112,11 +124,41 @@ std::string DemoScenario::ReplayCommand(const DemoScenario& d) const {
       absl::StrAppend(&cmd, " --knob ", k);
     }
   }
-  if (canary_ack_before_replicate && !d.canary_ack_before_replicate) absl::StrAppend(&cmd, " --canary ack-before-replicate");
-  if (canary_ack_before_fsync && !d.canary_ack_before_fsync) absl::StrAppend(&cmd, " --canary ack-before-fsync");
-  if (canary_ignore_checksum && !d.canary_ignore_checksum) absl::StrAppend(&cmd, " --canary ignore-checksum");
-  if (canary_drop_retry && !d.canary_drop_retry) absl::StrAppend(&cmd, " --canary drop-retry");
+  for (const Canary& c : Canaries()) {
+    if (this->*c.flag && !(d.*c.flag)) absl::StrAppend(&cmd, " --canary ", c.name);
+  }
+  if (!leases && d.leases) absl::StrAppend(&cmd, " --no-leases");
   return cmd;
+}
+
+const std::vector<Canary>& Canaries() {
+  static const std::vector<Canary> canaries = {
+      {"ack-before-replicate", &DemoScenario::canary_ack_before_replicate,
+       "a client counts a write done once one replica stored it"},
+      {"ack-before-fsync", &DemoScenario::canary_ack_before_fsync,
+       "a replica's log acknowledges before its fsync"},
+      {"ignore-checksum", &DemoScenario::canary_ignore_checksum,
+       "a replica replays log records whose checksum does not match"},
+      {"drop-retry", &DemoScenario::canary_drop_retry,
+       "an unanswered Store is not retried and counts as stored"},
+      {"lease-without-drift-margin", &DemoScenario::canary_lease_without_drift_margin,
+       "a lease holder trusts its lease to the end by its own clock"},
+      {"no-lease-check", &DemoScenario::canary_no_lease_check,
+       "replicas accept a write under any lease, not the current one (no fencing)"},
+  };
+  return canaries;
+}
+
+absl::Status PlantCanary(DemoScenario& scenario, std::string_view name) {
+  std::string names;
+  for (const Canary& c : Canaries()) {
+    if (name == c.name) {
+      scenario.*c.flag = true;
+      return absl::OkStatus();
+    }
+    absl::StrAppend(&names, names.empty() ? "" : ", ", c.name);
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown canary '", AbslView(name), "' (", names, ")"));
 }
 
 bool DemoResult::passed() const {
@@ -146,6 +188,7 @@ DemoResult RunDemoScenario(const DemoScenario& scenario) {
   for (int i = 0; i < scenario.replicas; ++i) replica_options.replicas.push_back(static_cast<NodeId>(i));
   replica_options.ack_before_fsync = scenario.canary_ack_before_fsync;
   replica_options.ignore_checksum = scenario.canary_ignore_checksum;
+  replica_options.no_lease_check = scenario.canary_no_lease_check;
   for (int i = 0; i < scenario.replicas; ++i) {
     const NodeId id = world.AddNode(absl::StrCat("replica", i), [replica_options](Runtime& rt) {
       return demo::RunReplica(rt, replica_options);
@@ -171,7 +214,10 @@ DemoResult RunDemoScenario(const DemoScenario& scenario) {
     setup.keys = scenario.keys;
     setup.ack_before_replicate = scenario.canary_ack_before_replicate;
     setup.drop_retry = scenario.canary_drop_retry;
+    setup.lease_without_drift_margin = scenario.canary_lease_without_drift_margin;
+    if (scenario.leases && c < 2) setup.leased_keys = {"k0"};
     setup.stop_at = end - seconds(1);
+    setup.world = &world;
     setup.history = &result.history;
     setup.last_ok = &last_ok;
     if (scenario.script) setup.script = &scripts[static_cast<size_t>(c)];
@@ -210,6 +256,28 @@ DemoResult RunDemoScenario(const DemoScenario& scenario) {
   }
 
   result.checks = CheckRegisterHistory(result.history);
+  {
+    // The full check: a register per key, Wing-Gong/Lowe search, bounded so a run cannot hang.
+    CheckResult linearizable{"linearizable"};
+    CheckOptions options;
+    options.search_steps_max = 20'000'000;
+    absl::StatusOr<LinearizabilityResult> lin =
+        CheckLinearizability(result.history, Model::Register(), options);
+    CAIRN_CHECK_OK(lin.status());
+    if (lin->verdict == Verdict::kNotLinearizable) {
+      linearizable.passed = false;
+      linearizable.violation_count = 1;
+      linearizable.violations.push_back(lin->explanation);
+      for (uint64_t index : lin->involved) {
+        const Operation& op = result.history.operations()[index];
+        if (op.completed != kInstantMax) linearizable.first_witnessed = std::max(
+            linearizable.first_witnessed == kInstantMax ? Instant{} : linearizable.first_witnessed, op.completed);
+      }
+    } else if (lin->verdict == Verdict::kUnknown) {
+      linearizable.name = "linearizable (unknown: search budget spent)";
+    }
+    result.checks.push_back(std::move(linearizable));
+  }
   result.assertions = world.assertion_stats();
   CheckResult always{"always-assertions"};
   always.passed = result.assertions.violation_count == 0;

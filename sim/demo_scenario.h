@@ -11,6 +11,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
+
+#include "absl/status/status.h"
 #include <string>
 #include <vector>
 
@@ -57,6 +60,10 @@ struct DemoScenario {
   bool canary_ack_before_fsync = false;
   bool canary_ignore_checksum = false;
   bool canary_drop_retry = false;
+  bool canary_lease_without_drift_margin = false;
+  bool canary_no_lease_check = false;
+  // Clients 0 and 1 read key k0 under leases (docs/demo.md, "Leases").
+  bool leases = true;
   size_t trace_records_max = 0;
   bool echo_logs = false;
 
@@ -93,6 +100,16 @@ struct DemoResult {
 };
 
 DemoResult RunDemoScenario(const DemoScenario& scenario);
+
+// The planted bugs, by the name `--canary` and scenario files use.
+struct Canary {
+  const char* name;
+  bool DemoScenario::*flag;
+  const char* bug;  // what it breaks, in a phrase
+};
+const std::vector<Canary>& Canaries();
+// Plants the named canary; InvalidArgument (listing the names) for an unknown one.
+absl::Status PlantCanary(DemoScenario& scenario, std::string_view name);
 
 // The readable summary of one run.
 // `base` is what the replay command is relative to (the scenario file's settings).

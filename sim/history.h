@@ -54,7 +54,7 @@ class History {
 const char* OutcomeName(OpOutcome outcome);
 const char* OpKindName(OpKind kind);  // "read", "write", "cas", "append"
 
-// "#7 p2 read x -> 5 ok 1.2s..1.3s": one operation, for explanations.
+// "#7 p2 key \"x\" read -> \"5\" ok 1.2s..1.3s": one operation, for explanations.
 std::string DescribeOperation(const Operation& op);
 
 }  // namespace cairn::sim

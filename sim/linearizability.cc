@@ -86,6 +86,7 @@ class KeySearch {
   KeySearch(const Model& model, std::vector<const Operation*> ops, Budget& budget)
       : model_(model), ops_(std::move(ops)), budget_(budget) {
     BuildEntries();
+    FindDeadWrites();
   }
 
   SearchOutcome Run();
@@ -101,11 +102,18 @@ class KeySearch {
   bool required(uint32_t op) const { return ops_[op]->outcome == OpOutcome::kOk; }
 
  private:
+  // How a placement was made, which decides what undoing it means.
+  enum class Move : uint8_t {
+    kChoice,    // one of several candidates; undoing it tries the next candidate
+    kRead,      // a read that fit: the only move tried; undoing it undoes the one before
+    kAbsorbed,  // a dead write placed just before the kChoice write above it; undone with it
+    kDeadLast,  // a dead write placed at its return, the last resort; undone like a read
+  };
+
   void BuildEntries();
+  void FindDeadWrites();
   void Lift(uint32_t call);
   void Unlift(uint32_t call);
-  void Push(uint32_t call, uint32_t prior_state);
-  uint32_t Pop(uint32_t* prior_state);
   void RecordStuck(uint32_t return_entry);
 
   const Model& model_;
@@ -117,14 +125,18 @@ class KeySearch {
   // entry is the call or the return of op_[e]; match_[e] links a call to its return (kNone
   // for an operation that need not be placed: it has no return).
   std::vector<uint32_t> next_, prev_, op_, match_;
+  std::vector<uint32_t> call_of_;  // a return's call
   std::vector<bool> is_return_;
   uint32_t tail_ = 0;
 
   std::vector<uint64_t> zobrist_hi_, zobrist_lo_;
+  // Ok writes whose value nothing observes (register models only; see FindDeadWrites).
+  std::vector<bool> dead_;
 
   struct Frame {
     uint32_t call;
     uint32_t prior_state;
+    Move move;
   };
   std::vector<Frame> stack_;
   // best_ is the stack when the search reached best_return_; its first common_ entries still
@@ -159,6 +171,7 @@ void KeySearch::BuildEntries() {
   prev_.resize(n + 2);
   op_.assign(n + 2, kNone);
   match_.assign(n + 2, kNone);
+  call_of_.assign(n + 2, kNone);
   is_return_.assign(n + 2, false);
   std::vector<uint32_t> call_entry(ops_.size(), kNone);
   for (uint32_t e = 0; e <= n + 1; ++e) {
@@ -173,6 +186,7 @@ void KeySearch::BuildEntries() {
     if (events[i].is_return) {
       CAIRN_CHECK(call_entry[events[i].op] != kNone);
       match_[call_entry[events[i].op]] = e;
+      call_of_[e] = call_entry[events[i].op];
     } else {
       call_entry[events[i].op] = e;
     }
@@ -206,8 +220,31 @@ void KeySearch::Unlift(uint32_t call) {
   next_[prev_[call]] = call;
 }
 
-void KeySearch::Push(uint32_t call, uint32_t prior_state) {
-  stack_.push_back({call, prior_state});
+// A write is dead when its value is observed by nothing: no ok read returned it and no cas
+// expected it. Whatever follows a dead write cannot observe the value, so only another write
+// can follow it, and moving the dead write to just before that write (or, if that write starts
+// only after the dead one completed, to the dead write's own completion) keeps a
+// linearization one. So a dead write is never a choice of its own: placing a write also places
+// every dead write then pending just before it, and a dead write whose return is reached
+// unplaced is placed there. In histories with many concurrent writers most writes are dead,
+// and this removes most of the search's branching.
+void KeySearch::FindDeadWrites() {
+  dead_.assign(ops_.size(), false);
+  if (model_.kind == ModelKind::kKv) return;  // appends build on a put's value
+  absl::flat_hash_set<std::string> observed;
+  bool nothing_observed = false;
+  for (const Operation* op : ops_) {
+    const std::optional<std::string>* seen =
+        op->kind == OpKind::kRead ? &op->value : op->kind == OpKind::kCas ? &op->expected : nullptr;
+    if (seen == nullptr) continue;
+    if (*seen) observed.insert(**seen);
+    else nothing_observed = true;
+  }
+  for (uint32_t i = 0; i < ops_.size(); ++i) {
+    const Operation& op = *ops_[i];
+    if (op.kind != OpKind::kWrite || !required(i)) continue;
+    dead_[i] = op.value ? !observed.contains(*op.value) : !nothing_observed;
+  }
 }
 
 void KeySearch::RecordStuck(uint32_t return_entry) {
@@ -219,14 +256,6 @@ void KeySearch::RecordStuck(uint32_t return_entry) {
   common_ = stack_.size();
 }
 
-uint32_t KeySearch::Pop(uint32_t* prior_state) {
-  const Frame f = stack_.back();
-  stack_.pop_back();
-  common_ = std::min(common_, stack_.size());
-  *prior_state = f.prior_state;
-  return f.call;
-}
-
 SearchOutcome KeySearch::Run() {
   const uint64_t memo_max = budget_.options.memo_entries_max;
   StateTable states;
@@ -236,57 +265,120 @@ SearchOutcome KeySearch::Run() {
 
   uint32_t state = states.Intern(model_.Initial());
   uint64_t hi = 0, lo = 0;
+  auto give_up = [&](std::string reason) {
+    gave_up_reason_ = std::move(reason);
+    return SearchOutcome::kGaveUp;
+  };
+  const std::string memo_full =
+      absl::StrFormat("the memo filled (%d entries: memo_entries_max)", memo_max);
+  auto place = [&](uint32_t call, uint32_t after_state, Move move) {
+    const uint32_t op = op_[call];
+    stack_.push_back({call, state, move});
+    state = after_state;
+    hi ^= zobrist_hi_[op];
+    lo ^= zobrist_lo_[op];
+    Lift(call);
+    unplaced_required -= required(op);
+  };
+  auto unplace = [&]() {
+    const Frame f = stack_.back();
+    stack_.pop_back();
+    common_ = std::min(common_, stack_.size());
+    const uint32_t op = op_[f.call];
+    state = f.prior_state;
+    hi ^= zobrist_hi_[op];
+    lo ^= zobrist_lo_[op];
+    Unlift(f.call);
+    unplaced_required += required(op);
+    return f;
+  };
+  std::vector<uint32_t> absorbed;  // scratch: the dead writes pending at a configuration
+
+  // Reads first. A read placed where the value is what it read changes nothing, so any
+  // linearization from a configuration where a pending read fits can be rearranged to place
+  // that read first. So when one fits, it is the only move tried there, and if it leads
+  // nowhere (now, or in the memo) neither does the configuration. Other operations are tried,
+  // in list order, only where no read fits.
   uint32_t entry = next_[0];
+  bool fresh = true;  // a configuration whose reads were not offered yet
   while (unplaced_required > 0) {
-    if (!budget_.Spend()) {
-      gave_up_reason_ = budget_.reason;
-      return SearchOutcome::kGaveUp;
-    }
-    // A required operation's return lies before the tail, so the walk meets it first.
-    CAIRN_CHECK(entry != tail_ && entry != kNone);
-    if (!is_return_[entry]) {
-      const uint32_t op = op_[entry];
-      std::optional<ModelState> after = model_.Step(states.Get(state), *ops_[op]);
-      if (after) {
-        const uint32_t after_id = states.Intern(*std::move(after));
-        const MemoKey key{hi ^ zobrist_hi_[op], lo ^ zobrist_lo_[op], after_id};
-        if (memo.size() >= memo_max) {
-          gave_up_reason_ =
-              absl::StrFormat("the memo filled (%d entries: memo_entries_max)", memo_max);
-          return SearchOutcome::kGaveUp;
+    bool undo = false;
+    if (fresh) {
+      fresh = false;
+      // A required operation's return lies before the tail, so the walk meets it first.
+      for (uint32_t e = next_[0]; e != tail_ && !is_return_[e]; e = next_[e]) {
+        if (!budget_.Spend()) return give_up(budget_.reason);
+        const uint32_t op = op_[e];
+        if (ops_[op]->kind != OpKind::kRead || !model_.Step(states.Get(state), *ops_[op])) continue;
+        if (memo.size() >= memo_max) return give_up(memo_full);
+        if (memo.insert({hi ^ zobrist_hi_[op], lo ^ zobrist_lo_[op], state}).second) {
+          place(e, state, Move::kRead);
+          fresh = true;
+        } else {
+          undo = true;
         }
-        if (memo.insert(key).second) {
-          Push(entry, state);
-          state = after_id;
-          hi = key.hi;
-          lo = key.lo;
-          Lift(entry);
-          unplaced_required -= required(op);
-          entry = next_[0];
+        break;
+      }
+      if (fresh) continue;
+      entry = next_[0];
+    }
+    if (!undo) {
+      if (!budget_.Spend()) return give_up(budget_.reason);
+      CAIRN_CHECK(entry != tail_ && entry != kNone);
+      const uint32_t op = op_[entry];
+      if (!is_return_[entry]) {
+        // Reads were offered above; dead writes go only with a write, or at their return.
+        if (ops_[op]->kind != OpKind::kRead && !dead_[op]) {
+          std::optional<ModelState> after = model_.Step(states.Get(state), *ops_[op]);
+          if (after) {
+            const uint32_t after_id = states.Intern(*std::move(after));
+            uint64_t key_hi = hi ^ zobrist_hi_[op], key_lo = lo ^ zobrist_lo_[op];
+            absorbed.clear();
+            if (ops_[op]->kind == OpKind::kWrite) {
+              for (uint32_t e = next_[0]; e != tail_ && !is_return_[e]; e = next_[e]) {
+                if (!dead_[op_[e]]) continue;
+                absorbed.push_back(e);
+                key_hi ^= zobrist_hi_[op_[e]];
+                key_lo ^= zobrist_lo_[op_[e]];
+              }
+            }
+            if (memo.size() >= memo_max) return give_up(memo_full);
+            if (memo.insert({key_hi, key_lo, after_id}).second) {
+              for (uint32_t e : absorbed) place(e, state, Move::kAbsorbed);
+              place(entry, after_id, Move::kChoice);
+              fresh = true;
+              continue;
+            }
+          }
+        }
+        entry = next_[entry];
+        continue;
+      }
+      if (dead_[op]) {
+        // Every move at this configuration failed, but the dead write may still go here,
+        // alone, for a write invoked after it completed to overwrite.
+        const uint32_t call = call_of_[entry];
+        const uint32_t after_id = states.Intern(ops_[op]->value);
+        if (memo.size() >= memo_max) return give_up(memo_full);
+        if (memo.insert({hi ^ zobrist_hi_[op], lo ^ zobrist_lo_[op], after_id}).second) {
+          place(call, after_id, Move::kDeadLast);
+          fresh = true;
           continue;
         }
       }
-      entry = next_[entry];
-      continue;
+      // The return of an operation not yet placed: whatever was placed since it was invoked
+      // cannot all be right.
+      RecordStuck(entry);
     }
-    // The return of an operation not yet placed: whatever was placed since it was invoked
-    // cannot all be right. Undo the last placement and try the call after it instead.
-    //
-    // Except after a read. A read placed where the value is what it read changes nothing, so
-    // any linearization of the prefix before it can be rearranged to have the read right
-    // there: if nothing linearizes after placing the read, nothing linearizes after the prefix
-    // either, and trying the prefix's other continuations is wasted. Undo further.
-    RecordStuck(entry);
+    // Undo the last choice and try the candidate after it. Reads and last-resort dead writes
+    // were the only moves at their configurations, so undo past them.
     while (true) {
       if (stack_.empty()) return SearchOutcome::kNotLinearizable;
-      const uint32_t call = Pop(&state);
-      const uint32_t op = op_[call];
-      hi ^= zobrist_hi_[op];
-      lo ^= zobrist_lo_[op];
-      unplaced_required += required(op);
-      Unlift(call);
-      entry = next_[call];
-      if (ops_[op]->kind != OpKind::kRead) break;
+      const Frame f = unplace();
+      if (f.move != Move::kChoice) continue;
+      while (!stack_.empty() && stack_.back().move == Move::kAbsorbed) unplace();
+      entry = next_[f.call];
+      break;
     }
   }
   return SearchOutcome::kLinearizable;
@@ -383,27 +475,63 @@ bool Searched(const Operation& op) {
   return true;
 }
 
-// Drops the uncertain (info or open) writes and cases of one key whose value nothing observes:
-// no ok read returned it and no cas expected it. Placing such an operation can never help: in
-// a register nothing could follow it but an operation that overwrites the value, so leaving it
-// out gives a linearization too. It cannot be left out if it completed ok (it took effect), and
-// an append's effect shows in longer values, so kv keeps them all. Without this, every
-// uncertain write doubles the sets the search may visit.
+// Work (uncertain updates times bytes read) spent looking for kv updates nothing observes, at
+// most, per key.
+constexpr uint64_t kAppendScanBytesMax = uint64_t{1} << 28;
+
+// Drops the uncertain (info or open) updates of one key whose effect nothing observes. Placing
+// one can never help: until an overwrite, every later value shows its effect, so nothing that
+// observes a value can come between it and that overwrite, and leaving it out gives a
+// linearization too. It cannot be left out if it completed ok (it took effect). Without this,
+// every uncertain update doubles the sets the search may visit (and, for appends, multiplies
+// the values by the orders it could go in).
+//  - register, cas-register: a write or cas whose new value no ok read returned and no cas
+//    expected;
+//  - kv: a put whose value no ok read's result starts with; an append whose (non-empty)
+//    value is part of no ok read's result.
 void DropUnobservedUncertainWrites(const Model& model, std::vector<const Operation*>& ops) {
-  if (model.kind == ModelKind::kKv) return;
+  auto uncertain = [](const Operation* op) {
+    return op->kind != OpKind::kRead &&
+           (op->outcome == OpOutcome::kInfo || op->outcome == OpOutcome::kOpen);
+  };
+  std::vector<const std::optional<std::string>*> reads;
+  uint64_t read_bytes = 0, uncertain_count = 0;
+  for (const Operation* op : ops) {
+    uncertain_count += uncertain(op);
+    if (op->kind != OpKind::kRead) continue;
+    reads.push_back(&op->value);
+    read_bytes += op->value ? op->value->size() : 0;
+  }
+  if (uncertain_count == 0) return;
+
+  if (model.kind == ModelKind::kKv) {
+    if (uncertain_count * read_bytes > kAppendScanBytesMax) return;  // too costly to prove
+    std::erase_if(ops, [&](const Operation* op) {
+      // Nothing (a delete) and "" show in every later value: keep them.
+      if (!uncertain(op) || !op->value || op->value->empty()) return false;
+      const std::string& v = *op->value;
+      for (const std::optional<std::string>* r : reads) {
+        if (!*r) continue;
+        const bool seen =
+            op->kind == OpKind::kAppend ? (*r)->find(v) != std::string::npos : (*r)->starts_with(v);
+        if (seen) return false;
+      }
+      return true;
+    });
+    return;
+  }
   absl::flat_hash_set<std::string> observed;
   bool nothing_observed = false;
   auto observe = [&](const std::optional<std::string>& v) {
     if (v) observed.insert(*v);
     else nothing_observed = true;
   };
+  for (const std::optional<std::string>* r : reads) observe(*r);
   for (const Operation* op : ops) {
-    if (op->kind == OpKind::kRead) observe(op->value);
     if (op->kind == OpKind::kCas) observe(op->expected);
   }
   std::erase_if(ops, [&](const Operation* op) {
-    const bool uncertain = op->outcome == OpOutcome::kInfo || op->outcome == OpOutcome::kOpen;
-    if (!uncertain || op->kind == OpKind::kRead) return false;
+    if (!uncertain(op)) return false;
     return op->value ? !observed.contains(*op->value) : !nothing_observed;
   });
 }
@@ -470,11 +598,12 @@ absl::StatusOr<LinearizabilityResult> CheckLinearizability(const History& histor
         undecided->longest_prefix.push_back(search.ops()[op]->index);
       }
       undecided->explanation = absl::StrFormat(
-          "gave up on key \"%s\" (%d operations): %s. Before that, it linearized %d of them "
-          "(every operation that completed before %s).",
-          absl::CHexEscape(key), count, search.gave_up_reason(), search.best_prefix().size(),
-          search.stuck_op() == kNone ? std::string("the first return it had to undo")
-                                     : absl::StrCat("#", search.ops()[search.stuck_op()]->index));
+          "gave up on key \"%s\" (%d operations): %s. By then it had linearized everything "
+          "that completed before %s did (%d operations).",
+          absl::CHexEscape(key), count, search.gave_up_reason(),
+          search.stuck_op() == kNone ? std::string("the first operation")
+                                     : absl::StrCat("#", search.ops()[search.stuck_op()]->index),
+          search.best_prefix().size());
     }
   }
   if (undecided) {

@@ -8,9 +8,10 @@
 //  - info and still-open operations may have taken effect at any instant after their
 //    invocation, or never: each is placed or left out, whichever makes a linearization;
 //  - a read that did not complete ok observed nothing and is dropped;
-//  - in a register, an info or open write (or cas) whose value no read returned and no cas
-//    expected is dropped too: leaving it out never loses a linearization, and each one kept
-//    would double the search.
+//  - an info or open update whose effect nothing observes is dropped too (in a register, a
+//    value no ok read returned and no cas expected; in kv, a put no read's result starts
+//    with, an append no read's result contains): leaving it out never loses a
+//    linearization, and each one kept would double the search.
 // Operation A must precede B iff A completed strictly before B was invoked; equal instants
 // count as concurrent.
 //
@@ -18,19 +19,29 @@
 // 2017): the calls and returns of one key, in time order, in a linked list; repeatedly place the
 // earliest pending call the model accepts, and when a return is reached whose operation is not
 // placed, undo the last placement and try the next call. A (placed set, model state) pair seen
-// before is not explored again. Each key is searched on its own (P-compositionality). One
-// pruning is added: a read placed where it fits changes nothing, so if no linearization
-// follows it there, none follows the prefix before it either, and the search undoes past it.
+// before is not explored again. Each key is searched on its own (P-compositionality).
+// Two prunings, each keeping some linearization if there is one:
+//  - reads first: a read placed where it fits changes nothing, so where a pending read fits,
+//    placing it is the only move tried;
+//  - dead writes (register models): an ok write whose value no read returned and no cas
+//    expected can only be followed by another write, so it is never a choice of its own: it
+//    is placed just before a write that is, or at its own completion as a last resort.
+// With them, 50 clients on 4 keys check at about a million operations per second
+// (bench/linearizability_bench.cc).
 //
 // Placed sets are remembered by a 128-bit fingerprint (Zobrist hashing), as TLC remembers
 // states, so a memo entry costs 24 bytes whatever the history's size. A collision could only
-// hide a linearization, never invent one; for any history this checker can finish, its chance
-// is below 2^-80.
+// hide a linearization, never invent one; with memos of up to 2^24 entries its chance is
+// below 2^-80.
 //
-// The search is exponential in the worst case, so it is bounded: by a step budget, a memo
-// size, and a caller's should_stop hook (a command line may check a wall clock there; code in a
-// simulation must not). Running out gives kUnknown, never a wrong verdict. The checker reads
-// no clock and draws no randomness: the same history and options give the same result.
+// The search is exponential in the worst case (NP-complete: Gibbons & Korach). Registers are
+// cheap in practice because a write forgets what came before; kv appends are not, since every
+// order of concurrent appends is a different value: ruling them all out costs up to k! for k
+// appends in flight at once between reads that pin their order. So the search is bounded: by
+// a step budget, a memo size, and a caller's should_stop hook (a command line may check a wall
+// clock there; code in a simulation must not). Running out gives kUnknown, never a wrong
+// verdict. The checker reads no clock and draws no randomness: the same history and options
+// give the same result.
 #pragma once
 
 #include <cstdint>

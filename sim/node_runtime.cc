@@ -12,7 +12,7 @@ namespace cairn::sim {
 class NodeRuntime::SimClock final : public Clock {
  public:
   SimClock(World& world, NodeId id) : world_(world), id_(id) {}
-  Instant Now() const override { return world_.Now(); }
+  Instant Now() const override { return world_.MonotonicOf(id_); }
   // Skew and drift are read at each call: a clock fault strikes a running node.
   WallTime WallNow() const override { return world_.WallClockOf(id_); }
 
@@ -24,13 +24,14 @@ class NodeRuntime::SimClock final : public Clock {
 class NodeRuntime::SimExecutor final : public Executor {
  public:
   SimExecutor(World& world, NodeId id) : world_(world), id_(id) {}
-  Instant Now() const override { return world_.Now(); }
+  // Node time: the node's own monotonic clock, which may drift from virtual time.
+  Instant Now() const override { return world_.MonotonicOf(id_); }
   void Wake(WakeRef slot) override {
     world_.Schedule(world_.Now(), id_, "wake", 0, [slot] { ResumeSlot(*slot); });
   }
   void WakeAt(Instant when, WakeRef slot) override {
     if (when == kInstantMax) return;
-    world_.Schedule(std::max(when, world_.Now()), id_, "timer", 0,
+    world_.Schedule(std::max(world_.VirtualTimeOf(id_, when), world_.Now()), id_, "timer", 0,
                     [slot] { ResumeSlot(*slot); });
   }
 

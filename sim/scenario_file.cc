@@ -119,12 +119,12 @@ absl::StatusOr<DemoScenario> ParseScenario(std::string_view text, std::string_vi
       s.buggify = *v;
     } else if (where == "canaries.plant") {
       for (const std::string& name : List(value)) {
-        if (name == "ack-before-replicate") s.canary_ack_before_replicate = true;
-        else if (name == "ack-before-fsync") s.canary_ack_before_fsync = true;
-        else if (name == "ignore-checksum") s.canary_ignore_checksum = true;
-        else if (name == "drop-retry") s.canary_drop_retry = true;
-        else return line.Error(absl::StrCat("unknown canary '", name, "'"));
+        if (absl::Status st = PlantCanary(s, name); !st.ok()) return line.Error(StdView(st.message()));
       }
+    } else if (where == "workload.leases") {
+      auto v = Boolean(line, value);
+      if (!v.ok()) return v.status();
+      s.leases = *v;
     } else {
       return line.Error(absl::StrCat("unknown key '", key, "' in [", section, "]"));
     }
@@ -136,7 +136,7 @@ absl::StatusOr<DemoScenario> ParseScenario(std::string_view text, std::string_vi
 std::string FormatScenario(const DemoScenario& s) {
   std::string out;
   absl::StrAppend(&out, "[cluster]\nreplicas = ", s.replicas, "\nclients = ", s.clients, "\n");
-  absl::StrAppend(&out, "[workload]\nkeys = ", s.keys, "\n");
+  absl::StrAppend(&out, "[workload]\nkeys = ", s.keys, "\nleases = ", s.leases ? "true" : "false", "\n");
   absl::StrAppend(&out, "[time]\nchaos_ms = ", s.chaos.count() / 1'000'000,
                   "\nheal_ms = ", s.heal.count() / 1'000'000, "\n");
   std::vector<std::string> kinds;
@@ -151,10 +151,9 @@ std::string FormatScenario(const DemoScenario& s) {
   }
   absl::StrAppend(&out, "[buggify]\nenabled = ", s.buggify ? "true" : "false", "\n");
   std::vector<std::string> canaries;
-  if (s.canary_ack_before_replicate) canaries.push_back("ack-before-replicate");
-  if (s.canary_ack_before_fsync) canaries.push_back("ack-before-fsync");
-  if (s.canary_ignore_checksum) canaries.push_back("ignore-checksum");
-  if (s.canary_drop_retry) canaries.push_back("drop-retry");
+  for (const Canary& c : Canaries()) {
+    if (s.*c.flag) canaries.push_back(c.name);
+  }
   if (!canaries.empty()) absl::StrAppend(&out, "[canaries]\nplant = ", absl::StrJoin(canaries, ", "), "\n");
   return out;
 }

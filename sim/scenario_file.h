@@ -6,6 +6,7 @@
 //   clients = 3
 //   [workload]
 //   keys = 4                     # distinct keys the clients read and write
+//   leases = true                # clients 0 and 1 read key k0 under read leases
 //   [time]
 //   chaos_ms = 20000             # operations under faults
 //   heal_ms = 10000              # then every fault heals; clients go on (liveness)

@@ -1,6 +1,7 @@
 #include "sim/world.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -70,6 +71,10 @@ void World::SetClockSkew(NodeId id, Duration skew, double drift_ppm) {
   Node& n = node(id);
   n.clock_skew = skew;
   n.drift_ppm = drift_ppm;
+  // Re-anchor so the monotonic clock stays continuous, then change its rate.
+  n.mono_anchor_node = MonotonicOf(id);
+  n.mono_anchor = now_;
+  n.mono_rate = 1.0 + drift_ppm / 1e6;
 }
 
 void World::Start(NodeId id) {
@@ -98,6 +103,20 @@ void World::Crash(NodeId id, CrashKind kind) {
     Random crash_random = random_.Fork(absl::StrCat("crash/", id, "/", n.incarnation));
     n.disk->ApplyCrash(crash_random);
   }
+}
+
+Instant World::MonotonicOf(NodeId id) const {
+  const Node& n = node(id);
+  const auto elapsed = static_cast<double>((now_ - n.mono_anchor).count());
+  return n.mono_anchor_node + Duration(static_cast<int64_t>(elapsed * n.mono_rate));
+}
+
+Instant World::VirtualTimeOf(NodeId id, Instant node_time) const {
+  if (node_time == kInstantMax) return kInstantMax;
+  const Node& n = node(id);
+  const auto ahead = static_cast<double>((node_time - n.mono_anchor_node).count());
+  // Round up: a timer never fires before its node time.
+  return n.mono_anchor + Duration(static_cast<int64_t>(std::ceil(ahead / n.mono_rate)));
 }
 
 WallTime World::WallClockOf(NodeId id) const {

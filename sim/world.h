@@ -80,10 +80,14 @@ class World {
   bool HasExited(NodeId id) const;
   uint64_t incarnation(NodeId id) const;
   SimDisk& disk(NodeId id);
-  // Clock faults: a node's wall clock reads virtual time + skew + drift (parts per million),
-  // from the moment this is called, on the running incarnation too.
+  // Clock faults, on the running incarnation too. A node's wall clock reads virtual time +
+  // skew + drift; its monotonic clock runs at 1 + drift_ppm/1e6 of virtual time from now on
+  // (an oscillator off by that much: timers and timeouts stretch or shrink with it).
   void SetClockSkew(NodeId id, Duration skew, double drift_ppm);
   WallTime WallClockOf(NodeId id) const;
+  // A node's monotonic time now, and the virtual time at which it will read `node_time`.
+  Instant MonotonicOf(NodeId id) const;
+  Instant VirtualTimeOf(NodeId id, Instant node_time) const;
 
   // How much of the machine a crash takes. Either way every task and all memory of the node
   // vanish. A process crash (kill -9) leaves the OS page cache: unsynced writes stay, still
@@ -151,6 +155,10 @@ class World {
     Instant paused_until{};
     Duration clock_skew{0};
     double drift_ppm = 0;
+    // The monotonic clock is piecewise linear: node time = anchor_node + (now - anchor) * rate.
+    Instant mono_anchor{};
+    Instant mono_anchor_node{};
+    double mono_rate = 1.0;
     std::unique_ptr<SimDisk> disk;
     std::unique_ptr<NodeRuntime> runtime;
   };

@@ -254,5 +254,30 @@ RC_GTEST_PROP(HistoryFormatProperty, GeneratedHistoriesRoundTrip, (uint64_t seed
   RC_ASSERT(Dump(*back) == Dump(h));
 }
 
+// Property: damaged files (cut short, a byte changed, or noise) are read or refused with an
+// error; they never crash the reader or build a history that breaks History's invariants.
+RC_GTEST_PROP(HistoryFormatProperty, DamagedFilesAreReadOrRefused, (uint64_t seed)) {
+  GeneratedHistoryOptions g;
+  g.model = Model::CasRegister();
+  g.operations = *rc::gen::inRange<size_t>(1, 30);
+  g.keys = 2;
+  g.info_fraction = 0.1;
+  Random random(seed);
+  const History h = GenerateLinearizableHistory(g, random);
+  const std::string edn = *FormatEdnHistory(h);
+  for (std::string text : {edn, FormatCairnHistory(h)}) {
+    const size_t cut = *rc::gen::inRange<size_t>(0, text.size() + 1);
+    const std::string cut_text = text.substr(0, cut);
+    (void)ParseHistory(cut_text);
+    const size_t at = *rc::gen::inRange<size_t>(0, text.size());
+    text[at] = *rc::gen::element('{', '}', '[', ']', '"', '\\', ':', '\t', '\n', '#', 'x', '9', ' ');
+    absl::StatusOr<History> damaged = ParseHistory(text);
+    if (damaged.ok()) (void)CheckLinearizability(*damaged, Model::CasRegister());
+  }
+  (void)ParseHistory(*rc::gen::container<std::string>(
+      rc::gen::element('{', '}', '[', ']', '(', ')', '"', '\\', ':', ' ', '\n', '\t', '#', '_',
+                       ';', 'a', '1', 'N', 'u')));
+}
+
 }  // namespace
 }  // namespace cairn::sim

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   cairn::tools::AddTraceCommands(app, action);
   cairn::tools::AddDemoCommands(app, action);
   cairn::tools::AddKnobsCommand(app, action);
+  cairn::tools::AddCheckCommand(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

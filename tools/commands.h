@@ -14,5 +14,6 @@ void AddSimCommands(CLI::App& app, Action& action);
 void AddTraceCommands(CLI::App& app, Action& action);
 void AddDemoCommands(CLI::App& app, Action& action);
 void AddKnobsCommand(CLI::App& app, Action& action);
+void AddCheckCommand(CLI::App& app, Action& action);
 
 }  // namespace cairn::tools

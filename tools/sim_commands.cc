@@ -36,7 +36,7 @@ struct ScenarioFlags {
   int replicas = 3, clients = 3, keys = 4;
   int64_t chaos_ms = 20'000, heal_ms = 10'000, fault_pace_ms = 0;
   std::string faults;
-  bool no_faults = false, default_knobs = false, no_buggify = false;
+  bool no_faults = false, default_knobs = false, no_buggify = false, no_leases = false;
   std::vector<std::string> knobs, canaries;
   std::map<std::string, CLI::Option*> given;
   DemoScenario base;  // the scenario file's, or the defaults (set by Resolve)
@@ -64,10 +64,14 @@ struct ScenarioFlags {
     given["default-knobs"] = cmd->add_flag("--default-knobs", default_knobs, "Keep knobs at their defaults (no randomization)");
     given["no-buggify"] = cmd->add_flag("--no-buggify", no_buggify, "Switch fault points off");
     given["knob"] = cmd->add_option("--knob", knobs, "Fix a knob, name=value (see `cairn knobs`); repeatable");
-    given["canary"] = cmd->add_option("--canary", canaries,
-                    "Plant a known bug the checks must catch: ack-before-replicate, ack-before-fsync,\n"
-                    "ignore-checksum, drop-retry (repeatable)")
-        ->check(CLI::IsMember({"ack-before-replicate", "ack-before-fsync", "ignore-checksum", "drop-retry"}));
+    std::vector<std::string> canary_names;
+    std::string canary_help = "Plant a known bug the checks must catch (repeatable):";
+    for (const sim::Canary& c : sim::Canaries()) {
+      canary_names.push_back(c.name);
+      absl::StrAppend(&canary_help, "\n  ", c.name, ": ", c.bug);
+    }
+    given["canary"] = cmd->add_option("--canary", canaries, canary_help)->check(CLI::IsMember(canary_names));
+    given["no-leases"] = cmd->add_flag("--no-leases", no_leases, "Clients read no key under a lease");
   }
 
   bool Given(const std::string& name) const {
@@ -115,11 +119,9 @@ struct ScenarioFlags {
       s.knob_settings.push_back(k);
     }
     for (const std::string& c : canaries) {
-      if (c == "ack-before-replicate") s.canary_ack_before_replicate = true;
-      if (c == "ack-before-fsync") s.canary_ack_before_fsync = true;
-      if (c == "ignore-checksum") s.canary_ignore_checksum = true;
-      if (c == "drop-retry") s.canary_drop_retry = true;
+      if (absl::Status st = sim::PlantCanary(s, c); !st.ok()) return st;
     }
+    if (no_leases) s.leases = false;
     return s;
   }
 };
@@ -408,7 +410,8 @@ void AddSimCommands(CLI::App& app, Action& action) {
     canaries->add_option("--jobs,-j", *jobs, "Simulations run at once (threads)")->check(CLI::Range(1, 64))->capture_default_str();
     canaries->callback([&action, sweeps, seeds_max, jobs] {
       action = [=] {
-        const std::vector<std::string> names = {"ack-before-replicate", "ack-before-fsync", "ignore-checksum", "drop-retry"};
+        std::vector<std::string> names;
+        for (const sim::Canary& c : sim::Canaries()) names.push_back(c.name);
         bool all_caught = true;
         std::printf("%-22s %-8s %s\n", "canary", "median", "seeds to first detection, per sweep");
         for (const std::string& name : names) {

@@ -74,12 +74,29 @@ Task<absl::StatusOr<Versioned>> QueryQuorum(rpc::RpcNode& rpc, const std::vector
 
 Task<absl::Status> StoreQuorum(rpc::RpcNode& rpc, const std::vector<NodeId>& replicas,
                                size_t quorum, Versioned record, Instant deadline,
-                               bool canary_drop_retry) {
+                               bool canary_drop_retry, uint64_t lease_id) {
   StoreRequest request;
   *request.mutable_record() = std::move(record);
+  request.set_lease_id(lease_id);
   absl::StatusOr<std::vector<Empty>> replies = co_await Gather<Empty>(
       rpc, replicas, quorum, kMethodStore, request, deadline, canary_drop_retry);
   co_return replies.status();
+}
+
+Task<absl::StatusOr<Versioned>> LeaseQuorum(rpc::RpcNode& rpc, const std::vector<NodeId>& replicas,
+                                            size_t quorum, LeaseRequest request, Instant deadline) {
+  // A replica that will not grant answers with an error, so a success is a grant.
+  absl::StatusOr<std::vector<LeaseReply>> grants =
+      co_await Gather<LeaseReply>(rpc, replicas, quorum, kMethodLease, request, deadline);
+  if (!grants.ok()) co_return grants.status();
+  Versioned best;
+  best.set_key(request.key());
+  for (const LeaseReply& g : *grants) {
+    if (g.record().has_value() && (!best.has_value() || TimestampLess(best.ts(), g.record().ts()))) {
+      best = g.record();
+    }
+  }
+  co_return best;
 }
 
 }  // namespace cairn::demo

@@ -14,6 +14,7 @@ namespace cairn::demo {
 inline constexpr char kMethodReadTs[] = "register.ReadTs";
 inline constexpr char kMethodStore[] = "register.Store";
 inline constexpr char kMethodDump[] = "register.Dump";
+inline constexpr char kMethodLease[] = "register.Lease";
 
 bool TimestampLess(const Timestamp& a, const Timestamp& b);
 
@@ -25,6 +26,11 @@ Task<absl::StatusOr<Versioned>> QueryQuorum(rpc::RpcNode& rpc, const std::vector
 // a Store that gets no reply is not retried and counts as stored.
 Task<absl::Status> StoreQuorum(rpc::RpcNode& rpc, const std::vector<NodeId>& replicas,
                                size_t quorum, Versioned record, Instant deadline,
-                               bool canary_drop_retry = false);
+                               bool canary_drop_retry = false, uint64_t lease_id = 0);
+
+// A lease on `key` granted by `quorum` replicas; the newest record of the key among the
+// granting replicas.
+Task<absl::StatusOr<Versioned>> LeaseQuorum(rpc::RpcNode& rpc, const std::vector<NodeId>& replicas,
+                                            size_t quorum, LeaseRequest request, Instant deadline);
 
 }  // namespace cairn::demo

@@ -11,6 +11,10 @@ RegisterClient::RegisterClient(rpc::RpcNode& rpc, ClientOptions options)
 
 Task<absl::Status> RegisterClient::Put(std::string key, std::string value, Instant deadline) {
   if (key.empty()) co_return absl::InvalidArgumentError("the key must not be empty");
+  // Under which lease this write goes is decided once, up front: the lease may well expire
+  // while the write is on its way (a pause, a slow network), which is what fencing is for.
+  const bool leased = LeaseValid(key);
+  const uint64_t lease_id = leased ? leases_[key].id : 0;
   CO_ASSIGN_OR_RETURN(Versioned latest,
                       co_await QueryQuorum(rpc_, options_.replicas, majority(), key, deadline));
   Versioned record;
@@ -21,10 +25,56 @@ Task<absl::Status> RegisterClient::Put(std::string key, std::string value, Insta
   record.mutable_ts()->set_nonce(rpc_.runtime().random().Next());
   const size_t quorum = options_.ack_before_replicate ? 1 : majority();
   const Timestamp ts = record.ts();
-  CO_RETURN_IF_ERROR(co_await StoreQuorum(rpc_, options_.replicas, quorum, std::move(record),
-                                          deadline, options_.drop_retry));
+  const Versioned written = record;
+  absl::Status stored = co_await StoreQuorum(rpc_, options_.replicas, quorum, std::move(record),
+                                             deadline, options_.drop_retry, lease_id);
+  if (leased) {
+    HeldLease* lease = &leases_[key];
+    if (stored.ok() && lease->id == lease_id) {
+      lease->cached = written;
+    } else {
+      *lease = HeldLease();  // the write may or may not have landed: the cache is unknown
+    }
+  }
+  CO_RETURN_IF_ERROR(stored);
   Observe(key, ts);
   co_return absl::OkStatus();
+}
+
+bool RegisterClient::LeaseValid(const std::string& key) const {
+  auto it = leases_.find(key);
+  return it != leases_.end() && it->second.id != 0 && rpc_.runtime().Now() < it->second.valid_until;
+}
+
+Task<absl::StatusOr<Versioned>> RegisterClient::ReadUnderNewLease(const std::string& key,
+                                                                   Instant deadline) {
+  Runtime& rt = rpc_.runtime();
+  const Duration length = std::chrono::milliseconds(rt.knobs().demo_lease_ms);
+  const Duration margin = options_.lease_without_drift_margin
+                              ? Duration(0)
+                              : length * 2 * rt.knobs().demo_clock_drift_ppm_max / 1'000'000 +
+                                    std::chrono::milliseconds(1);
+  HeldLease fresh;
+  fresh.id = rt.random().Next() | 1;  // never 0, which means "no lease"
+  // Counted from before the request left: every replica starts its count later than this.
+  const Instant sent = rt.Now();
+  LeaseRequest request;
+  request.set_key(key);
+  request.set_lease_id(fresh.id);
+  request.set_duration_us(std::chrono::duration_cast<std::chrono::microseconds>(length).count());
+  leases_[key] = HeldLease();
+  // The newest record among the granting replicas: any write that completed before the lease
+  // reached one of them first (a majority of granters refuses every later write).
+  CO_ASSIGN_OR_RETURN(Versioned latest,
+                      co_await LeaseQuorum(rpc_, options_.replicas, majority(), request, deadline));
+  fresh.valid_until = sent + length - margin;
+  if (latest.has_value()) {
+    CO_RETURN_IF_ERROR(co_await StoreQuorum(rpc_, options_.replicas, majority(), latest, deadline,
+                                            false, fresh.id));
+  }
+  fresh.cached = latest;
+  leases_[key] = fresh;
+  co_return latest;
 }
 
 void RegisterClient::Observe(const std::string& key, const Timestamp& ts) {
@@ -36,8 +86,23 @@ void RegisterClient::Observe(const std::string& key, const Timestamp& ts) {
 Task<absl::StatusOr<std::optional<std::string>>> RegisterClient::Get(std::string key,
                                                                      Instant deadline) {
   if (key.empty()) co_return absl::InvalidArgumentError("the key must not be empty");
-  CO_ASSIGN_OR_RETURN(Versioned latest,
-                      co_await QueryQuorum(rpc_, options_.replicas, majority(), key, deadline));
+  Versioned latest;
+  if (options_.leased_keys.contains(key)) {
+    const bool cached = LeaseValid(key) && leases_[key].cached.has_value();
+    CAIRN_SOMETIMES(rpc_.runtime(), cached, "client.read-answered-under-lease");
+    if (cached) {
+      latest = *leases_[key].cached;
+    } else {
+      CO_ASSIGN_OR_RETURN(latest, co_await ReadUnderNewLease(key, deadline));
+    }
+    if (!latest.has_value()) {
+      CAIRN_ALWAYS(rpc_.runtime(), !newest_seen_.contains(key), "client.never-sees-older-than-it-saw");
+      co_return std::optional<std::string>();
+    }
+    Observe(key, latest.ts());
+    co_return std::optional<std::string>(latest.value());
+  }
+  CO_ASSIGN_OR_RETURN(latest, co_await QueryQuorum(rpc_, options_.replicas, majority(), key, deadline));
   CAIRN_SOMETIMES(rpc_.runtime(), latest.has_value(), "client.get-found-a-value");
   if (!latest.has_value()) {
     CAIRN_ALWAYS(rpc_.runtime(), !newest_seen_.contains(key), "client.never-sees-older-than-it-saw");

@@ -22,7 +22,11 @@ RegisterReplica::RegisterReplica(Runtime& rt, rpc::RpcNode& rpc, RegisterLog& lo
       log_(log),
       options_(std::move(options)),
       state_(std::move(recovered)),
-      background_(rt.executor()) {}
+      background_(rt.executor()) {
+  const auto lease = std::chrono::milliseconds(rt.knobs().demo_lease_ms);
+  leases_forgotten_until_ = rt.Now() + lease + lease * rt.knobs().demo_clock_drift_ppm_max / 1'000'000 * 2 +
+                            std::chrono::milliseconds(10);
+}
 
 RegisterReplica::~RegisterReplica() {
   // Handlers run on this object: none may outlive it. Then its own background work.
@@ -37,6 +41,8 @@ void RegisterReplica::RegisterMethods() {
       kMethodStore, [this](rpc::CallContext c, StoreRequest r) { return Store(c, std::move(r)); });
   rpc_.Register<Empty, DumpReply>(
       kMethodDump, [this](rpc::CallContext c, Empty r) { return Dump(c, std::move(r)); });
+  rpc_.Register<LeaseRequest, LeaseReply>(
+      kMethodLease, [this](rpc::CallContext c, LeaseRequest r) { return GrantLease(c, std::move(r)); });
 }
 
 Task<absl::StatusOr<Versioned>> RegisterReplica::ReadTs(rpc::CallContext, KeyRequest request) {
@@ -62,8 +68,56 @@ Task<absl::Status> RegisterReplica::StoreLocally(const Versioned& record, Instan
   co_return absl::OkStatus();
 }
 
+absl::Status RegisterReplica::CheckLease(const StoreRequest& request) const {
+  const Instant now = rt_.Now();
+  if (now < leases_forgotten_until_) {
+    return absl::UnavailableError("replica restarted: honouring the leases it may have granted");
+  }
+  auto it = leases_.find(request.record().key());
+  if (it == leases_.end() || it->second.expires <= now || it->second.id == request.lease_id()) {
+    return absl::OkStatus();
+  }
+  if (options_.no_lease_check && request.lease_id() != 0) return absl::OkStatus();  // the bug
+  return absl::FailedPreconditionError("the key is leased to another client");
+}
+
+Task<absl::StatusOr<LeaseReply>> RegisterReplica::GrantLease(rpc::CallContext, LeaseRequest request) {
+  const Instant now = rt_.Now();
+  if (repairing_) co_return absl::UnavailableError("replica is repairing its log");
+  if (now < leases_forgotten_until_) {
+    co_return absl::UnavailableError("replica restarted: honouring the leases it may have granted");
+  }
+  Lease& lease = leases_[request.key()];
+  const bool held_by_other = lease.expires > now && lease.id != request.lease_id();
+  CAIRN_SOMETIMES(rt_, held_by_other, "replica.lease-refused-while-held");
+  if (held_by_other) co_return absl::FailedPreconditionError("the key is leased to another client");
+  lease.id = request.lease_id();
+  lease.expires = now + std::chrono::microseconds(std::max<int64_t>(0, request.duration_us()));
+  LeaseReply reply;
+  reply.set_granted(true);
+  if (auto it = state_.find(request.key()); it != state_.end()) *reply.mutable_record() = it->second;
+  // A store already admitted may become durable after this grant: report the newest of those too.
+  auto [first, last] = pending_stores_.equal_range(request.key());
+  for (auto it = first; it != last; ++it) {
+    CAIRN_SOMETIMES(rt_, true, "replica.grant-saw-a-store-in-flight");
+    if (!reply.record().has_value() || TimestampLess(reply.record().ts(), it->second.ts())) {
+      *reply.mutable_record() = it->second;
+    }
+  }
+  co_return reply;
+}
+
 Task<absl::StatusOr<Empty>> RegisterReplica::Store(rpc::CallContext context, StoreRequest request) {
   if (repairing_) co_return absl::UnavailableError("replica is repairing its log");
+  if (absl::Status lease = CheckLease(request); !lease.ok()) {
+    CAIRN_SOMETIMES(rt_, true, "replica.store-refused-by-lease");
+    co_return lease;
+  }
+  struct Pending {  // visible to lease grants until the store is done, whatever its outcome
+    std::multimap<std::string, Versioned>& stores;
+    std::multimap<std::string, Versioned>::iterator it;
+    ~Pending() { stores.erase(it); }
+  } pending{pending_stores_, pending_stores_.emplace(request.record().key(), request.record())};
   const Versioned& record = request.record();
   if (!record.has_value() || record.key().empty()) {
     co_return absl::InvalidArgumentError("Store needs a key and a value");

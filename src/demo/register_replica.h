@@ -7,6 +7,10 @@
 // idempotent and ordered by timestamp, so duplicated, delayed and reordered Store messages are
 // harmless.
 //
+// Leases: a replica grants a read lease on a key to one lease id at a time, until it expires by
+// the replica's own clock; while it lasts, it refuses every Store to that key that does not
+// carry that lease id (fencing: a holder whose lease expired is refused too).
+//
 // Repair: a replica whose log lost anything on recovery (a torn tail, or corruption: bit rot,
 // a misdirected write) may have lost records it had acknowledged, and a quorum that counts it
 // would then be wrong. So it answers no ReadTs or Store until it has repaired: fetched every
@@ -31,6 +35,9 @@ struct ReplicaOptions {
   bool ack_before_fsync = false;
   // Canary: the log replays records whose checksum does not match (a planted bug).
   bool ignore_checksum = false;
+  // Canary: a Store to a leased key is accepted with any lease, not only the current one:
+  // no fencing, so a holder whose lease expired can still write (a planted bug).
+  bool no_lease_check = false;
 };
 
 class RegisterReplica {
@@ -53,6 +60,9 @@ class RegisterReplica {
   Task<absl::StatusOr<Versioned>> ReadTs(rpc::CallContext context, KeyRequest request);
   Task<absl::StatusOr<Empty>> Store(rpc::CallContext context, StoreRequest request);
   Task<absl::StatusOr<DumpReply>> Dump(rpc::CallContext context, Empty request);
+  Task<absl::StatusOr<LeaseReply>> GrantLease(rpc::CallContext context, LeaseRequest request);
+  // Refuses a Store that a lease on its key forbids (or any, right after a restart).
+  absl::Status CheckLease(const StoreRequest& request) const;
   Task<absl::Status> StoreLocally(const Versioned& record, Instant deadline);
   Task<void> Repair(std::string marker_path);
   Task<absl::Status> RepairOnce();
@@ -63,6 +73,17 @@ class RegisterReplica {
   ReplicaOptions options_;
   std::map<std::string, Versioned> state_;
   bool repairing_ = false;
+  struct Lease {
+    uint64_t id = 0;
+    Instant expires{};  // by this replica's clock
+  };
+  std::map<std::string, Lease> leases_;
+  // Stores that passed the lease check and are on their way to disk. A grant must report
+  // them too: they may complete after it, and the new holder must not miss them.
+  std::multimap<std::string, Versioned> pending_stores_;
+  // Leases live in memory: a restarted replica has forgotten the ones it granted, so it
+  // honours them all (refuses grants and Stores) until any of them must have expired.
+  Instant leases_forgotten_until_{};
   TaskGroup background_;  // last: repair dies before the state it uses
 };
 
