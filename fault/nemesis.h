@@ -49,7 +49,7 @@ struct NemesisOptions {
   size_t corruptible_servers_max = 1;
   // The bound on how far a node's clocks may run fast or slow (parts per million). Leases
   // must allow for it (their margin assumes this bound).
-  int64_t clock_drift_ppm_max = 10'000;
+  int64_t clock_drift_ppm_max = 50'000;
   bool enabled = true;  // false: a quiet run (no faults at all)
   std::optional<std::vector<FaultKind>> kinds;  // exactly these; unset: the seed picks (swarm)
   Duration mean_gap{0};                         // between faults; 0: the seed picks

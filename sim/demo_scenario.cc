@@ -142,11 +142,22 @@ const std::vector<Canary>& Canaries() {
       {"drop-retry", &DemoScenario::canary_drop_retry,
        "an unanswered Store is not retried and counts as stored"},
       {"lease-without-drift-margin", &DemoScenario::canary_lease_without_drift_margin,
-       "a lease holder trusts its lease to the end by its own clock"},
+       "a lease holder trusts its lease to the end by its own clock",
+       {fault::FaultKind::kClock}, std::chrono::milliseconds(150)},
       {"no-lease-check", &DemoScenario::canary_no_lease_check,
-       "replicas accept a write under any lease, not the current one (no fencing)"},
+       "replicas do not check writes against leases (no fencing: split brain)"},
   };
   return canaries;
+}
+
+DemoScenario CanaryHunt(const Canary& canary, uint64_t seed) {
+  DemoScenario s;
+  s.seed = seed;
+  s.*canary.flag = true;
+  s.fault_kinds = canary.fault_kinds;
+  s.fault_pace = canary.fault_pace;
+  if (!canary.fault_kinds.empty()) s.heal = std::chrono::seconds(8);
+  return s;
 }
 
 absl::Status PlantCanary(DemoScenario& scenario, std::string_view name) {

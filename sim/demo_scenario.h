@@ -106,7 +106,13 @@ struct Canary {
   const char* name;
   bool DemoScenario::*flag;
   const char* bug;  // what it breaks, in a phrase
+  // The faults that expose it, when the swarm's mix rarely does (sim/scenarios/clocks.scenario
+  // for a lease that ignores drift); empty: the default swarm.
+  std::vector<fault::FaultKind> fault_kinds = {};
+  Duration fault_pace{0};
 };
+// The scenario that hunts `canary`: the defaults, the canary planted, its faults.
+DemoScenario CanaryHunt(const Canary& canary, uint64_t seed);
 const std::vector<Canary>& Canaries();
 // Plants the named canary; InvalidArgument (listing the names) for an unknown one.
 absl::Status PlantCanary(DemoScenario& scenario, std::string_view name);

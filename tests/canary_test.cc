@@ -10,40 +10,27 @@ namespace {
 
 constexpr uint64_t kSeedsMax = 400;
 
-// The first seed in 1..kSeedsMax whose run fails with the canary planted, or 0.
-uint64_t FirstCatch(void (*plant)(DemoScenario&)) {
-  for (uint64_t seed = 1; seed <= kSeedsMax; ++seed) {
-    DemoScenario s;
-    s.seed = seed;
-    plant(s);
-    if (!RunDemoScenario(s).passed()) return seed;
+class CanaryTest : public testing::TestWithParam<Canary> {};
+
+TEST_P(CanaryTest, IsCaughtWithinTheBound) {
+  const Canary& canary = GetParam();
+  uint64_t caught_at = 0;
+  for (uint64_t seed = 1; seed <= kSeedsMax && caught_at == 0; ++seed) {
+    if (!RunDemoScenario(CanaryHunt(canary, seed)).passed()) caught_at = seed;
   }
-  return 0;
+  EXPECT_GT(caught_at, 0u) << "canary " << canary.name << " (" << canary.bug << ") went unnoticed for "
+                           << kSeedsMax << " seeds";
+  RecordProperty("first_seed", static_cast<int>(caught_at));
 }
 
-TEST(Canary, AckBeforeReplicateIsCaught) {
-  const uint64_t seed = FirstCatch([](DemoScenario& s) { s.canary_ack_before_replicate = true; });
-  EXPECT_GT(seed, 0u) << "a write acknowledged by one replica went unnoticed for " << kSeedsMax << " seeds";
-  RecordProperty("first_seed", static_cast<int>(seed));
-}
-
-TEST(Canary, AckBeforeFsyncIsCaught) {
-  const uint64_t seed = FirstCatch([](DemoScenario& s) { s.canary_ack_before_fsync = true; });
-  EXPECT_GT(seed, 0u) << "acknowledging before fsync went unnoticed for " << kSeedsMax << " seeds";
-  RecordProperty("first_seed", static_cast<int>(seed));
-}
-
-TEST(Canary, IgnoreChecksumIsCaught) {
-  const uint64_t seed = FirstCatch([](DemoScenario& s) { s.canary_ignore_checksum = true; });
-  EXPECT_GT(seed, 0u) << "replaying corrupt records went unnoticed for " << kSeedsMax << " seeds";
-  RecordProperty("first_seed", static_cast<int>(seed));
-}
-
-TEST(Canary, DropRetryIsCaught) {
-  const uint64_t seed = FirstCatch([](DemoScenario& s) { s.canary_drop_retry = true; });
-  EXPECT_GT(seed, 0u) << "counting an unanswered Store as stored went unnoticed for " << kSeedsMax << " seeds";
-  RecordProperty("first_seed", static_cast<int>(seed));
-}
+INSTANTIATE_TEST_SUITE_P(Every, CanaryTest, testing::ValuesIn(Canaries()),
+                         [](const testing::TestParamInfo<Canary>& info) {
+                           std::string name = info.param.name;
+                           for (char& c : name) {
+                             if (c == '-') c = '_';
+                           }
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace cairn::sim

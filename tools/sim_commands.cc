@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "sim/history_format.h"
 #include "sim/scenario_file.h"
 #include "sim/shrink.h"
 #include "sim/tape.h"
@@ -160,11 +161,14 @@ struct RunOutputs {
   std::string trace_path;
   size_t trace_max = 2'000'000;
   std::string tape_path;
+  std::string history_path;
   bool verbose = false;
   void Add(CLI::App* cmd) {
     cmd->add_option("--trace", trace_path,
                     "Write the run's trace (one event per line) to this file, for `cairn trace`");
     cmd->add_option("--trace-max", trace_max, "Most events written with --trace")->capture_default_str();
+    cmd->add_option("--history", history_path,
+                    "Write the clients' history (Cairn's format) to this file, for `cairn check`");
     cmd->add_option("--record-tape", tape_path,
                     "Write the run's schedule as a tape, for `sim replay --tape` and `sim shrink`");
     cmd->add_flag("--verbose,-v", verbose, "Print node log lines as they happen");
@@ -184,6 +188,13 @@ int RunAndReport(DemoScenario s, const DemoScenario& base, const RunOutputs& out
       return 2;
     }
     std::printf("  trace        %zu events written to %s\n", r.trace.size(), out.trace_path.c_str());
+  }
+  if (!out.history_path.empty()) {
+    if (absl::Status st = WriteWholeFile(out.history_path, sim::FormatCairnHistory(r.history)); !st.ok()) {
+      return UsageError(st);
+    }
+    std::printf("  history      %zu operations written to %s (cairn check %s --model register)\n",
+                r.history.operations().size(), out.history_path.c_str(), out.history_path.c_str());
   }
   if (!out.tape_path.empty()) {
     DemoScenario recorded = s;
@@ -410,23 +421,18 @@ void AddSimCommands(CLI::App& app, Action& action) {
     canaries->add_option("--jobs,-j", *jobs, "Simulations run at once (threads)")->check(CLI::Range(1, 64))->capture_default_str();
     canaries->callback([&action, sweeps, seeds_max, jobs] {
       action = [=] {
-        std::vector<std::string> names;
-        for (const sim::Canary& c : sim::Canaries()) names.push_back(c.name);
         bool all_caught = true;
-        std::printf("%-22s %-8s %s\n", "canary", "median", "seeds to first detection, per sweep");
-        for (const std::string& name : names) {
+        std::printf("%-28s %-8s %s\n", "canary", "median", "seeds to first detection, per sweep");
+        for (const sim::Canary& canary : sim::Canaries()) {
           std::vector<uint64_t> found;
           std::string row;
           for (int k = 0; k < *sweeps; ++k) {
-            ScenarioFlags flags;
-            flags.canaries = {name};
-            const DemoScenario planted = *flags.Resolve();
             SweepOptions options;
             options.first_seed = 1 + static_cast<uint64_t>(k) * 100'000;
             options.last_seed = options.first_seed + *seeds_max - 1;
             options.jobs = *jobs;
             options.stop_on_failure = true;
-            SweepSummary summary = RunSweep(options, [&](uint64_t seed) { return WithSeed(planted, seed); },
+            SweepSummary summary = RunSweep(options, [&](uint64_t seed) { return sim::CanaryHunt(canary, seed); },
                                             [](const DemoScenario&, const DemoResult&) {});
             if (summary.failures == 0) {
               all_caught = false;
@@ -441,7 +447,8 @@ void AddSimCommands(CLI::App& app, Action& action) {
           const std::string median = found.size() == static_cast<size_t>(*sweeps)
                                          ? std::to_string(found[found.size() / 2])
                                          : std::string("-");
-          std::printf("%-22s %-8s%s\n", name.c_str(), median.c_str(), row.c_str());
+          std::printf("%-28s %-8s%s%s\n", canary.name, median.c_str(), row.c_str(),
+                      canary.fault_kinds.empty() ? "" : "   (faults: its own mix)");
           std::fflush(stdout);
         }
         return all_caught ? 0 : 1;

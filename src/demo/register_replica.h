@@ -35,8 +35,8 @@ struct ReplicaOptions {
   bool ack_before_fsync = false;
   // Canary: the log replays records whose checksum does not match (a planted bug).
   bool ignore_checksum = false;
-  // Canary: a Store to a leased key is accepted with any lease, not only the current one:
-  // no fencing, so a holder whose lease expired can still write (a planted bug).
+  // Canary: Stores to a leased key are not checked against the lease: no fencing, so any
+  // writer, a holder whose lease expired included, writes under another's lease (a planted bug).
   bool no_lease_check = false;
 };
 

@@ -28,7 +28,7 @@ class Random;
   X(net_reconnect_backoff_ms_max,          1000,       10,      1000,     "cap of the TCP reconnect backoff")           \
   X(demo_log_batch_records_max,            64,         1,       128,      "demo register: records per log fsync")       \
   X(demo_lease_ms,                         1000,       50,      3000,     "demo register: read lease length")           \
-  X(demo_clock_drift_ppm_max,              10000,      10000,   10000,    "demo register: clock rate error leases allow for") \
+  X(demo_clock_drift_ppm_max,              50000,      50000,   50000,    "demo register: clock rate error leases allow for") \
   X(disk_io_threads,                       2,          1,       4,        "real runtime: threads for blocking disk IO")
 
 struct Knobs {
