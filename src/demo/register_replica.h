@@ -42,8 +42,10 @@ struct ReplicaOptions {
 
 class RegisterReplica {
  public:
+  // `granted_before`: this replica's disk says it granted leases in an earlier life (the
+  // marker file "register/leases"), so it must wait them out before trusting it holds none.
   RegisterReplica(Runtime& rt, rpc::RpcNode& rpc, RegisterLog& log, ReplicaOptions options,
-                  std::map<std::string, Versioned> recovered);
+                  std::map<std::string, Versioned> recovered, bool granted_before);
   ~RegisterReplica();
 
   // Registers ReadTs, Store and Dump on the RpcNode (before it starts).
@@ -82,10 +84,14 @@ class RegisterReplica {
   // them too: they may complete after it, and the new holder must not miss them.
   std::multimap<std::string, Versioned> pending_stores_;
   // Leases live in memory: a restarted replica has forgotten the ones it granted, so it
-  // honours them all (refuses grants and Stores) until any of them must have expired.
+  // honours them all (refuses grants and Stores) until any of them must have expired. A
+  // replica that never granted one (no marker on disk) has nothing to wait for.
   Instant leases_forgotten_until_{};
+  bool lease_marker_written_ = false;
   TaskGroup background_;  // last: repair dies before the state it uses
 };
+
+inline constexpr char kLeaseMarker[] = "register/leases";
 
 // A replica's whole program: recover from the log (repairing if it lost anything), then serve
 // until the log breaks (then it exits, as a process would, so that a restart recovers from
