@@ -13,8 +13,12 @@ Task<absl::Status> RegisterClient::Put(std::string key, std::string value, Insta
   if (key.empty()) co_return absl::InvalidArgumentError("the key must not be empty");
   // Under which lease this write goes is decided once, up front: the lease may well expire
   // while the write is on its way (a pause, a slow network), which is what fencing is for.
+  // The write carries the id of the lease this client holds or last held: replicas accept it
+  // only while that is still their current lease (or none is), so fencing is unchanged, and
+  // a holder whose lease just ended by its own, more cautious clock is not refused.
   const bool leased = LeaseValid(key);
-  const uint64_t lease_id = leased ? leases_[key].id : 0;
+  const auto held = leases_.find(key);
+  const uint64_t lease_id = held == leases_.end() ? 0 : held->second.id;
   CO_ASSIGN_OR_RETURN(Versioned latest,
                       co_await QueryQuorum(rpc_, options_.replicas, majority(), key, deadline));
   Versioned record;
@@ -33,7 +37,9 @@ Task<absl::Status> RegisterClient::Put(std::string key, std::string value, Insta
     if (stored.ok() && lease->id == lease_id) {
       lease->cached = written;
     } else {
-      *lease = HeldLease();  // the write may or may not have landed: the cache is unknown
+      // The write may or may not have landed: the cache is unknown. The lease itself still
+      // holds (no one else can write); the next read refreshes the cache under it.
+      lease->cached.reset();
     }
   }
   CO_RETURN_IF_ERROR(stored);
@@ -55,14 +61,18 @@ Task<absl::StatusOr<Versioned>> RegisterClient::ReadUnderNewLease(const std::str
                               : length * 2 * rt.knobs().demo_clock_drift_ppm_max / 1'000'000 +
                                     std::chrono::milliseconds(1);
   HeldLease fresh;
-  fresh.id = rt.random().Next() | 1;  // never 0, which means "no lease"
+  // Renew under the id this client last held, if any: replicas that still hold it extend it
+  // (a new id would be refused by them until it expired, and block this client's own reads).
+  // A fresh id otherwise; never 0, which means "no lease".
+  fresh.id = leases_[key].id != 0 ? leases_[key].id : (rt.random().Next() | 1);
   // Counted from before the request left: every replica starts its count later than this.
   const Instant sent = rt.Now();
   LeaseRequest request;
   request.set_key(key);
   request.set_lease_id(fresh.id);
   request.set_duration_us(std::chrono::duration_cast<std::chrono::microseconds>(length).count());
-  leases_[key] = HeldLease();
+  leases_[key].cached.reset();
+  leases_[key].valid_until = Instant{};
   // The newest record among the granting replicas: any write that completed before the lease
   // reached one of them first (a majority of granters refuses every later write).
   CO_ASSIGN_OR_RETURN(Versioned latest,

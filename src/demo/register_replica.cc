@@ -181,12 +181,18 @@ Task<void> RegisterReplica::Repair(std::string marker_path) {
     if (!log_.healthy()) co_return;  // the replica is about to exit; a restart repairs again
     co_await rt_.Sleep(milliseconds(200));
   }
-  // Every record is durable here again; only then may the marker go (and durably so).
-  absl::Status s = co_await rt_.disk().Remove(marker_path);
-  if (s.ok()) s = co_await rt_.disk().SyncDir("register");
-  if (!s.ok()) {
-    rt_.Log(absl::StrCat("repair done but the marker could not be removed: ", s.ToString()));
-    co_return;  // stay repairing; a restart repairs again
+  // Every record is durable here again; only then may the marker go (and durably so). A disk
+  // that refuses is retried: giving up would leave the replica refusing everything, forever.
+  for (int attempt = 1;; ++attempt) {
+    absl::Status s = co_await rt_.disk().Remove(marker_path);
+    if (absl::IsNotFound(s)) s = absl::OkStatus();  // an earlier attempt removed it
+    if (s.ok()) s = co_await rt_.disk().SyncDir("register");
+    if (s.ok()) break;
+    if (attempt == 1 || attempt % 20 == 0) {
+      rt_.Log(absl::StrCat("repair done but the marker could not be removed (attempt ", attempt,
+                           "): ", s.ToString()));
+    }
+    co_await rt_.Sleep(milliseconds(200));
   }
   repairing_ = false;
   CAIRN_SOMETIMES(rt_, true, "replica.repair-completed");
