@@ -304,17 +304,7 @@ DemoResult RunDemoScenario(const DemoScenario& scenario) {
   result.network = world.network().stats();
   for (NodeId r : replicas) {
     const DiskStats& d = world.disk(r).stats();
-    result.disk.syncs += d.syncs;
-    result.disk.sync_errors += d.sync_errors;
-    result.disk.read_errors += d.read_errors;
-    result.disk.bitflips += d.bitflips;
-    result.disk.corrupted_at_rest += d.corrupted_at_rest;
-    result.disk.misdirected_writes += d.misdirected_writes;
-    result.disk.full_errors += d.full_errors;
-    result.disk.write_errors += d.write_errors;
-    result.disk.crash_writes_lost += d.crash_writes_lost;
-    result.disk.crash_writes_torn += d.crash_writes_torn;
-    result.disk.crash_names_lost += d.crash_names_lost;
+    result.disk += d;
   }
   result.knobs = world.knobs().DescribeChanges();
   for (const auto& [site, stats] : world.buggify_stats().sites) {

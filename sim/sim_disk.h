@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,21 @@ struct DiskStats {
            misdirected_writes = 0, corrupted_at_rest = 0;
   uint64_t crash_writes_lost = 0, crash_writes_torn = 0, crash_writes_kept = 0;
   uint64_t crash_names_lost = 0;
+
+  // Sums over disks (a run's replicas, a sweep's runs).
+  DiskStats& operator+=(const DiskStats& o) {
+    for (auto [mine, theirs] : {
+             std::pair{&reads, o.reads}, {&writes, o.writes}, {&syncs, o.syncs},
+             {&dir_syncs, o.dir_syncs}, {&read_errors, o.read_errors}, {&bitflips, o.bitflips},
+             {&sync_errors, o.sync_errors}, {&write_errors, o.write_errors},
+             {&full_errors, o.full_errors}, {&misdirected_writes, o.misdirected_writes},
+             {&corrupted_at_rest, o.corrupted_at_rest}, {&crash_writes_lost, o.crash_writes_lost},
+             {&crash_writes_torn, o.crash_writes_torn}, {&crash_writes_kept, o.crash_writes_kept},
+             {&crash_names_lost, o.crash_names_lost}}) {
+      *mine += theirs;
+    }
+    return *this;
+  }
 };
 
 class SimDisk {

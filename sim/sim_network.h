@@ -35,6 +35,16 @@ struct NetworkFaults {
 struct NetworkStats {
   uint64_t sent = 0, delivered = 0, lost = 0, duplicated = 0, cut = 0, to_down_node = 0,
            inbox_full = 0, slow = 0, clogged = 0;
+
+  // Sums over runs.
+  NetworkStats& operator+=(const NetworkStats& o) {
+    for (auto [mine, theirs] : {std::pair{&sent, o.sent}, {&delivered, o.delivered}, {&lost, o.lost},
+                                {&duplicated, o.duplicated}, {&cut, o.cut}, {&to_down_node, o.to_down_node},
+                                {&inbox_full, o.inbox_full}, {&slow, o.slow}, {&clogged, o.clogged}}) {
+      *mine += theirs;
+    }
+    return *this;
+  }
 };
 
 class SimNetwork {

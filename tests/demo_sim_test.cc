@@ -40,19 +40,8 @@ TEST(DemoSim, TheNemesisInjectsEveryFaultKind) {
     }
     DemoResult r = RunDemoScenario(s);
     for (int k = 0; k < static_cast<int>(fault::FaultKind::kCount); ++k) total.by_kind[k] += r.faults.by_kind[k];
-    net.lost += r.network.lost;
-    net.duplicated += r.network.duplicated;
-    net.cut += r.network.cut;
-    net.clogged += r.network.clogged;
-    net.slow += r.network.slow;
-    disk.crash_writes_torn += r.disk.crash_writes_torn;
-    disk.crash_writes_lost += r.disk.crash_writes_lost;
-    disk.sync_errors += r.disk.sync_errors;
-    disk.read_errors += r.disk.read_errors;
-    disk.bitflips += r.disk.bitflips;
-    disk.corrupted_at_rest += r.disk.corrupted_at_rest;
-    disk.misdirected_writes += r.disk.misdirected_writes;
-    disk.full_errors += r.disk.full_errors;
+    net += r.network;
+    disk += r.disk;
   }
   for (int k = 0; k < static_cast<int>(fault::FaultKind::kCount); ++k) {
     EXPECT_GT(total.by_kind[k], 0u) << fault::FaultKindName(static_cast<fault::FaultKind>(k));
