@@ -15,4 +15,11 @@ void CheckFailed(const char* file, int line, const char* condition, std::string_
   std::abort();
 }
 
+void CheckOpFailed(const char* file, int line, const char* condition, int64_t a, int64_t b) {
+  char message[96];
+  std::snprintf(message, sizeof(message), "%lld vs %lld", static_cast<long long>(a),
+                static_cast<long long>(b));
+  CheckFailed(file, line, condition, message);
+}
+
 }  // namespace cairn::detail

@@ -23,9 +23,50 @@ constexpr std::array<std::array<uint32_t, 256>, 8> BuildTables() {
 
 constexpr auto kTables = BuildTables();
 
+#if defined(__x86_64__)
+// The SSE4.2 crc32 instruction computes CRC-32C directly, 8 bytes per instruction: several
+// times the table version's speed, which matters because every block read is verified.
+__attribute__((target("sse4.2"))) uint32_t ExtendHardware(uint32_t crc, std::string_view data) {
+  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
+  size_t n = data.size();
+  uint64_t c = ~crc;
+  while (n >= 8) {
+    uint64_t word;
+    __builtin_memcpy(&word, p, 8);
+    c = __builtin_ia32_crc32di(c, word);
+    p += 8;
+    n -= 8;
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  while (n-- > 0) c32 = __builtin_ia32_crc32qi(c32, *p++);
+  return ~c32;
+}
+
+const bool kHaveHardware = __builtin_cpu_supports("sse4.2");
+#endif
+
+uint32_t ExtendPortable(uint32_t crc, std::string_view data);
+
 }  // namespace
 
 uint32_t Extend(uint32_t crc, std::string_view data) {
+#if defined(__x86_64__)
+  if (kHaveHardware) return ExtendHardware(crc, data);
+#endif
+  return ExtendPortable(crc, data);
+}
+
+uint32_t ExtendForTesting(uint32_t crc, std::string_view data, bool hardware) {
+#if defined(__x86_64__)
+  if (hardware && kHaveHardware) return ExtendHardware(crc, data);
+#else
+  (void)hardware;
+#endif
+  return ExtendPortable(crc, data);
+}
+
+namespace {
+uint32_t ExtendPortable(uint32_t crc, std::string_view data) {
   const auto* p = reinterpret_cast<const uint8_t*>(data.data());
   size_t n = data.size();
   uint32_t c = ~crc;
@@ -43,5 +84,6 @@ uint32_t Extend(uint32_t crc, std::string_view data) {
   while (n-- > 0) c = kTables[0][(c ^ *p++) & 0xff] ^ (c >> 8);
   return ~c;
 }
+}  // namespace
 
 }  // namespace cairn::crc32c

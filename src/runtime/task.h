@@ -98,6 +98,20 @@ class [[nodiscard]] Task {
 
   bool valid() const { return static_cast<bool>(handle_); }
 
+  // Starts a Task that was never started and runs it on the calling thread until it finishes
+  // or first suspends; true if it finished. For tools and tests whose awaits all complete
+  // without suspending (a MemDisk, an inline PosixDisk): see RunInline in run_inline.h.
+  bool RunUntilSuspended() {
+    CAIRN_CHECK_MSG(handle_ && !handle_.done(), "running an empty or finished Task");
+    handle_.resume();
+    return handle_.done();
+  }
+  // The value of a finished Task.
+  T TakeValue() {
+    CAIRN_CHECK(handle_ && handle_.done() && handle_.promise().value.has_value());
+    return std::move(*handle_.promise().value);
+  }
+
   auto operator co_await() && noexcept {
     CAIRN_CHECK_MSG(handle_ && !handle_.done(), "awaiting an empty or finished Task");
     struct Awaiter : detail::TaskAwaiter<promise_type> {
@@ -140,6 +154,15 @@ class [[nodiscard]] Task<void> {
   ~Task() { Reset(); }
 
   bool valid() const { return static_cast<bool>(handle_); }
+
+  // Starts a Task that was never started and runs it on the calling thread until it finishes
+  // or first suspends; true if it finished. For tools and tests whose awaits all complete
+  // without suspending (a MemDisk, an inline PosixDisk): see RunInline in run_inline.h.
+  bool RunUntilSuspended() {
+    CAIRN_CHECK_MSG(handle_ && !handle_.done(), "running an empty or finished Task");
+    handle_.resume();
+    return handle_.done();
+  }
 
   auto operator co_await() && noexcept {
     CAIRN_CHECK_MSG(handle_ && !handle_.done(), "awaiting an empty or finished Task");

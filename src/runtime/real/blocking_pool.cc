@@ -5,7 +5,7 @@
 namespace cairn::real {
 
 BlockingPool::BlockingPool(asio::io_context& io, int threads) : io_(io) {
-  if (threads < 1) threads = 1;
+  if (threads < 1) return;  // inline: calls run on the caller's thread
   threads_.reserve(static_cast<size_t>(threads));
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
 }
@@ -13,6 +13,12 @@ BlockingPool::BlockingPool(asio::io_context& io, int threads) : io_(io) {
 BlockingPool::~BlockingPool() { Shutdown(); }
 
 void BlockingPool::Submit(absl::AnyInvocable<void()> work, absl::AnyInvocable<void()> on_loop) {
+  if (is_inline()) {
+    work();
+    work = nullptr;
+    if (on_loop) asio::post(io_, [on_loop = std::move(on_loop)]() mutable { on_loop(); });
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;

@@ -27,8 +27,11 @@ namespace cairn::real {
 
 class BlockingPool {
  public:
-  // Starts `threads` (at least one) threads. Completions are posted to `io`, which must
-  // outlive the pool.
+  // Starts `threads` threads. Completions are posted to `io`, which must outlive the pool.
+  // With 0 threads the pool is inline: every call runs on the calling (loop) thread and its
+  // awaiter does not suspend. That is for tools and benchmarks whose files sit in the page
+  // cache, where a thread hand-off costs more than the read; a node serving traffic wants
+  // threads, so that a slow disk never stalls its loop.
   BlockingPool(asio::io_context& io, int threads);
   // Shutdown().
   ~BlockingPool();
@@ -46,6 +49,7 @@ class BlockingPool {
   void Shutdown();
 
   size_t threads() const { return threads_.size(); }
+  bool is_inline() const { return threads_.empty(); }
 
   template <typename T>
   class CallAwaiter;
@@ -80,7 +84,14 @@ class BlockingPool::CallAwaiter {
   CallAwaiter(CallAwaiter&&) = default;
   ~CallAwaiter() { ClearSlot(slot_); }
 
-  bool await_ready() const noexcept { return false; }
+  // An inline pool runs the call right here, and the caller goes on without suspending.
+  bool await_ready() {
+    if (!pool_.is_inline()) return false;
+    result_ = std::make_shared<std::optional<T>>();
+    result_->emplace(fn_());
+    fn_ = nullptr;
+    return true;
+  }
   void await_suspend(std::coroutine_handle<> h) {
     slot_ = MakeWakeSlot(h);
     result_ = std::make_shared<std::optional<T>>();
@@ -91,7 +102,7 @@ class BlockingPool::CallAwaiter {
                  [slot = slot_] { ResumeSlot(*slot); });
   }
   T await_resume() {
-    slot_.reset();
+    if (slot_) slot_.reset();
     return std::move(**result_);
   }
 
