@@ -428,7 +428,7 @@ RC_GTEST_PROP(SstProperty, AnyRowsAnySettingsRoundTrip, ()) {
     rows.push_back(Row{key, version, del ? RowKind::kDelete : RowKind::kPut, del ? "" : value});
   }
   // Fill out to many blocks now and then.
-  const int extra = *rc::gen::inRange(0, 3);
+  const int extra = *rc::gen::inRange(0, 4);
   for (int i = 0; i < extra * 1500; ++i) {
     rows.push_back(Row{absl::StrCat("m", i * 7919 % 100000), static_cast<uint64_t>(i % 3), RowKind::kPut,
                        std::string(static_cast<size_t>(i % 200), static_cast<char>('a' + i % 26))});
@@ -445,10 +445,14 @@ RC_GTEST_PROP(SstProperty, AnyRowsAnySettingsRoundTrip, ()) {
     o.restart_interval = restart;
     return o;
   };
-  const SstOptions a = options(*rc::gen::inRange(12, 20), *rc::gen::inRange(0, 3),
-                               *rc::gen::inRange(0u, 20u), *rc::gen::inRange(1u, 40u));
-  const SstOptions b = options(*rc::gen::inRange(12, 20), *rc::gen::inRange(0, 3),
-                               *rc::gen::inRange(0u, 20u), *rc::gen::inRange(1u, 40u));
+  // Microblocks of 4 to 512 KiB, mostly small so that the rows span several macroblocks.
+  auto micro_log2 = [] {
+    return *rc::gen::weightedOneOf<int>({{3, rc::gen::inRange(12, 15)}, {1, rc::gen::inRange(12, 20)}});
+  };
+  const SstOptions a = options(micro_log2(), *rc::gen::inRange(0, 3), *rc::gen::inRange(0u, 20u),
+                               *rc::gen::inRange(1u, 40u));
+  const SstOptions b = options(micro_log2(), *rc::gen::inRange(0, 3), *rc::gen::inRange(0u, 20u),
+                               *rc::gen::inRange(1u, 40u));
   const bool reuse = *rc::gen::arbitrary<bool>();
 
   MemDisk disk;
