@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   cairn::tools::AddDemoCommands(app, action);
   cairn::tools::AddKnobsCommand(app, action);
   cairn::tools::AddCheckCommand(app, action);
+  cairn::tools::AddSstCommands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

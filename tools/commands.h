@@ -15,5 +15,6 @@ void AddTraceCommands(CLI::App& app, Action& action);
 void AddDemoCommands(CLI::App& app, Action& action);
 void AddKnobsCommand(CLI::App& app, Action& action);
 void AddCheckCommand(CLI::App& app, Action& action);
+void AddSstCommands(CLI::App& app, Action& action);
 
 }  // namespace cairn::tools
