@@ -29,12 +29,14 @@ TEST(Crc32c, ExtendEqualsWhole) {
 TEST(Crc32c, HardwareAndTablesAgree) {
   std::string s;
   uint64_t x = 1;
-  for (int i = 0; i < 1000; ++i) {
+  for (int i = 0; i < 40000; ++i) {
     x = x * 6364136223846793005ull + 1442695040888963407ull;
     s.push_back(static_cast<char>(x >> 56));
   }
+  // Lengths below, at and above each lane threshold of the hardware path (3 x 256, 3 x 4096).
   for (size_t start = 0; start < 9; ++start) {
-    for (size_t len : {0, 1, 7, 8, 9, 63, 500, 991}) {
+    for (size_t len : {0, 1, 7, 8, 9, 63, 500, 767, 768, 769, 991, 1536, 2000, 12287, 12288,
+                       12289, 16384, 16396, 30000, 39990}) {
       const std::string_view part = std::string_view(s).substr(start, len);
       EXPECT_EQ(crc32c::ExtendForTesting(77, part, true), crc32c::ExtendForTesting(77, part, false));
     }
