@@ -280,9 +280,14 @@ Task<absl::StatusOr<GetResult>> SstReader::Get(std::string key, uint64_t snapsho
   GetResult result;
   const size_t m = FindMacroblock(key, snapshot);
   if (m == metas_.size() || std::string_view(metas_[m].first_key) > std::string_view(key)) co_return result;
-  absl::StatusOr<const MacroblockIndex*> index = co_await LoadIndex(m);
-  if (!index.ok()) co_return index.status();
-  const MacroblockIndex& idx = **index;
+  // The index is usually loaded already: skip the coroutine call (and its frame) then.
+  const MacroblockIndex* loaded = indexes_[m].get();
+  if (loaded == nullptr) {
+    absl::StatusOr<const MacroblockIndex*> index = co_await LoadIndex(m);
+    if (!index.ok()) co_return index.status();
+    loaded = *index;
+  }
+  const MacroblockIndex& idx = *loaded;
   if (idx.bloom.has_value()) {
     ++stats_.bloom_checks;
     if (!idx.bloom->MayContain(KeyHash(key))) {
