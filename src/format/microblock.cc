@@ -17,9 +17,9 @@ void MicroblockBuilder::Add(const RowView& row) {
     const size_t limit = std::min(last_key_.size(), row.key.size());
     while (shared < limit && last_key_[shared] == row.key[shared]) ++shared;
   }
-  PutVarint64(&buffer_, shared);
+  PutVarint64(&buffer_, (uint64_t{shared} << 3) | static_cast<uint8_t>(row.kind));
   PutVarint64(&buffer_, row.key.size() - shared);
-  PutVarint64(&buffer_, (uint64_t{row.value.size()} << 3) | static_cast<uint8_t>(row.kind));
+  PutVarint64(&buffer_, row.value.size());
   PutVarint64(&buffer_, row.version);
   buffer_.append(row.key.substr(shared));
   buffer_.append(row.value);
@@ -81,12 +81,13 @@ void MicroblockCursor::Corrupt(std::string_view what) {
 
 bool MicroblockCursor::ParseAt(uint32_t offset) {
   ByteReader r(data_.substr(offset));
-  const uint64_t shared = r.Varint64();
+  const uint64_t shared_kind = r.Varint64();
+  const uint64_t shared = shared_kind >> 3;
   const uint64_t unshared = r.Varint64();
-  const uint64_t value_kind = r.Varint64();
+  const uint64_t value_bytes = r.Varint64();
   const uint64_t version = r.Varint64();
   const std::string_view key_part = r.Bytes(unshared);
-  const std::string_view value = r.Bytes(value_kind >> 3);
+  const std::string_view value = r.Bytes(value_bytes);
   if (!r.ok()) {
     Corrupt(absl::StrCat("truncated at offset ", offset));
     return false;
@@ -95,14 +96,14 @@ bool MicroblockCursor::ParseAt(uint32_t offset) {
     Corrupt(absl::StrCat("shares ", shared, " bytes of a ", key_.size(), "-byte key at offset ", offset));
     return false;
   }
-  if (!IsValidRowKind(value_kind & 7)) {
-    Corrupt(absl::StrCat("unknown row kind ", value_kind & 7, " at offset ", offset));
+  if (!IsValidRowKind(shared_kind & 7)) {
+    Corrupt(absl::StrCat("unknown row kind ", shared_kind & 7, " at offset ", offset));
     return false;
   }
   key_.resize(shared);
   key_.append(key_part);
   version_ = version;
-  kind_ = static_cast<RowKind>(value_kind & 7);
+  kind_ = static_cast<RowKind>(shared_kind & 7);
   value_ = value;
   next_offset_ = static_cast<uint32_t>(r.position() - data_.data());
   valid_ = true;

@@ -5,9 +5,10 @@
 //   u32 restart*  offsets of the restart entries, ascending; the first is 0
 //   u32 count     number of restarts (>= 1)
 // Entry:
-//   varint shared          bytes of key shared with the previous entry's key (0 at a restart)
+//   varint shared_kind     shared << 3 | kind, where shared is the bytes of key shared with
+//                          the previous entry's key (0 at a restart)
 //   varint unshared        bytes of key that follow
-//   varint value_kind      value length << 3 | kind
+//   varint value length
 //   varint version
 //   key[unshared], value[value length]
 //
