@@ -11,6 +11,7 @@ packages=(
   g++ cmake ninja-build ccache pkg-config
   libabsl-dev libprotobuf-dev protobuf-compiler librapidcheck-dev libgtest-dev libgmock-dev
   libbenchmark-dev libzstd-dev liblz4-dev libcli11-dev libgflags-dev libasio-dev
+  clang libclang-rt-14-dev  # libFuzzer, for scripts/fuzz.sh
 )
 missing=()
 for p in "${packages[@]}"; do
