@@ -258,20 +258,30 @@ Task<absl::StatusOr<std::shared_ptr<const DecodedBlock>>> SstReader::ReadDataBlo
   absl::StatusOr<std::string> bytes = co_await ReadBytes(m.offset + e.offset, e.size);
   if (!bytes.ok()) co_return bytes.status();
   if (bytes->size() != e.size) co_return absl::DataLossError(absl::StrCat(name_, ": ", Where(macroblock, e), ": short read"));
-  auto block = std::make_shared<DecodedBlock>();
-  block->storage = std::move(*bytes);
+  // Without a cache, the last block's buffer is reused once its caller has let go of it:
+  // decompressing into it then needs no allocation.
+  std::shared_ptr<DecodedBlock> block;
+  if (options_.block_cache == nullptr && spare_ != nullptr && spare_.use_count() == 1) {
+    block = std::move(spare_);
+  } else {
+    block = std::make_shared<DecodedBlock>();
+  }
   BlockHeader header;
   absl::StatusOr<std::string_view> payload =
-      OpenBlock(block->storage, id, BlockType::kData, codec_, &scratch_, &header);
+      OpenBlock(*bytes, id, BlockType::kData, codec_, &block->storage, &header);
   if (!payload.ok()) co_return Prefixed(payload.status(), absl::StrCat(name_, ": ", Where(macroblock, e)));
   if (header.compression == Compression::kNone) {
-    block->payload = *payload;
+    // Zero-copy: the block is the bytes as read.
+    block->storage = std::move(*bytes);
+    block->payload = std::string_view(block->storage).substr(kBlockHeaderBytes);
   } else {
-    block->storage = std::move(scratch_);
-    scratch_ = std::string();
     block->payload = block->storage;
   }
-  if (options_.block_cache != nullptr) options_.block_cache->Insert(key, block);
+  if (options_.block_cache != nullptr) {
+    options_.block_cache->Insert(key, block);
+  } else {
+    spare_ = block;
+  }
   co_return std::shared_ptr<const DecodedBlock>(std::move(block));
 }
 

@@ -123,7 +123,7 @@ class SstReader {
   std::vector<MacroblockMeta> metas_;
   std::vector<std::unique_ptr<MacroblockIndex>> indexes_;
   Codec codec_;
-  std::string scratch_;
+  std::shared_ptr<DecodedBlock> spare_;  // see ReadDataBlock
   MicroblockCursor get_cursor_;
   ReaderStats stats_;
 };

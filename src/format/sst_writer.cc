@@ -108,6 +108,9 @@ Task<absl::Status> SstWriter::WritePending() {
     error_ = absl::Status(s.code(), absl::StrCat("writing SSTable ", path_, ": ", s.message()));
     co_return error_;
   }
+  // Start writing the bytes back now, so that Finish's Sync has little left to wait for. A
+  // failed hint costs only that.
+  (void)co_await file_->StartWriteback(written_, bytes);
   written_ += bytes;
   co_return absl::OkStatus();
 }

@@ -30,6 +30,14 @@ class File {
   // unsynced writes is unknown (as with fsync on Linux): treat the file as suspect.
   virtual Task<absl::Status> Sync() = 0;
   virtual Task<absl::Status> Truncate(uint64_t size) = 0;
+  // A hint: the written bytes in [offset, offset + length) will be synced soon, so a real disk
+  // may start writing them back now and leave less for the Sync. It promises nothing about
+  // durability; a disk without the notion ignores it.
+  virtual Task<absl::Status> StartWriteback(uint64_t offset, uint64_t length) {
+    (void)offset;
+    (void)length;
+    co_return absl::OkStatus();
+  }
   virtual Task<absl::StatusOr<uint64_t>> Size() = 0;
 };
 

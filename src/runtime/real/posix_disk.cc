@@ -134,6 +134,18 @@ Task<absl::Status> PosixFile::Truncate(uint64_t size) {
   co_return co_await call;
 }
 
+Task<absl::Status> PosixFile::StartWriteback(uint64_t offset, uint64_t length) {
+  auto call = pool_.Call<absl::Status>([fd = fd_, path = path_, offset, length]() -> absl::Status {
+    if (::sync_file_range(fd->fd(), static_cast<off_t>(offset), static_cast<off_t>(length),
+                          SYNC_FILE_RANGE_WRITE) != 0 &&
+        errno != ENOSYS && errno != EINVAL) {  // a file system without it: only a hint lost
+      return ErrnoError("sync_file_range", path);
+    }
+    return absl::OkStatus();
+  });
+  co_return co_await call;
+}
+
 Task<absl::StatusOr<uint64_t>> PosixFile::Size() {
   auto call = pool_.Call<absl::StatusOr<uint64_t>>(
       [fd = fd_, path = path_]() { return FileSize(fd->fd(), path); });

@@ -50,6 +50,8 @@ class PosixFile final : public File {
   Task<absl::Status> Append(std::string data) override;
   Task<absl::Status> Sync() override;
   Task<absl::Status> Truncate(uint64_t size) override;
+  // sync_file_range(SYNC_FILE_RANGE_WRITE): starts writeback of the range without waiting.
+  Task<absl::Status> StartWriteback(uint64_t offset, uint64_t length) override;
   Task<absl::StatusOr<uint64_t>> Size() override;
 
  private:
