@@ -53,21 +53,9 @@ std::vector<Row> MakeRows(size_t n, uint64_t seed, size_t value_bytes = 100) {
   return rows;
 }
 
-Task<absl::StatusOr<SstProperties>> WriteRowsTask(Disk& disk, std::string path, uint64_t id,
-                                                  SstOptions options, const std::vector<Row>* rows) {
-  absl::StatusOr<std::unique_ptr<SstWriter>> w = co_await SstWriter::Create(disk, path, id, options);
-  if (!w.ok()) co_return w.status();
-  for (const Row& r : *rows) {
-    const RowView v = r.view();
-    absl::Status s = co_await (*w)->Append(v);
-    if (!s.ok()) co_return s;
-  }
-  co_return co_await (*w)->Finish();
-}
-
 SstProperties WriteRows(MemDisk& disk, const std::string& path, uint64_t id, const SstOptions& options,
                         const std::vector<Row>& rows) {
-  absl::StatusOr<SstProperties> p = RunInline(WriteRowsTask(disk, path, id, options, &rows));
+  absl::StatusOr<SstProperties> p = RunInline(WriteSst(disk, path, id, options, &rows));
   CAIRN_CHECK_OK(p.status());
   return *p;
 }
@@ -397,7 +385,7 @@ TEST(Sst, WorksOnTheSimulatedDisk) {
   const std::vector<Row> rows = MakeRows(2000, 8);
   bool done = false;
   const NodeId n = world.AddNode("n", [&](Runtime& rt) -> Task<void> {
-    absl::StatusOr<SstProperties> p = co_await WriteRowsTask(rt.disk(), "t.sst", 3, SmallOptions(), &rows);
+    absl::StatusOr<SstProperties> p = co_await WriteSst(rt.disk(), "t.sst", 3, SmallOptions(), &rows);
     EXPECT_TRUE(p.ok()) << p.status();
     absl::StatusOr<std::unique_ptr<SstReader>> r = co_await SstReader::Open(rt.disk(), "t.sst");
     EXPECT_TRUE(r.ok()) << r.status();

@@ -575,18 +575,6 @@ absl::StatusOr<std::vector<Row>> SampleRows(SstReader& sst, uint64_t budget) {
   return rows;
 }
 
-Task<absl::StatusOr<SstProperties>> BuildInMemory(MemDisk* disk, std::string name, SstOptions options,
-                                                 const std::vector<Row>* rows) {
-  absl::StatusOr<std::unique_ptr<format::SstWriter>> w = co_await format::SstWriter::Create(*disk, name, 1, options);
-  if (!w.ok()) co_return w.status();
-  for (const Row& r : *rows) {
-    const RowView v = r.view();
-    absl::Status s = co_await (*w)->Append(v);
-    if (!s.ok()) co_return s;
-  }
-  co_return co_await (*w)->Finish();
-}
-
 int RunAnalyze(const AnalyzeFlags& f) {
   LocalDisk local;
   absl::StatusOr<std::unique_ptr<SstReader>> r = OpenSst(local, f.c);
@@ -636,7 +624,7 @@ int RunAnalyze(const AnalyzeFlags& f) {
       MemDisk disk;
       const std::string name = absl::StrCat("analyze-", n++, ".sst");
       const auto t0 = std::chrono::steady_clock::now();
-      absl::StatusOr<SstProperties> p = RunInline(BuildInMemory(&disk, name, o, &*sample));
+      absl::StatusOr<SstProperties> p = RunInline(format::WriteSst(disk, name, 1, o, &*sample));
       const auto t1 = std::chrono::steady_clock::now();
       if (!p.ok()) return Fail(kExitUnreadable, p.status().message());
       const uint64_t file_bytes = disk.Contents(name)->size();

@@ -24,15 +24,6 @@ inline void PutVarint64(std::string* out, uint64_t v) {
   out->append(buf, n);
 }
 
-inline size_t VarintLength(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
 inline void PutLengthPrefixed(std::string* out, std::string_view s) {
   PutVarint64(out, s.size());
   out->append(s);

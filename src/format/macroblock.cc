@@ -170,8 +170,6 @@ void MacroblockBuilder::Start(uint64_t file_id, uint32_t index) {
   index_bytes_ = 10;
   bloom_.Reset();
   meta_ = MacroblockMeta{};
-  rows_ = 0;
-  have_first_ = false;
 }
 
 size_t MacroblockBuilder::BytesWith(size_t open_payload_bytes, size_t extra_keys) const {
@@ -190,7 +188,7 @@ bool MacroblockBuilder::TryAdd(const RowView& row, uint64_t key_hash, bool new_k
     SealMicroblock();
   }
   const size_t with_row = micro_.PayloadBytesWith(row.key.size(), row.value.size()) + row.key.size();
-  if (rows_ > 0 && BytesWith(with_row, new_key ? 1 : 0) > options_.macroblock_bytes) {
+  if (header_.rows > 0 && BytesWith(with_row, new_key ? 1 : 0) > options_.macroblock_bytes) {
     if (micro_.empty()) return false;
     // Compression may make room: seal the open microblock and look again.
     SealMicroblock();
@@ -200,25 +198,21 @@ bool MacroblockBuilder::TryAdd(const RowView& row, uint64_t key_hash, bool new_k
     }
   }
   micro_.Add(row);
-  if (new_key || rows_ == 0) {
+  if (header_.rows == 0) {
+    meta_.first_key.assign(row.key);
+    meta_.first_version = row.version;
+  }
+  if (new_key || header_.rows == 0) {
     bloom_.AddKeyHash(key_hash);
     ++meta_.stats.distinct_keys;
   }
   if (row.kind == RowKind::kDelete) ++meta_.stats.deletes;
   meta_.stats.key_bytes += row.key.size();
   meta_.stats.value_bytes += row.value.size();
-  LogicalChecksum sum{header_.logical_sum, header_.rows};
-  sum.AddRowHash(RowHash(key_hash, row.version, row.kind, row.value));
-  header_.logical_sum = sum.sum;
-  header_.rows = sum.rows;
+  header_.logical_sum += RowHash(key_hash, row.version, row.kind, row.value);  // LogicalChecksum's sum
+  ++header_.rows;
   header_.min_version = std::min(header_.min_version, row.version);
   header_.max_version = std::max(header_.max_version, row.version);
-  if (!have_first_) {
-    meta_.first_key.assign(row.key);
-    meta_.first_version = row.version;
-    have_first_ = true;
-  }
-  ++rows_;
   return true;
 }
 
@@ -245,7 +239,7 @@ void MacroblockBuilder::SealMicroblock() {
 }
 
 std::string MacroblockBuilder::Finish(MacroblockMeta* meta) {
-  CAIRN_CHECK_GT(rows_, 0u);
+  CAIRN_CHECK_GT(header_.rows, 0u);
   if (!micro_.empty()) SealMicroblock();
   header_.micro_count = static_cast<uint32_t>(index_.size());
   header_.micro_index_offset = static_cast<uint32_t>(block_.size());

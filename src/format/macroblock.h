@@ -128,7 +128,7 @@ class MacroblockBuilder {
   MacroblockBuilder(const SstOptions& options, Codec& codec);
 
   void Start(uint64_t file_id, uint32_t index);
-  bool empty() const { return rows_ == 0; }
+  bool empty() const { return header_.rows == 0; }
   // Adds the row if the macroblock has room for it (after sealing the open microblock if need
   // be); false if it is full. `key_hash` is KeyHash(row.key); `new_key` is whether the key
   // differs from the previous row's.
@@ -149,8 +149,6 @@ class MacroblockBuilder {
   size_t index_bytes_ = 0;  // estimate of the encoded micro index
   BloomBuilder bloom_;
   MacroblockMeta meta_;
-  uint64_t rows_ = 0;
-  bool have_first_ = false;
 };
 
 }  // namespace cairn::format

@@ -74,7 +74,6 @@ class MicroblockCursor {
   // To the first row at or after (key, version) in row order; invalid if none.
   void Seek(std::string_view key, uint64_t version);
   void Next();
-  uint32_t restarts() const { return restart_count_; }
 
  private:
   // Decodes the entry at `offset` into the current row; false (with status_) if malformed.

@@ -20,6 +20,18 @@ bool RowBefore(const std::string& key, uint64_t version, std::string_view k, uin
   return CompareRowKeys(key, version, k, v) < 0;
 }
 
+// The microblock holding the first row at or after (key, version): the first whose last row is
+// not before it. Callers search only macroblocks whose last row is at or after the target, and
+// LoadIndex checked that the last entry's last row is the macroblock's, so there always is one.
+size_t FindMicroblock(const std::vector<MicroIndexEntry>& micro, std::string_view key,
+                      uint64_t version) {
+  const auto it = std::lower_bound(micro.begin(), micro.end(), 0, [&](const MicroIndexEntry& e, int) {
+    return RowBefore(e.last_key, e.last_version, key, version);
+  });
+  CAIRN_CHECK(it != micro.end());
+  return static_cast<size_t>(it - micro.begin());
+}
+
 }  // namespace
 
 Task<absl::StatusOr<std::unique_ptr<SstReader>>> SstReader::Open(Disk& disk, std::string path,
@@ -305,18 +317,15 @@ Task<absl::StatusOr<GetResult>> SstReader::Get(std::string key, uint64_t snapsho
       co_return result;
     }
   }
-  auto it = std::lower_bound(idx.micro.begin(), idx.micro.end(), 0, [&](const MicroIndexEntry& e, int) {
-    return CompareRowKeys(e.last_key, e.last_version, key, snapshot) < 0;
-  });
-  CAIRN_CHECK(it != idx.micro.end());  // LoadIndex checked: the last entry is the macroblock's last row
-  absl::StatusOr<std::shared_ptr<const DecodedBlock>> block = co_await ReadDataBlock(m, *it);
+  const MicroIndexEntry& entry = idx.micro[FindMicroblock(idx.micro, key, snapshot)];
+  absl::StatusOr<std::shared_ptr<const DecodedBlock>> block = co_await ReadDataBlock(m, entry);
   if (!block.ok()) co_return block.status();
   absl::Status s = get_cursor_.Reset((*block)->payload);
   if (s.ok()) {
     get_cursor_.Seek(key, snapshot);
     s = get_cursor_.status();
   }
-  if (!s.ok()) co_return Prefixed(s, absl::StrCat(name_, ": ", Where(m, *it)));
+  if (!s.ok()) co_return Prefixed(s, absl::StrCat(name_, ": ", Where(m, entry)));
   if (get_cursor_.Valid() && get_cursor_.row().key == key) {
     const RowView r = get_cursor_.row();
     result.found = true;
@@ -373,16 +382,20 @@ bool SstIterator::DecodeCurrent() {
   return true;
 }
 
-Task<absl::Status> SstIterator::Enter(size_t m, size_t j) {
-  if (index_ == nullptr || m != m_) {
-    absl::StatusOr<const SstReader::MacroblockIndex*> index = co_await reader_.LoadIndex(m);
-    if (!index.ok()) {
-      Fail(index.status());
-      co_return status_;
-    }
-    index_ = *index;
+Task<bool> SstIterator::UseMacroblock(size_t m) {
+  if (index_ != nullptr && m == m_) co_return true;
+  absl::StatusOr<const SstReader::MacroblockIndex*> index = co_await reader_.LoadIndex(m);
+  if (!index.ok()) {
+    Fail(index.status());
+    co_return false;
   }
+  index_ = *index;
   m_ = m;
+  co_return true;
+}
+
+Task<absl::Status> SstIterator::Enter(size_t m, size_t j) {
+  if (!co_await UseMacroblock(m)) co_return status_;
   j_ = j;
   if (!InBuffer(m, j)) {
     const auto& micro = index_->micro;
@@ -418,19 +431,8 @@ Task<absl::Status> SstIterator::Seek(std::string key, uint64_t version) {
   status_ = absl::OkStatus();
   const size_t m = reader_.FindMacroblock(key, version);
   if (m == reader_.metas_.size()) co_return status_;
-  absl::StatusOr<const SstReader::MacroblockIndex*> index = co_await reader_.LoadIndex(m);
-  if (!index.ok()) {
-    Fail(index.status());
-    co_return status_;
-  }
-  index_ = *index;
-  m_ = m;
-  const auto& micro = index_->micro;
-  const auto it = std::lower_bound(micro.begin(), micro.end(), 0, [&](const MicroIndexEntry& e, int) {
-    return CompareRowKeys(e.last_key, e.last_version, key, version) < 0;
-  });
-  CAIRN_CHECK(it != micro.end());
-  CO_RETURN_IF_ERROR(co_await Enter(m, static_cast<size_t>(it - micro.begin())));
+  if (!co_await UseMacroblock(m)) co_return status_;
+  CO_RETURN_IF_ERROR(co_await Enter(m, FindMicroblock(index_->micro, key, version)));
   cursor_.Seek(key, version);
   if (!cursor_.status().ok()) {
     Fail(Prefixed(cursor_.status(), absl::StrCat(reader_.name_, ": ", reader_.Where(m_, index_->micro[j_]))));

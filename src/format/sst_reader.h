@@ -147,6 +147,8 @@ class SstIterator {
   const absl::Status& status() const { return status_; }
 
  private:
+  // Makes macroblock m current, loading its index; false (with status_) on error.
+  Task<bool> UseMacroblock(size_t m);
   // Makes block (m, j) current (reading it if it is not in the readahead buffer) and puts the
   // cursor on its first row.
   Task<absl::Status> Enter(size_t m, size_t j);

@@ -213,4 +213,16 @@ Task<absl::StatusOr<SstProperties>> SstWriter::Finish() {
   co_return p;
 }
 
+Task<absl::StatusOr<SstProperties>> WriteSst(Disk& disk, std::string path, uint64_t file_id,
+                                             SstOptions options, const std::vector<Row>* rows) {
+  absl::StatusOr<std::unique_ptr<SstWriter>> w =
+      co_await SstWriter::Create(disk, std::move(path), file_id, options);
+  if (!w.ok()) co_return w.status();
+  for (const Row& r : *rows) {
+    const RowView v = r.view();
+    CO_RETURN_IF_ERROR(co_await (*w)->Append(v));
+  }
+  co_return co_await (*w)->Finish();
+}
+
 }  // namespace cairn::format

@@ -58,9 +58,6 @@ class SstWriter {
   // Seals the last macroblock, writes the file index, properties and footer, and syncs.
   Task<absl::StatusOr<SstProperties>> Finish();
 
-  uint64_t rows() const { return props_.rows; }
-  // Bytes handed to the file so far.
-  uint64_t bytes_written() const { return written_; }
   const std::vector<MacroblockMeta>& macroblocks() const { return metas_; }
 
  private:
@@ -87,5 +84,10 @@ class SstWriter {
   absl::Status error_;  // the first failure; the writer refuses everything after it
   bool finished_ = false;
 };
+
+// Writes `rows` (in row order) as a complete SSTable at `path`: Create, Append each, Finish.
+// `rows` must outlive the task.
+Task<absl::StatusOr<SstProperties>> WriteSst(Disk& disk, std::string path, uint64_t file_id,
+                                             SstOptions options, const std::vector<Row>* rows);
 
 }  // namespace cairn::format

@@ -52,19 +52,6 @@ std::vector<Row> MakeRows(size_t n, size_t value_bytes, uint64_t seed) {
   return rows;
 }
 
-Task<absl::Status> Write(MemDisk* disk, std::string path, uint64_t id, SstOptions options,
-                         const std::vector<Row>* rows) {
-  absl::StatusOr<std::unique_ptr<SstWriter>> w = co_await SstWriter::Create(*disk, path, id, options);
-  if (!w.ok()) co_return w.status();
-  for (const Row& r : *rows) {
-    const RowView v = r.view();
-    absl::Status s = co_await (*w)->Append(v);
-    if (!s.ok()) co_return s;
-  }
-  absl::StatusOr<SstProperties> p = co_await (*w)->Finish();
-  co_return p.status();
-}
-
 void Save(const std::string& dir, const std::string& name, const std::string& bytes) {
   std::ofstream out(dir + "/" + name, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -155,7 +142,7 @@ int Main(int argc, char** argv) {
     o.bloom_bits_per_key = s.bloom_bits;
     const std::vector<Row> rows = MakeRows(s.rows, s.value_bytes, id);
     const std::string path = std::string(s.name) + ".sst";
-    CAIRN_CHECK_OK(RunInline(Write(&disk, path, id, o, &rows)));
+    CAIRN_CHECK_OK(RunInline(WriteSst(disk, path, id, o, &rows)).status());
     ++id;
     const std::string& file = *disk.Contents(path);
     CAIRN_CHECK_LE(file.size(), 300000u);  // the fuzzer's -max_len
