@@ -47,12 +47,11 @@ void SealBlock(BlockType type, uint8_t encoder, Compression compression, int zst
     compression = Compression::kNone;
   }
   const size_t start = out->size();
+  CAIRN_CHECK_LE(encoder, kEncoderIdMax);
   out->push_back(static_cast<char>(type));
-  out->push_back(static_cast<char>(encoder));
-  out->push_back(static_cast<char>(compression));
-  out->push_back('\0');
+  out->push_back(static_cast<char>(encoder << 4 | static_cast<uint8_t>(compression)));
   PutFixed32(out, static_cast<uint32_t>(raw.size()));
-  const uint32_t crc = BoundChecksum(id, std::string_view(out->data() + start, 8), payload);
+  const uint32_t crc = BoundChecksum(id, std::string_view(out->data() + start, 6), payload);
   PutFixed32(out, crc);
   out->append(payload);
 }
@@ -64,13 +63,13 @@ absl::StatusOr<BlockHeader> VerifyBlock(std::string_view block, const BlockIdent
   }
   BlockHeader h;
   h.type = static_cast<BlockType>(static_cast<uint8_t>(block[0]));
-  h.encoder = static_cast<uint8_t>(block[1]);
-  h.compression = static_cast<Compression>(static_cast<uint8_t>(block[2]));
-  h.raw_size = DecodeFixed32(block.data() + 4);
-  h.checksum = DecodeFixed32(block.data() + 8);
+  h.encoder = static_cast<uint8_t>(block[1]) >> 4;
+  h.compression = static_cast<Compression>(static_cast<uint8_t>(block[1]) & 0xf);
+  h.raw_size = DecodeFixed32(block.data() + 2);
+  h.checksum = DecodeFixed32(block.data() + 6);
   h.stored_size = static_cast<uint32_t>(block.size() - kBlockHeaderBytes);
   const std::string_view payload = block.substr(kBlockHeaderBytes);
-  const uint32_t actual = BoundChecksum(id, block.substr(0, 8), payload);
+  const uint32_t actual = BoundChecksum(id, block.substr(0, 6), payload);
   if (actual != h.checksum) {
     return absl::DataLossError(absl::StrCat(
         "checksum mismatch (stored ", absl::Hex(h.checksum, absl::kZeroPad8), ", computed ",
@@ -83,7 +82,7 @@ absl::StatusOr<BlockHeader> VerifyBlock(std::string_view block, const BlockIdent
     return absl::DataLossError(absl::StrCat("expected a ", BlockTypeName(expected),
                                             " block, found type ", static_cast<int>(h.type)));
   }
-  if (static_cast<int>(h.compression) >= kCompressionCount || block[3] != '\0') {
+  if (static_cast<int>(h.compression) >= kCompressionCount) {
     return absl::DataLossError(absl::StrCat("bad block header (compression ",
                                             static_cast<int>(h.compression), ")"));
   }

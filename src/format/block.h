@@ -2,12 +2,11 @@
 // macroblock's microblock index and bloom filter, and the file's index and properties.
 //
 //   offset 0  u8  type         BlockType: a block read as the wrong kind fails
-//          1  u8  encoder      the row encoder of a data block (0 for metadata)
-//          2  u8  compression  Compression of the payload
-//          3  u8  reserved     0
-//          4  u32 raw_size     payload size after decompression
-//          8  u32 checksum     masked CRC-32C of identity ‖ bytes 0..8 ‖ payload
-//         12  payload          `stored` bytes
+//          1  u8  codecs       high nibble: the row encoder of a data block (0 for metadata);
+//                              low nibble: Compression of the payload
+//          2  u32 raw_size     payload size after decompression
+//          6  u32 checksum     masked CRC-32C of identity ‖ bytes 0..6 ‖ payload
+//         10  payload          `stored` bytes
 //
 // The checksum is bound to the block's identity: the macroblock it belongs to and its offset
 // there (docs/format.md, "Checksums"). A block read from the wrong place — another offset,
@@ -33,7 +32,7 @@ enum class BlockType : uint8_t {
 };
 const char* BlockTypeName(BlockType t);
 
-constexpr size_t kBlockHeaderBytes = 12;
+constexpr size_t kBlockHeaderBytes = 10;
 // A block's payload is at most this before and after compression.
 constexpr uint32_t kBlockPayloadBytesMax = 256u << 20;
 

@@ -1,6 +1,9 @@
 #include "src/format/compression.h"
 
 #include <lz4.h>
+// For ZSTD_c_format / ZSTD_d_format (magicless frames). They are parameters of the stable
+// setParameter calls, so the shared library serves them.
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include "absl/strings/str_cat.h"
@@ -29,10 +32,19 @@ bool Codec::Compress(Compression c, int zstd_level, std::string_view raw, std::s
       break;
     }
     case Compression::kZstd: {
-      if (zstd_cctx_ == nullptr) zstd_cctx_ = ZSTD_createCCtx();
+      auto* cctx = static_cast<ZSTD_CCtx*>(zstd_cctx_);
+      if (cctx == nullptr) {
+        zstd_cctx_ = cctx = ZSTD_createCCtx();
+        // The block header records the codec and the raw size, and CRC-32C covers the bytes:
+        // the frame's magic, content size and checksum would repeat them in every block.
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_format, ZSTD_f_zstd1_magicless);
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 0);
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 0);
+        ZSTD_CCtx_setParameter(cctx, ZSTD_c_dictIDFlag, 0);
+      }
+      ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, zstd_level);
       out->resize(ZSTD_compressBound(raw.size()));
-      const size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(zstd_cctx_), out->data(),
-                                         out->size(), raw.data(), raw.size(), zstd_level);
+      const size_t n = ZSTD_compress2(cctx, out->data(), out->size(), raw.data(), raw.size());
       if (ZSTD_isError(n)) return false;
       out->resize(n);
       break;
@@ -61,7 +73,10 @@ absl::Status Codec::Decompress(Compression c, std::string_view stored, size_t ra
       return absl::OkStatus();
     }
     case Compression::kZstd: {
-      if (zstd_dctx_ == nullptr) zstd_dctx_ = ZSTD_createDCtx();
+      if (zstd_dctx_ == nullptr) {
+        zstd_dctx_ = ZSTD_createDCtx();
+        ZSTD_DCtx_setParameter(static_cast<ZSTD_DCtx*>(zstd_dctx_), ZSTD_d_format, ZSTD_f_zstd1_magicless);
+      }
       const size_t n = ZSTD_decompressDCtx(static_cast<ZSTD_DCtx*>(zstd_dctx_), out->data(),
                                            raw_size, stored.data(), stored.size());
       if (ZSTD_isError(n)) {

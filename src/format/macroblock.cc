@@ -107,7 +107,7 @@ std::string EncodeMicroIndex(const std::vector<MicroIndexEntry>& entries) {
   std::string out;
   PutVarint64(&out, entries.size());
   for (const MicroIndexEntry& e : entries) {
-    PutVarint64(&out, e.offset);
+    // The offset is not stored: microblocks are packed from the end of the macroblock header.
     PutVarint64(&out, e.size);
     PutVarint64(&out, e.rows);
     PutLengthPrefixed(&out, e.last_key);
@@ -129,15 +129,15 @@ absl::StatusOr<std::vector<MicroIndexEntry>> DecodeMicroIndex(std::string_view p
   uint64_t rows = 0;
   for (uint64_t i = 0; i < count; ++i) {
     MicroIndexEntry& e = entries[i];
-    e.offset = r.Varint32();
+    e.offset = static_cast<uint32_t>(expected_offset);
     e.size = r.Varint32();
     e.rows = r.Varint32();
     e.last_key = std::string(r.LengthPrefixed());
     e.last_version = r.Varint64();
     if (!r.ok()) return absl::DataLossError(absl::StrCat("micro index truncated at entry ", i));
-    if (e.offset != expected_offset || e.size <= kBlockHeaderBytes || e.rows == 0) {
+    if (e.size <= kBlockHeaderBytes || e.rows == 0 || expected_offset + e.size > header.micro_index_offset) {
       return absl::DataLossError(absl::StrCat("micro index entry ", i, " (offset ", e.offset, ", size ",
-                                              e.size, ") does not follow the previous microblock"));
+                                              e.size, ", ", e.rows, " rows) does not fit before the index"));
     }
     if (i > 0 && CompareRowKeys(entries[i - 1].last_key, entries[i - 1].last_version, e.last_key,
                                 e.last_version) >= 0) {
@@ -228,7 +228,7 @@ void MacroblockBuilder::SealMicroblock() {
   e.rows = micro_.rows();
   e.last_key.assign(micro_.last_key());
   e.last_version = micro_.last_version();
-  const auto used = static_cast<uint8_t>(block_[offset + 2]);
+  const auto used = static_cast<uint8_t>(block_[offset + 1]) & 0xf;
   CodecCounts& c = meta_.codecs[used];
   ++c.blocks;
   c.raw_bytes += payload.size();

@@ -5,7 +5,8 @@
 //
 //   header      96 bytes, see MacroblockHeader (its own checksum)
 //   microblock* sealed data blocks
-//   micro index a sealed block: per microblock its offset, size, row count and last row key
+//   micro index a sealed block: per microblock its size, row count and last row key (offsets
+//                follow: microblocks are packed from the end of the header)
 //   bloom       a sealed block over the distinct keys (absent when bits_per_key is 0)
 //
 // Its identity is (origin file id, origin index): the file it was first written into and its

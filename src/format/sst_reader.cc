@@ -1,6 +1,7 @@
 #include "src/format/sst_reader.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -16,20 +17,51 @@ absl::Status Prefixed(const absl::Status& s, std::string_view prefix) {
   return absl::Status(s.code(), absl::StrCat(AbslView(prefix), ": ", s.message()));
 }
 
-bool RowBefore(const std::string& key, uint64_t version, std::string_view k, uint64_t v) {
-  return CompareRowKeys(key, version, k, v) < 0;
+// The first 8 bytes of a key, big-endian, zero-padded. Keys whose prefixes differ order as
+// their prefixes do; only a tie needs the keys themselves.
+uint64_t KeyPrefix(std::string_view key) {
+  char bytes[8] = {};
+  std::memcpy(bytes, key.data(), std::min<size_t>(8, key.size()));
+  uint64_t v;
+  std::memcpy(&v, bytes, 8);
+  return __builtin_bswap64(v);
+}
+
+// Index position of the first entry whose last row is not before (key, version), searching
+// `prefixes` and reading `last(i)` only on a tie.
+template <typename Last>
+size_t SearchLastRows(const std::vector<uint64_t>& prefixes, std::string_view key, uint64_t version,
+                      const Last& last) {
+  const uint64_t p = KeyPrefix(key);
+  size_t lo = 0;
+  size_t hi = prefixes.size();
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    bool before;
+    if (prefixes[mid] != p) {
+      before = prefixes[mid] < p;
+    } else {
+      const auto [k, v] = last(mid);
+      before = CompareRowKeys(k, v, key, version) < 0;
+    }
+    if (before) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
 }
 
 // The microblock holding the first row at or after (key, version): the first whose last row is
 // not before it. Callers search only macroblocks whose last row is at or after the target, and
 // LoadIndex checked that the last entry's last row is the macroblock's, so there always is one.
-size_t FindMicroblock(const std::vector<MicroIndexEntry>& micro, std::string_view key,
-                      uint64_t version) {
-  const auto it = std::lower_bound(micro.begin(), micro.end(), 0, [&](const MicroIndexEntry& e, int) {
-    return RowBefore(e.last_key, e.last_version, key, version);
+size_t FindMicroblock(const SstReader::MacroblockIndex& index, std::string_view key, uint64_t version) {
+  const size_t i = SearchLastRows(index.last_key_prefix, key, version, [&](size_t j) {
+    return std::pair<std::string_view, uint64_t>(index.micro[j].last_key, index.micro[j].last_version);
   });
-  CAIRN_CHECK(it != micro.end());
-  return static_cast<size_t>(it - micro.begin());
+  CAIRN_CHECK_LT(i, index.micro.size());
+  return i;
 }
 
 }  // namespace
@@ -108,6 +140,8 @@ Task<absl::Status> SstReader::Load() {
       DecodeFileIndex(*index_payload, footer_.macroblock_capacity);
   if (!metas.ok()) co_return metas.status();
   metas_ = std::move(*metas);
+  meta_prefix_.reserve(metas_.size());
+  for (const MacroblockMeta& m : metas_) meta_prefix_.push_back(KeyPrefix(m.last_key));
   std::string props_scratch;
   absl::StatusOr<std::string_view> props_payload =
       OpenBlock(std::string_view(*meta).substr(footer_.index_size),
@@ -146,7 +180,7 @@ absl::Status SstReader::CheckLayout() const {
     if (CompareRowKeys(m.first_key, m.first_version, m.last_key, m.last_version) > 0) {
       return bad(Where(i), ": first row sorts after its last");
     }
-    if (i > 0 && !RowBefore(metas_[i - 1].last_key, metas_[i - 1].last_version, m.first_key, m.first_version)) {
+    if (i > 0 && CompareRowKeys(metas_[i - 1].last_key, metas_[i - 1].last_version, m.first_key, m.first_version) >= 0) {
       return bad(Where(i), ": its first row does not sort after the previous macroblock's last");
     }
     if (!identities.insert({m.header.origin_file_id, m.header.origin_index}).second) {
@@ -177,10 +211,9 @@ std::string SstReader::Where(size_t macroblock, const MicroIndexEntry& micro) co
 }
 
 size_t SstReader::FindMacroblock(std::string_view key, uint64_t version) const {
-  auto it = std::lower_bound(metas_.begin(), metas_.end(), 0, [&](const MacroblockMeta& m, int) {
-    return CompareRowKeys(m.last_key, m.last_version, key, version) < 0;
+  return SearchLastRows(meta_prefix_, key, version, [&](size_t j) {
+    return std::pair<std::string_view, uint64_t>(metas_[j].last_key, metas_[j].last_version);
   });
-  return static_cast<size_t>(it - metas_.begin());
 }
 
 Task<absl::StatusOr<std::string>> SstReader::ReadMacroblock(size_t index) {
@@ -226,6 +259,8 @@ Task<absl::StatusOr<const SstReader::MacroblockIndex*>> SstReader::LoadIndex(siz
   absl::StatusOr<std::vector<MicroIndexEntry>> micro = DecodeMicroIndex(*payload, h);
   if (!micro.ok()) co_return Prefixed(micro.status(), where(h.micro_index_offset));
   result->micro = std::move(*micro);
+  result->last_key_prefix.reserve(result->micro.size());
+  for (const MicroIndexEntry& e : result->micro) result->last_key_prefix.push_back(KeyPrefix(e.last_key));
   if (result->micro.back().last_key != m.last_key || result->micro.back().last_version != m.last_version) {
     co_return absl::DataLossError(absl::StrCat(where(h.micro_index_offset),
                                                ": the micro index's last row differs from the file index's"));
@@ -317,7 +352,7 @@ Task<absl::StatusOr<GetResult>> SstReader::Get(std::string key, uint64_t snapsho
       co_return result;
     }
   }
-  const MicroIndexEntry& entry = idx.micro[FindMicroblock(idx.micro, key, snapshot)];
+  const MicroIndexEntry& entry = idx.micro[FindMicroblock(idx, key, snapshot)];
   absl::StatusOr<std::shared_ptr<const DecodedBlock>> block = co_await ReadDataBlock(m, entry);
   if (!block.ok()) co_return block.status();
   absl::Status s = get_cursor_.Reset((*block)->payload);
@@ -432,7 +467,7 @@ Task<absl::Status> SstIterator::Seek(std::string key, uint64_t version) {
   const size_t m = reader_.FindMacroblock(key, version);
   if (m == reader_.metas_.size()) co_return status_;
   if (!co_await UseMacroblock(m)) co_return status_;
-  CO_RETURN_IF_ERROR(co_await Enter(m, FindMicroblock(index_->micro, key, version)));
+  CO_RETURN_IF_ERROR(co_await Enter(m, FindMicroblock(*index_, key, version)));
   cursor_.Seek(key, version);
   if (!cursor_.status().ok()) {
     Fail(Prefixed(cursor_.status(), absl::StrCat(reader_.name_, ": ", reader_.Where(m_, index_->micro[j_]))));

@@ -90,6 +90,7 @@ class SstReader {
   // The micro index and bloom filter of a macroblock, read on first use and kept.
   struct MacroblockIndex {
     std::vector<MicroIndexEntry> micro;
+    std::vector<uint64_t> last_key_prefix;  // KeyPrefix of each micro[i].last_key
     std::shared_ptr<const DecodedBlock> bloom_block;  // keeps `bloom` alive
     std::optional<BloomFilter> bloom;
   };
@@ -121,6 +122,9 @@ class SstReader {
   Footer footer_;
   SstProperties props_;
   std::vector<MacroblockMeta> metas_;
+  // KeyPrefix of each metas_[i].last_key: a binary search probes this flat array and reads a
+  // key (a pointer away) only when the prefixes tie.
+  std::vector<uint64_t> meta_prefix_;
   std::vector<std::unique_ptr<MacroblockIndex>> indexes_;
   Codec codec_;
   std::shared_ptr<DecodedBlock> spare_;  // see ReadDataBlock

@@ -64,12 +64,12 @@ FdHolder::~FdHolder() {
 
 Task<absl::StatusOr<std::string>> PosixFile::Read(uint64_t offset, size_t length) {
   auto call = pool_.Call<absl::StatusOr<std::string>>(
-      [fd = fd_, path = path_, offset, length]() -> absl::StatusOr<std::string> {
+      [fd = fd_, offset, length]() -> absl::StatusOr<std::string> {
         // A large request is sized by what the file holds, not by what was asked for; a
         // small one skips the fstat, which would double the cost of a block read.
         size_t want = length;
         if (length > kReadWithoutStatBytesMax) {
-          absl::StatusOr<uint64_t> size = FileSize(fd->fd(), path);
+          absl::StatusOr<uint64_t> size = FileSize(fd->fd(), fd->path());
           if (!size.ok()) return size.status();
           if (offset >= *size) return std::string();
           want = static_cast<size_t>(std::min<uint64_t>(length, *size - offset));
@@ -81,7 +81,7 @@ Task<absl::StatusOr<std::string>> PosixFile::Read(uint64_t offset, size_t length
                                     static_cast<off_t>(offset + done));
           if (n < 0) {
             if (errno == EINTR) continue;
-            return ErrnoError("pread", path);
+            return ErrnoError("pread", fd->path());
           }
           if (n == 0) break;  // the file shrank meanwhile
           done += static_cast<size_t>(n);
@@ -94,8 +94,8 @@ Task<absl::StatusOr<std::string>> PosixFile::Read(uint64_t offset, size_t length
 
 Task<absl::Status> PosixFile::Write(uint64_t offset, std::string data) {
   auto call = pool_.Call<absl::Status>(
-      [fd = fd_, path = path_, offset, data = std::move(data)]() {
-        return PwriteAll(fd->fd(), data, offset, path);
+      [fd = fd_, offset, data = std::move(data)]() {
+        return PwriteAll(fd->fd(), data, offset, fd->path());
       });
   co_return co_await call;
 }
@@ -103,43 +103,43 @@ Task<absl::Status> PosixFile::Write(uint64_t offset, std::string data) {
 Task<absl::Status> PosixFile::Append(std::string data) {
   // Not O_APPEND: on Linux it makes pwrite ignore its offset, which would break Write.
   auto call = pool_.Call<absl::Status>(
-      [fd = fd_, path = path_, data = std::move(data)]() -> absl::Status {
+      [fd = fd_, data = std::move(data)]() -> absl::Status {
         std::lock_guard<std::mutex> lock(fd->append_mu());
-        absl::StatusOr<uint64_t> size = FileSize(fd->fd(), path);
+        absl::StatusOr<uint64_t> size = FileSize(fd->fd(), fd->path());
         if (!size.ok()) return size.status();
-        return PwriteAll(fd->fd(), data, *size, path);
+        return PwriteAll(fd->fd(), data, *size, fd->path());
       });
   co_return co_await call;
 }
 
 Task<absl::Status> PosixFile::Sync() {
-  auto call = pool_.Call<absl::Status>([fd = fd_, path = path_]() -> absl::Status {
+  auto call = pool_.Call<absl::Status>([fd = fd_]() -> absl::Status {
     // fdatasync also flushes the size, which is what reading the data back needs.
-    if (::fdatasync(fd->fd()) != 0) return ErrnoError("fdatasync", path);
+    if (::fdatasync(fd->fd()) != 0) return ErrnoError("fdatasync", fd->path());
     return absl::OkStatus();
   });
   co_return co_await call;
 }
 
 Task<absl::Status> PosixFile::Truncate(uint64_t size) {
-  auto call = pool_.Call<absl::Status>([fd = fd_, path = path_, size]() -> absl::Status {
+  auto call = pool_.Call<absl::Status>([fd = fd_, size]() -> absl::Status {
     std::lock_guard<std::mutex> lock(fd->append_mu());
     int rc;
     do {
       rc = ::ftruncate(fd->fd(), static_cast<off_t>(size));
     } while (rc != 0 && errno == EINTR);
-    if (rc != 0) return ErrnoError("ftruncate", path);
+    if (rc != 0) return ErrnoError("ftruncate", fd->path());
     return absl::OkStatus();
   });
   co_return co_await call;
 }
 
 Task<absl::Status> PosixFile::StartWriteback(uint64_t offset, uint64_t length) {
-  auto call = pool_.Call<absl::Status>([fd = fd_, path = path_, offset, length]() -> absl::Status {
+  auto call = pool_.Call<absl::Status>([fd = fd_, offset, length]() -> absl::Status {
     if (::sync_file_range(fd->fd(), static_cast<off_t>(offset), static_cast<off_t>(length),
                           SYNC_FILE_RANGE_WRITE) != 0 &&
         errno != ENOSYS && errno != EINVAL) {  // a file system without it: only a hint lost
-      return ErrnoError("sync_file_range", path);
+      return ErrnoError("sync_file_range", fd->path());
     }
     return absl::OkStatus();
   });
@@ -148,7 +148,7 @@ Task<absl::Status> PosixFile::StartWriteback(uint64_t offset, uint64_t length) {
 
 Task<absl::StatusOr<uint64_t>> PosixFile::Size() {
   auto call = pool_.Call<absl::StatusOr<uint64_t>>(
-      [fd = fd_, path = path_]() { return FileSize(fd->fd(), path); });
+      [fd = fd_]() { return FileSize(fd->fd(), fd->path()); });
   co_return co_await call;
 }
 
@@ -190,7 +190,7 @@ static absl::Status FsyncParentOf(const std::string& full) {
   const std::string dir = slash == std::string::npos ? std::string(".") : full.substr(0, slash);
   const int raw = OpenRetrying(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (raw < 0) return ErrnoError("open dir", dir);
-  FdHolder fd(raw);
+  FdHolder fd(raw, dir);
   if (::fsync(fd.fd()) != 0) return ErrnoError("fsync dir", dir);
   return absl::OkStatus();
 }
@@ -208,7 +208,7 @@ Task<absl::StatusOr<std::unique_ptr<File>>> PosixDisk::Open(std::string path,
       [full = *full, flags]() -> absl::StatusOr<std::shared_ptr<FdHolder>> {
         const int fd = OpenRetrying(full.c_str(), flags, 0644);
         if (fd < 0) return ErrnoError("open", full);
-        auto holder = std::make_shared<FdHolder>(fd);
+        auto holder = std::make_shared<FdHolder>(fd, full);
         if (flags & O_CREAT) {
           if (absl::Status s = FsyncParentOf(full); !s.ok()) return s;
         }
@@ -216,7 +216,7 @@ Task<absl::StatusOr<std::unique_ptr<File>>> PosixDisk::Open(std::string path,
       });
   absl::StatusOr<std::shared_ptr<FdHolder>> fd = co_await call;
   if (!fd.ok()) co_return fd.status();
-  co_return std::make_unique<PosixFile>(pool_, *std::move(fd), *std::move(full));
+  co_return std::make_unique<PosixFile>(pool_, *std::move(fd));
 }
 
 Task<absl::Status> PosixDisk::Rename(std::string from, std::string to) {
@@ -298,7 +298,7 @@ Task<absl::Status> PosixDisk::SyncDir(std::string dir) {
   auto call = pool_.Call<absl::Status>([full = *full]() -> absl::Status {
     const int raw = OpenRetrying(full.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (raw < 0) return ErrnoError("open dir", full);
-    FdHolder fd(raw);
+    FdHolder fd(raw, full);
     if (::fsync(fd.fd()) != 0) return ErrnoError("fsync dir", full);
     return absl::OkStatus();
   });

@@ -20,28 +20,29 @@
 
 namespace cairn::real {
 
-// An open file descriptor, closed when the last holder lets go (which may be a pool thread
-// finishing a call after the File was destroyed).
+// An open file descriptor and its full path (for error messages), closed when the last holder
+// lets go (which may be a pool thread finishing a call after the File was destroyed). Each IO
+// call copies one pointer to it, not the path.
 class FdHolder {
  public:
-  explicit FdHolder(int fd) : fd_(fd) {}
+  FdHolder(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   ~FdHolder();
   FdHolder(const FdHolder&) = delete;
   FdHolder& operator=(const FdHolder&) = delete;
   int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
   // Held across "find the end, write there" so that two Appends cannot pick the same end.
   std::mutex& append_mu() { return append_mu_; }
 
  private:
   int fd_;
+  std::string path_;
   std::mutex append_mu_;
 };
 
 class PosixFile final : public File {
  public:
-  // `path` is the file's full path, for error messages.
-  PosixFile(BlockingPool& pool, std::shared_ptr<FdHolder> fd, std::string path)
-      : pool_(pool), fd_(std::move(fd)), path_(std::move(path)) {}
+  PosixFile(BlockingPool& pool, std::shared_ptr<FdHolder> fd) : pool_(pool), fd_(std::move(fd)) {}
 
   Task<absl::StatusOr<std::string>> Read(uint64_t offset, size_t length) override;
   Task<absl::Status> Write(uint64_t offset, std::string data) override;
@@ -57,7 +58,6 @@ class PosixFile final : public File {
  private:
   BlockingPool& pool_;
   std::shared_ptr<FdHolder> fd_;
-  std::string path_;
 };
 
 class PosixDisk final : public Disk {
