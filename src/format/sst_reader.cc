@@ -285,7 +285,9 @@ Task<absl::StatusOr<const SstReader::MacroblockIndex*>> SstReader::LoadIndex(siz
     result->bloom = *filter;
     result->bloom_block = std::move(cached);
   }
-  indexes_[index] = std::move(result);
+  // Another caller may have loaded it while this one waited for the disk: keep the first, since
+  // its caller may hold a pointer to it.
+  if (indexes_[index] == nullptr) indexes_[index] = std::move(result);
   co_return indexes_[index].get();
 }
 
@@ -459,6 +461,25 @@ Task<absl::Status> SstIterator::Enter(size_t m, size_t j) {
 }
 
 Task<absl::Status> SstIterator::SeekToFirst() { co_return co_await Seek(std::string(), kMaxVersion); }
+
+Task<absl::Status> SstIterator::SeekToMacroblock(size_t m) {
+  CAIRN_CHECK_LE(m, reader_.metas_.size());
+  if (m == reader_.metas_.size()) {
+    valid_ = false;
+    need_load_ = false;
+    status_ = absl::OkStatus();
+    co_return status_;
+  }
+  const MacroblockMeta& meta = reader_.metas_[m];
+  co_return co_await Seek(meta.first_key, meta.first_version);
+}
+
+bool SstIterator::AtMacroblockStart() const {
+  if (!valid_) return false;
+  const MacroblockMeta& meta = reader_.metas_[m_];
+  const RowView r = row();
+  return r.version == meta.first_version && r.key == meta.first_key;
+}
 
 Task<absl::Status> SstIterator::Seek(std::string key, uint64_t version) {
   valid_ = false;

@@ -143,8 +143,13 @@ class SstIterator {
   Task<absl::Status> SeekToFirst();
   // To the first row at or after (key, version).
   Task<absl::Status> Seek(std::string key, uint64_t version = kMaxVersion);
+  // To the first row of macroblock `m`; past the end (not Valid) when m is the count.
+  Task<absl::Status> SeekToMacroblock(size_t m);
   bool Valid() const { return valid_; }
   RowView row() const { return cursor_.row(); }
+  // The macroblock the current row is in, and whether the row is its first.
+  size_t macroblock() const { return m_; }
+  bool AtMacroblockStart() const;
   bool Next();
   Task<absl::Status> Load();
   Task<absl::Status> Advance();

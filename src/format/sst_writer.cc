@@ -24,6 +24,14 @@ Task<absl::StatusOr<std::unique_ptr<SstWriter>>> SstWriter::Create(Disk& disk, s
       new SstWriter(std::move(*file), std::move(path), file_id, options));
 }
 
+absl::StatusOr<std::unique_ptr<SstWriter>> SstWriter::Create(std::unique_ptr<File> file, std::string name,
+                                                             uint64_t file_id, SstOptions options) {
+  RETURN_IF_ERROR(options.Validate());
+  if (file_id == 0) return absl::InvalidArgumentError("SSTable file id 0 is reserved");
+  CAIRN_CHECK(file != nullptr);
+  return std::unique_ptr<SstWriter>(new SstWriter(std::move(file), std::move(name), file_id, options));
+}
+
 SstWriter::SstWriter(std::unique_ptr<File> file, std::string path, uint64_t file_id,
                      SstOptions options)
     : file_(std::move(file)),

@@ -41,6 +41,9 @@ class SstWriter {
   static Task<absl::StatusOr<std::unique_ptr<SstWriter>>> Create(Disk& disk, std::string path,
                                                                   uint64_t file_id,
                                                                   SstOptions options);
+  // The same over a file already created and empty (a FileStore's), named `name` in errors.
+  static absl::StatusOr<std::unique_ptr<SstWriter>> Create(std::unique_ptr<File> file, std::string name,
+                                                           uint64_t file_id, SstOptions options);
   ~SstWriter();
 
   absl::Status Add(const RowView& row);

@@ -1,0 +1,313 @@
+#include "src/lsm/local_journal.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "src/base/check.h"
+#include "src/base/coding.h"
+#include "src/base/crc32c.h"
+#include "src/base/status.h"
+#include "src/base/strings.h"
+
+namespace cairn::lsm {
+namespace {
+
+constexpr std::string_view kSegmentSuffix = ".log";
+// A read that returns a damaged record is retried this many times before the damage is
+// believed: the disk may have flipped a bit in transit rather than at rest.
+constexpr int kReadAttemptsMax = 3;
+
+uint32_t RecordChecksum(std::string_view header12, std::string_view payload) {
+  return crc32c::Mask(crc32c::Extend(crc32c::Value(header12), payload));
+}
+
+// Parses the records of a segment image from `offset`: appends their offsets and returns the
+// offset after the last whole, intact record with the expected positions.
+uint64_t ParseRecords(std::string_view bytes, uint64_t first, std::vector<uint64_t>* offsets) {
+  uint64_t at = 0;
+  while (bytes.size() - at >= kJournalRecordHeaderBytes) {
+    const char* h = bytes.data() + at;
+    const uint32_t stored = DecodeFixed32(h);
+    const uint32_t length = DecodeFixed32(h + 4);
+    const uint64_t position = DecodeFixed64(h + 8);
+    if (length > kJournalRecordBytesMax || bytes.size() - at - kJournalRecordHeaderBytes < length) break;
+    if (position != first + offsets->size()) break;
+    if (RecordChecksum(std::string_view(h + 4, 12), std::string_view(h + kJournalRecordHeaderBytes, length)) !=
+        stored) {
+      break;
+    }
+    offsets->push_back(at);
+    at += kJournalRecordHeaderBytes + length;
+  }
+  return at;
+}
+
+// Whether an intact record for a position after `after` starts anywhere in `bytes` past
+// `from`: then the damage at `from` is not a torn tail but a record lost inside the journal.
+bool IntactRecordFollows(std::string_view bytes, uint64_t from, uint64_t after) {
+  for (uint64_t at = from + 1; at + kJournalRecordHeaderBytes <= bytes.size(); ++at) {
+    const char* h = bytes.data() + at;
+    const uint32_t length = DecodeFixed32(h + 4);
+    const uint64_t position = DecodeFixed64(h + 8);
+    if (position <= after || position > after + bytes.size() || length > bytes.size() - at - kJournalRecordHeaderBytes) {
+      continue;
+    }
+    if (RecordChecksum(std::string_view(h + 4, 12), std::string_view(h + kJournalRecordHeaderBytes, length)) ==
+        DecodeFixed32(h)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+void AppendJournalRecord(uint64_t position, std::string_view payload, std::string* out) {
+  CAIRN_CHECK_LE(payload.size(), kJournalRecordBytesMax);
+  std::string header;
+  PutFixed32(&header, static_cast<uint32_t>(payload.size()));
+  PutFixed64(&header, position);
+  PutFixed32(out, RecordChecksum(header, payload));
+  out->append(header);
+  out->append(payload);
+}
+
+LocalJournal::LocalJournal(Disk& disk, Executor& executor, std::string dir, LocalJournalOptions options)
+    : disk_(disk), executor_(executor), dir_(std::move(dir)), options_(options), committed_(executor),
+      tasks_(executor) {}
+
+LocalJournal::~LocalJournal() = default;
+
+std::string LocalJournal::SegmentPath(uint64_t first) const {
+  return absl::StrFormat("%s/%020d%s", dir_, first, AbslView(kSegmentSuffix));
+}
+
+uint64_t LocalJournal::start() const {
+  CAIRN_CHECK(!segments_.empty());
+  return segments_.front().first;
+}
+
+Task<absl::StatusOr<std::unique_ptr<LocalJournal>>> LocalJournal::Open(Disk& disk, Executor& executor,
+                                                                      std::string dir,
+                                                                      LocalJournalOptions options) {
+  std::unique_ptr<LocalJournal> j(new LocalJournal(disk, executor, std::move(dir), options));
+  CO_RETURN_IF_ERROR(co_await j->Recover());
+  co_return j;
+}
+
+Task<absl::Status> LocalJournal::Recover() {
+  CO_RETURN_IF_ERROR(co_await disk_.CreateDir(dir_));
+  absl::StatusOr<std::vector<std::string>> names = co_await disk_.List(dir_);
+  if (!names.ok()) co_return names.status();
+  std::vector<uint64_t> firsts;
+  for (const std::string& name : *names) {
+    uint64_t first = 0;
+    if (name.size() != 20 + kSegmentSuffix.size() || !name.ends_with(kSegmentSuffix) ||
+        !absl::SimpleAtoi(AbslView(std::string_view(name).substr(0, 20)), &first) || first == 0) {
+      co_return absl::DataLossError(absl::StrCat(dir_, ": unexpected file ", name, " in the journal"));
+    }
+    firsts.push_back(first);
+  }
+  std::sort(firsts.begin(), firsts.end());
+  if (firsts.empty()) {
+    CO_RETURN_IF_ERROR(co_await StartSegment(1));
+    co_return absl::OkStatus();
+  }
+  for (size_t i = 0; i < firsts.size(); ++i) {
+    segments_.push_back(Segment{.first = firsts[i]});
+    CO_RETURN_IF_ERROR(co_await RecoverSegment(segments_.back(), i + 1 == firsts.size()));
+    const Segment& s = segments_.back();
+    if (i + 1 < firsts.size() && s.end() != firsts[i + 1]) {
+      co_return absl::DataLossError(absl::StrCat(SegmentPath(s.first), ": holds positions ", s.first, "..",
+                                                 s.end(), " but the next segment starts at ", firsts[i + 1]));
+    }
+    stats_.recovered_records += s.offsets.size();
+  }
+  // Records that reached the file but were never synced (a crash between write and fsync) are
+  // served from now on, so they must not vanish at the next crash: sync them now.
+  absl::StatusOr<std::shared_ptr<File>> last = co_await FileOf(segments_.back());
+  if (!last.ok()) co_return last.status();
+  CO_RETURN_IF_ERROR(co_await (*last)->Sync());
+  CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
+  next_position_ = segments_.back().end();
+  durable_position_ = next_position_ - 1;
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> LocalJournal::RecoverSegment(Segment& s, bool last) {
+  const std::string path = SegmentPath(s.first);
+  absl::StatusOr<std::shared_ptr<File>> file = co_await FileOf(s);
+  if (!file.ok()) co_return file.status();
+  absl::StatusOr<uint64_t> size = co_await (*file)->Size();
+  if (!size.ok()) co_return size.status();
+  uint64_t good = 0;
+  bool damage_inside = false;
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<std::string> bytes = co_await (*file)->Read(0, *size);
+    if (!bytes.ok()) {
+      if (attempt < kReadAttemptsMax) continue;
+      co_return bytes.status();
+    }
+    s.offsets.clear();
+    good = ParseRecords(*bytes, s.first, &s.offsets);
+    if (good == bytes->size() || attempt == kReadAttemptsMax) {
+      damage_inside = good < bytes->size() && IntactRecordFollows(*bytes, good, s.end() - 1);
+      break;
+    }
+  }
+  if (good < *size) {
+    if (!last || damage_inside) {
+      co_return absl::DataLossError(absl::StrCat(path, ": damaged record at offset ", good, " (position ",
+                                                 s.end(), ") before the end of the journal"));
+    }
+    // The unacknowledged tail of the last segment: cut it off, durably, before appending.
+    stats_.truncated_tail_bytes += *size - good;
+    CO_RETURN_IF_ERROR(co_await (*file)->Truncate(good));
+    CO_RETURN_IF_ERROR(co_await (*file)->Sync());
+  }
+  s.size = good;
+  co_return absl::OkStatus();
+}
+
+Task<absl::StatusOr<std::shared_ptr<File>>> LocalJournal::FileOf(Segment& s) {
+  if (s.file == nullptr) {
+    std::string path = SegmentPath(s.first);
+    absl::StatusOr<std::unique_ptr<File>> f = co_await disk_.Open(std::move(path), OpenOptions{});
+    if (!f.ok()) co_return f.status();
+    s.file = std::move(*f);
+  }
+  co_return s.file;
+}
+
+Task<absl::Status> LocalJournal::StartSegment(uint64_t first) {
+  std::string path = SegmentPath(first);
+  absl::StatusOr<std::unique_ptr<File>> f =
+      co_await disk_.Open(std::move(path), OpenOptions{.create = true, .exclusive = true});
+  if (!f.ok()) co_return f.status();
+  CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
+  // Only the last segment is appended to; the others keep no descriptor.
+  if (!segments_.empty()) segments_.back().file.reset();
+  segments_.push_back(Segment{.first = first, .file = std::move(*f)});
+  ++stats_.segments_created;
+  co_return absl::OkStatus();
+}
+
+Task<absl::StatusOr<uint64_t>> LocalJournal::Append(std::string payload) {
+  if (!error_.ok()) co_return error_;
+  if (payload.size() > kJournalRecordBytesMax) {
+    co_return absl::InvalidArgumentError(absl::StrCat("journal record of ", payload.size(), " bytes exceeds ",
+                                                      kJournalRecordBytesMax));
+  }
+  const uint64_t position = next_position_++;
+  ++stats_.appends;
+  pending_.push_back(Pending{position, std::move(payload)});
+  if (!committing_) {
+    committing_ = true;
+    tasks_.Spawn(CommitLoop());
+  }
+  while (durable_position_ < position && error_.ok()) co_await committed_.Wait();
+  if (durable_position_ >= position) co_return position;
+  co_return error_;
+}
+
+Task<void> LocalJournal::CommitLoop() {
+  while (!pending_.empty() && error_.ok()) {
+    Segment* seg = &segments_.back();
+    if (seg->size >= options_.segment_bytes_max) {
+      absl::Status s = co_await StartSegment(pending_.front().position);
+      if (!s.ok()) {
+        error_ = s;
+        break;
+      }
+      seg = &segments_.back();
+    }
+    // Take a group: whatever is pending, up to the group bound (at least one record).
+    std::string batch;
+    size_t taken = 0;
+    std::vector<uint64_t> offsets;
+    while (taken < pending_.size() && (taken == 0 || batch.size() < options_.group_commit_bytes_max)) {
+      offsets.push_back(seg->size + batch.size());
+      AppendJournalRecord(pending_[taken].position, pending_[taken].payload, &batch);
+      ++taken;
+    }
+    const uint64_t last = pending_[taken - 1].position;
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(taken));
+    CAIRN_CHECK_EQ(seg->end(), last + 1 - taken);
+    const uint64_t bytes = batch.size();
+    absl::Status s = co_await seg->file->Write(seg->size, std::move(batch));
+    if (s.ok()) s = co_await seg->file->Sync();
+    if (!s.ok()) {
+      error_ = absl::Status(s.code(), absl::StrCat("journal ", dir_, " failed and must be reopened: ", s.message()));
+      break;
+    }
+    seg->size += bytes;
+    seg->offsets.insert(seg->offsets.end(), offsets.begin(), offsets.end());
+    durable_position_ = last;
+    ++stats_.group_writes;
+    committed_.NotifyAll();
+  }
+  committing_ = false;
+  committed_.NotifyAll();
+}
+
+Task<absl::StatusOr<std::vector<JournalRecord>>> LocalJournal::Read(uint64_t from, size_t max_bytes) {
+  std::vector<JournalRecord> out;
+  if (from < start()) {
+    co_return absl::OutOfRangeError(absl::StrCat("journal position ", from, " is trimmed (start ", start(), ")"));
+  }
+  if (from > durable_position_) co_return out;
+  auto seg = std::upper_bound(segments_.begin(), segments_.end(), from,
+                              [](uint64_t p, const Segment& s) { return p < s.first; });
+  CAIRN_CHECK(seg != segments_.begin());
+  Segment& s = *std::prev(seg);
+  const std::string path = SegmentPath(s.first);
+  const uint64_t index = from - s.first;
+  CAIRN_CHECK_LT(index, s.offsets.size());
+  // Read a span of whole records: up to max_bytes past the first, at least one record.
+  const uint64_t begin = s.offsets[index];
+  uint64_t end_index = index + 1;
+  while (end_index < s.offsets.size() && s.offsets[end_index] - begin < max_bytes &&
+         s.first + end_index <= durable_position_) {
+    ++end_index;
+  }
+  const uint64_t end = end_index < s.offsets.size() ? s.offsets[end_index] : s.size;
+  // `s` may be trimmed while this waits: only the file handle and copies are used after it.
+  absl::StatusOr<std::shared_ptr<File>> file = co_await FileOf(s);
+  if (!file.ok()) co_return file.status();
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<std::string> bytes = co_await (*file)->Read(begin, end - begin);
+    absl::Status problem;
+    if (bytes.ok()) {
+      std::vector<uint64_t> offsets;
+      const uint64_t good = ParseRecords(*bytes, from, &offsets);
+      if (good == end - begin && offsets.size() == end_index - index) {
+        out.reserve(offsets.size());
+        for (size_t i = 0; i < offsets.size(); ++i) {
+          const char* h = bytes->data() + offsets[i];
+          out.push_back(JournalRecord{from + i, std::string(h + kJournalRecordHeaderBytes, DecodeFixed32(h + 4))});
+        }
+        co_return out;
+      }
+      problem = absl::DataLossError(absl::StrCat(path, ": record at offset ", begin + good,
+                                                 " (position ", from + offsets.size(), ") is damaged"));
+    } else {
+      problem = bytes.status();
+    }
+    if (attempt == kReadAttemptsMax) co_return problem;
+  }
+}
+
+Task<absl::Status> LocalJournal::Trim(uint64_t upto) {
+  // Whole segments only, and never the one being appended to.
+  while (segments_.size() > 1 && segments_[1].first <= upto) {
+    const std::string path = SegmentPath(segments_.front().first);
+    segments_.erase(segments_.begin());
+    CO_RETURN_IF_ERROR(co_await disk_.Remove(path));
+    ++stats_.segments_trimmed;
+  }
+  co_return co_await disk_.SyncDir(dir_);
+}
+
+}  // namespace cairn::lsm

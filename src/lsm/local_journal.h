@@ -1,0 +1,112 @@
+// LocalJournal: the Journal on the node's own Disk, with group commit.
+//
+// Records live in segment files `<dir>/<first position, 20 digits>.log`, each a run of
+//
+//   u32 checksum   masked CRC-32C of the next 12 bytes and the payload
+//   u32 length     payload bytes
+//   u64 position
+//   payload
+//
+// Appends that arrive while a write is in flight wait and go out together in the next write,
+// with one Sync for all of them (group commit); each returns when its own record is durable.
+// A failed write or Sync poisons the journal: the failed records and every later Append fail
+// with that error, since the durable state of unsynced bytes is unknown after a failed fsync.
+// Reopen to recover.
+//
+// Recovery (Open) reads every segment. A record that fails its checksum, or is cut short, at
+// the end of the last segment is the tail of a write that was never acknowledged (a torn or
+// lost write at a crash): the segment is truncated there. Anywhere else it is DataLoss: an
+// acknowledged record is damaged and the journal will not silently skip it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "src/lsm/journal.h"
+#include "src/runtime/disk.h"
+#include "src/runtime/executor.h"
+#include "src/runtime/notifier.h"
+#include "src/runtime/task_group.h"
+
+namespace cairn::lsm {
+
+struct LocalJournalOptions {
+  // A segment is closed and a new one started once it holds this many bytes.
+  uint64_t segment_bytes_max = 16ull << 20;
+  // One group-commit write carries at most this many bytes of records.
+  uint64_t group_commit_bytes_max = 4ull << 20;
+};
+
+constexpr size_t kJournalRecordHeaderBytes = 16;
+constexpr uint32_t kJournalRecordBytesMax = 64u << 20;
+
+class LocalJournal final : public Journal {
+ public:
+  // Opens (creating `dir` if need be) and recovers the journal. A new journal starts at
+  // position 1.
+  static Task<absl::StatusOr<std::unique_ptr<LocalJournal>>> Open(Disk& disk, Executor& executor,
+                                                                  std::string dir,
+                                                                  LocalJournalOptions options = {});
+  ~LocalJournal() override;
+
+  Task<absl::StatusOr<uint64_t>> Append(std::string payload) override;
+  Task<absl::StatusOr<std::vector<JournalRecord>>> Read(uint64_t from, size_t max_bytes) override;
+  Task<absl::Status> Trim(uint64_t upto) override;
+  uint64_t start() const override;
+  uint64_t next_position() const override { return next_position_; }
+
+  struct Stats {
+    uint64_t appends = 0;
+    uint64_t group_writes = 0;  // one write + one Sync each
+    uint64_t segments_created = 0;
+    uint64_t segments_trimmed = 0;
+    uint64_t recovered_records = 0;
+    uint64_t truncated_tail_bytes = 0;  // dropped at Open: the unacknowledged tail
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  struct Segment {
+    uint64_t first = 0;                  // position of its first record
+    std::vector<uint64_t> offsets;       // offsets[i]: record first + i
+    uint64_t size = 0;                   // bytes of whole records
+    std::shared_ptr<File> file;          // opened on first use
+    uint64_t end() const { return first + offsets.size(); }
+  };
+  struct Pending {
+    uint64_t position;
+    std::string payload;
+  };
+
+  LocalJournal(Disk& disk, Executor& executor, std::string dir, LocalJournalOptions options);
+  Task<absl::Status> Recover();
+  Task<absl::Status> RecoverSegment(Segment& s, bool last);
+  Task<absl::Status> StartSegment(uint64_t first);
+  Task<absl::StatusOr<std::shared_ptr<File>>> FileOf(Segment& s);
+  Task<void> CommitLoop();
+  std::string SegmentPath(uint64_t first) const;
+
+  Disk& disk_;
+  Executor& executor_;
+  const std::string dir_;
+  const LocalJournalOptions options_;
+  // By position; the last is the one appended to. A deque, so that a reference to a segment
+  // held across an await survives Trim erasing others and StartSegment adding one.
+  std::deque<Segment> segments_;
+  uint64_t next_position_ = 1;
+  uint64_t durable_position_ = 0;  // every record before and at it is synced
+  std::vector<Pending> pending_;   // appended, not yet written
+  bool committing_ = false;
+  absl::Status error_;             // sticky: see the header comment
+  Stats stats_;
+  Notifier committed_;
+  TaskGroup tasks_;  // last: its tasks end before the members they use
+};
+
+// Encodes one record (for tests that build damaged journals).
+void AppendJournalRecord(uint64_t position, std::string_view payload, std::string* out);
+
+}  // namespace cairn::lsm

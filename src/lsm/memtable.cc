@@ -1,0 +1,37 @@
+#include "src/lsm/memtable.h"
+
+#include "src/base/check.h"
+#include "src/base/strings.h"
+
+namespace cairn::lsm {
+
+void Memtable::Add(std::string_view key, uint64_t version, format::RowKind kind, std::string_view value) {
+  CAIRN_CHECK(!frozen_);
+  CAIRN_CHECK_GE(version, max_version_);
+  CAIRN_CHECK_NE(version, format::kMaxVersion);
+  auto [it, inserted] = rows_.try_emplace(RowKey{std::string(key), version}, Entry{kind, std::string(value)});
+  if (!inserted) {
+    memory_bytes_ -= it->second.value.size();
+    it->second = Entry{kind, std::string(value)};
+    memory_bytes_ += value.size();
+    return;
+  }
+  memory_bytes_ += 2 * key.size() + value.size() + kRowOverheadBytes;
+  // The newest row of the key: versions only go up, so this row is it.
+  newest_.insert_or_assign(std::string(key), it);
+  min_version_ = std::min(min_version_, version);
+  max_version_ = version;
+}
+
+std::optional<format::RowView> Memtable::Get(std::string_view key, uint64_t snapshot) const {
+  auto h = newest_.find(AbslView(key));
+  if (h == newest_.end()) return std::nullopt;
+  Iterator it = h->second;
+  if (it->first.version > snapshot) {
+    it = Seek(key, snapshot);
+    if (it == rows_.end() || it->first.key != key) return std::nullopt;
+  }
+  return View(it);
+}
+
+}  // namespace cairn::lsm
