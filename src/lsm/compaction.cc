@@ -6,120 +6,104 @@
 #include "src/base/check.h"
 #include "src/base/status.h"
 #include "src/format/sst_writer.h"
+#include "src/lsm/row_stream.h"
 
 namespace cairn::lsm {
 namespace {
 
-using format::CompareRowKeys;
 using format::MacroblockMeta;
 using format::RowKind;
 using format::RowView;
-using format::SstIterator;
 using format::SstReader;
 
-// Iterators over every input, and the index of the one with the smallest row.
+// The merge of every input's rows; `streams[i]` is child i of `merge`.
 struct Inputs {
-  std::vector<SstReader*> readers;
-  std::vector<std::unique_ptr<SstIterator>> its;
-  static constexpr size_t kNone = SIZE_MAX;
+  std::vector<SstStream*> streams;
+  std::unique_ptr<MergingStream> merge;
 
-  Task<absl::Status> Start() {
+  static Task<absl::StatusOr<Inputs>> Start(const std::vector<SstReader*>& readers) {
+    Inputs in;
+    std::vector<std::unique_ptr<RowStream>> children;
     for (SstReader* r : readers) {
-      its.push_back(r->NewIterator());
-      CO_RETURN_IF_ERROR(co_await its.back()->SeekToFirst());
+      auto s = std::make_unique<SstStream>(nullptr, *r);
+      in.streams.push_back(s.get());
+      children.push_back(std::move(s));
     }
-    co_return absl::OkStatus();
-  }
-  size_t Smallest() const {
-    size_t best = kNone;
-    for (size_t i = 0; i < its.size(); ++i) {
-      if (!its[i]->Valid()) continue;
-      if (best == kNone) {
-        best = i;
-        continue;
-      }
-      const RowView a = its[i]->row();
-      const RowView b = its[best]->row();
-      const int c = CompareRowKeys(a.key, a.version, b.key, b.version);
-      CAIRN_CHECK_MSG(c != 0, "two compaction inputs hold the same row version");
-      if (c < 0) best = i;
-    }
-    return best;
+    in.merge = std::make_unique<MergingStream>(std::move(children));
+    CO_RETURN_IF_ERROR(co_await in.merge->SeekToFirst());
+    co_return in;
   }
 };
 
 // Whether macroblock `meta` of input `from` can be copied whole (see compaction.h).
 bool Reusable(const Inputs& in, size_t from, const MacroblockMeta& meta, const CompactionSpec& spec,
-              bool have_key, const std::string& last_key, const format::SstOptions& options) {
+              const NewestAtOrBelow& taken, const format::SstOptions& options) {
   if (!spec.reuse_macroblocks || meta.header.size > options.macroblock_bytes) return false;
   if (meta.stats.distinct_keys != meta.header.rows) return false;
   if (spec.bottommost && meta.stats.deletes > 0) return false;
-  if (have_key && std::string_view(last_key) >= std::string_view(meta.first_key)) return false;
-  for (size_t i = 0; i < in.its.size(); ++i) {
-    if (i == from || !in.its[i]->Valid()) continue;
-    if (in.its[i]->row().key <= std::string_view(meta.last_key)) return false;
+  if (!taken.Before(meta.first_key)) return false;
+  const auto& children = in.merge->children();
+  for (size_t i = 0; i < children.size(); ++i) {
+    if (i == from || !children[i]->Valid()) continue;
+    if (children[i]->row().key <= std::string_view(meta.last_key)) return false;
   }
   return true;
 }
 
 }  // namespace
 
+Task<absl::StatusOr<std::unique_ptr<format::SstWriter>>> CreateSst(FileStore& store, std::string name,
+                                                                   uint64_t file_id, format::SstOptions options) {
+  std::string create_name = name;
+  absl::StatusOr<std::unique_ptr<File>> file = co_await store.Create(std::move(create_name));
+  if (!file.ok()) co_return file.status();
+  co_return format::SstWriter::Create(*std::move(file), std::move(name), file_id, options);
+}
+
+Task<absl::StatusOr<format::SstProperties>> SealSst(format::SstWriter& writer, FileStore& store, std::string name) {
+  absl::StatusOr<format::SstProperties> props = co_await writer.Finish();
+  if (!props.ok()) co_return props.status();
+  CO_RETURN_IF_ERROR(co_await store.Seal(std::move(name)));
+  co_return props;
+}
+
 Task<absl::StatusOr<CompactionOutput>> Compact(std::vector<SstReader*> inputs, CompactionSpec spec,
                                                FileStore& store, std::string name, uint64_t file_id,
                                                format::SstOptions options) {
   CompactionOutput out;
-  Inputs in{.readers = inputs};
   for (SstReader* r : inputs) out.stats.input_bytes += r->file_size();
-  CO_RETURN_IF_ERROR(co_await in.Start());
-  std::string create_name = name;
-  absl::StatusOr<std::unique_ptr<File>> file = co_await store.Create(std::move(create_name));
-  if (!file.ok()) co_return file.status();
-  absl::StatusOr<std::unique_ptr<format::SstWriter>> writer =
-      format::SstWriter::Create(std::move(*file), name, file_id, options);
+  absl::StatusOr<Inputs> in = co_await Inputs::Start(inputs);
+  if (!in.ok()) co_return in.status();
+  MergingStream& merge = *in->merge;
+  absl::StatusOr<std::unique_ptr<format::SstWriter>> writer = co_await CreateSst(store, name, file_id, options);
   if (!writer.ok()) co_return writer.status();
   format::SstWriter& w = **writer;
 
-  // The key of the last row taken (written or dropped), and whether its newest row at or below
-  // the snapshot has been seen: every older row of the key is then dropped.
-  std::string key;
-  bool have_key = false;
-  bool seen_at_or_below = false;
-  while (true) {
-    const size_t i = in.Smallest();
-    if (i == Inputs::kNone) break;
-    SstIterator& it = *in.its[i];
+  // Per key, the newest row at or below the snapshot is kept (unless a bottommost delete) and
+  // every older one dropped; rows above the snapshot are all kept. Snapshot 0 takes no row.
+  NewestAtOrBelow taken(spec.snapshot);
+  while (merge.Valid()) {
+    const size_t i = merge.current();
+    format::SstIterator& it = in->streams[i]->iterator();
     if (it.AtMacroblockStart()) {
       const size_t m = it.macroblock();
-      const MacroblockMeta& meta = in.readers[i]->macroblocks()[m];
-      if (Reusable(in, i, meta, spec, have_key, key, options)) {
-        CO_RETURN_IF_ERROR(co_await w.ReuseMacroblock(*in.readers[i], m));
+      const MacroblockMeta& meta = inputs[i]->macroblocks()[m];
+      if (Reusable(*in, i, meta, spec, taken, options)) {
+        CO_RETURN_IF_ERROR(co_await w.ReuseMacroblock(*inputs[i], m));
         ++out.stats.macroblocks_reused;
         out.stats.bytes_reused += meta.header.size;
         out.stats.rows_in += meta.header.rows;
         out.stats.rows_out += meta.header.rows;
-        key = meta.last_key;
-        have_key = true;
-        seen_at_or_below = spec.snapshot != 0 && meta.last_version <= spec.snapshot;
+        taken.SkipTo(meta.last_key, meta.last_version);
         CO_RETURN_IF_ERROR(co_await it.SeekToMacroblock(m + 1));
+        merge.Refresh();
         continue;
       }
     }
-    const RowView row = it.row();
+    const RowView row = merge.row();
     ++out.stats.rows_in;
-    if (!have_key || row.key != key) {
-      key.assign(row.key);
-      have_key = true;
-      seen_at_or_below = false;
-    }
-    bool keep = true;
-    if (spec.snapshot != 0 && row.version <= spec.snapshot) {
-      if (seen_at_or_below) {
-        keep = false;
-      } else {
-        seen_at_or_below = true;
-        keep = !(spec.bottommost && row.kind == RowKind::kDelete);
-      }
-    }
+    const bool newest = taken.Take(row);
+    const bool keep = row.version > spec.snapshot || (newest && !(spec.bottommost && row.kind == RowKind::kDelete));
     if (keep) {
       CO_RETURN_IF_ERROR(w.Add(row));
       ++out.stats.rows_out;
@@ -127,9 +111,9 @@ Task<absl::StatusOr<CompactionOutput>> Compact(std::vector<SstReader*> inputs, C
     } else {
       ++out.stats.rows_dropped;
     }
-    CO_RETURN_IF_ERROR(co_await it.Advance());
+    if (!merge.Next()) CO_RETURN_IF_ERROR(co_await merge.Load());
   }
-  absl::StatusOr<format::SstProperties> props = co_await w.Finish();
+  absl::StatusOr<format::SstProperties> props = co_await SealSst(w, store, std::move(name));
   if (!props.ok()) co_return props.status();
   for (const MacroblockMeta& m : w.macroblocks()) {
     if (!m.reused) {
@@ -138,7 +122,6 @@ Task<absl::StatusOr<CompactionOutput>> Compact(std::vector<SstReader*> inputs, C
     }
   }
   out.properties = *props;
-  CO_RETURN_IF_ERROR(co_await store.Seal(std::move(name)));
   CAIRN_CHECK_EQ(out.stats.rows_out, out.properties.rows);
   CAIRN_CHECK_EQ(out.stats.rows_in, out.stats.rows_out + out.stats.rows_dropped);
   co_return out;
@@ -146,26 +129,15 @@ Task<absl::StatusOr<CompactionOutput>> Compact(std::vector<SstReader*> inputs, C
 
 Task<absl::StatusOr<format::LogicalChecksum>> ContentChecksum(std::vector<SstReader*> sources,
                                                               uint64_t version) {
-  Inputs in{.readers = std::move(sources)};
-  CO_RETURN_IF_ERROR(co_await in.Start());
+  absl::StatusOr<Inputs> in = co_await Inputs::Start(sources);
+  if (!in.ok()) co_return in.status();
+  MergingStream& merge = *in->merge;
   format::LogicalChecksum sum;
-  std::string key;
-  bool have_key = false;
-  bool seen = false;
-  while (true) {
-    const size_t i = in.Smallest();
-    if (i == Inputs::kNone) break;
-    const RowView row = in.its[i]->row();
-    if (!have_key || row.key != key) {
-      key.assign(row.key);
-      have_key = true;
-      seen = false;
-    }
-    if (!seen && row.version <= version) {
-      seen = true;
-      if (row.kind == RowKind::kPut) sum.Add(row);
-    }
-    CO_RETURN_IF_ERROR(co_await in.its[i]->Advance());
+  NewestAtOrBelow visible(version);
+  while (merge.Valid()) {
+    const RowView row = merge.row();
+    if (visible.Take(row) && row.kind == RowKind::kPut) sum.Add(row);
+    if (!merge.Next()) CO_RETURN_IF_ERROR(co_await merge.Load());
   }
   co_return sum;
 }

@@ -31,13 +31,14 @@
 #include "src/format/sst_file.h"
 #include "src/format/sst_options.h"
 #include "src/format/sst_reader.h"
+#include "src/format/sst_writer.h"
 #include "src/lsm/file_store.h"
 #include "src/runtime/task.h"
 
 namespace cairn::lsm {
 
 struct CompactionSpec {
-  uint64_t snapshot = 0;  // S; 0 keeps every row
+  uint64_t snapshot = 0;  // S; 0 keeps every row (versions start at 1)
   bool bottommost = false;
   bool reuse_macroblocks = true;
 };
@@ -57,6 +58,11 @@ struct CompactionOutput {
   format::SstProperties properties;
   CompactionStats stats;
 };
+
+// A new SSTable `name` of `store`, to write; then SealSst finishes it (synced) and names it.
+Task<absl::StatusOr<std::unique_ptr<format::SstWriter>>> CreateSst(FileStore& store, std::string name,
+                                                                   uint64_t file_id, format::SstOptions options);
+Task<absl::StatusOr<format::SstProperties>> SealSst(format::SstWriter& writer, FileStore& store, std::string name);
 
 // Writes the merge of `inputs` as the sealed file `name` of `store`, with identity `file_id`.
 // The inputs must not share a (key, version). The readers are used only until the task ends.

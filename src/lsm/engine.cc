@@ -61,6 +61,13 @@ struct Engine::Applied {
   absl::StatusOr<uint64_t> result = uint64_t{0};
 };
 
+std::vector<std::shared_ptr<Engine::TableFile>> Engine::State::Tables() const {
+  std::vector<std::shared_ptr<TableFile>> all = minis;
+  if (minor) all.push_back(minor);
+  if (major) all.push_back(major);
+  return all;
+}
+
 size_t RowBytesMax(const EngineOptions& options) { return options.sst.RowBytesMax() - 64; }
 
 Snapshot& Snapshot::operator=(Snapshot&& o) noexcept {
@@ -353,11 +360,8 @@ Task<absl::StatusOr<std::optional<std::string>>> Engine::Get(std::string key, Re
   for (auto it = s->frozen.rbegin(); it != s->frozen.rend(); ++it) {
     if (std::optional<format::RowView> r = (*it)->Get(key, version)) co_return answer(r->kind, r->value);
   }
-  std::vector<const TableFile*> tables;
-  for (const auto& t : s->minis) tables.push_back(t.get());
-  if (s->minor) tables.push_back(s->minor.get());
-  if (s->major) tables.push_back(s->major.get());
-  for (const TableFile* t : tables) {
+  const std::vector<std::shared_ptr<TableFile>> tables = s->Tables();
+  for (const std::shared_ptr<TableFile>& t : tables) {
     if (t->meta.min_version > version) continue;
     absl::StatusOr<format::GetResult> r = co_await t->reader->Get(key, version);
     if (!r.ok()) co_return r.status();
@@ -381,35 +385,20 @@ Task<absl::StatusOr<std::vector<std::pair<std::string, std::string>>>> Engine::S
   for (const auto& m : s->frozen) children.push_back(std::make_unique<MemtableStream>(m));
   format::IteratorOptions io;
   if (!to.empty()) io.upper_bound = to;
-  for (const std::shared_ptr<TableFile>& t :
-       [&] {
-         std::vector<std::shared_ptr<TableFile>> all = s->minis;
-         if (s->minor) all.push_back(s->minor);
-         if (s->major) all.push_back(s->major);
-         return all;
-       }()) {
+  const std::vector<std::shared_ptr<TableFile>> tables = s->Tables();
+  for (const std::shared_ptr<TableFile>& t : tables) {
     if (t->meta.min_version > version) continue;
     children.push_back(std::make_unique<SstStream>(t, *t->reader, io));
   }
   MergingStream merge(std::move(children));
   std::vector<std::pair<std::string, std::string>> out;
   CO_RETURN_IF_ERROR(co_await merge.Seek(from, format::kMaxVersion));
-  std::string key;
-  bool have_key = false;
-  bool seen = false;
+  NewestAtOrBelow visible(version);
   while (merge.Valid() && out.size() < limit) {
     const format::RowView row = merge.row();
     if (!to.empty() && row.key >= std::string_view(to)) break;
-    if (!have_key || row.key != key) {
-      key.assign(row.key);
-      have_key = true;
-      seen = false;
-    }
-    if (!seen && row.version <= version) {
-      seen = true;
-      if (row.kind == format::RowKind::kPut) out.emplace_back(key, std::string(row.value));
-    }
-    CO_RETURN_IF_ERROR(co_await merge.Advance());
+    if (visible.Take(row) && row.kind == format::RowKind::kPut) out.emplace_back(row.key, row.value);
+    if (!merge.Next()) CO_RETURN_IF_ERROR(co_await merge.Load());
   }
   co_return out;
 }
@@ -420,9 +409,7 @@ std::vector<FileMeta> Engine::files() const {
 
 std::vector<format::SstReader*> Engine::readers() const {
   std::vector<format::SstReader*> out;
-  for (const auto& t : state_->minis) out.push_back(t->reader.get());
-  if (state_->minor) out.push_back(state_->minor->reader.get());
-  if (state_->major) out.push_back(state_->major->reader.get());
+  for (const auto& t : state_->Tables()) out.push_back(t->reader.get());
   return out;
 }
 
@@ -450,9 +437,7 @@ ManifestState Engine::ManifestOf(const State& s, uint64_t flushed_position, uint
   m.next_file_number = next_file_number_;
   m.flushed_position = flushed_position;
   m.retained_floor = floor;
-  for (const auto& t : s.minis) m.files.push_back(t->meta);
-  if (s.minor) m.files.push_back(s.minor->meta);
-  if (s.major) m.files.push_back(s.major->meta);
+  for (const auto& t : s.Tables()) m.files.push_back(t->meta);
   return m;
 }
 
@@ -481,21 +466,15 @@ Task<absl::Status> Engine::FlushOldest() {
   const std::shared_ptr<Memtable> mem = state_->frozen.front();
   const uint64_t number = next_file_number_++;
   std::string name = FileName(number);
-  std::string create_name = name;
-  absl::StatusOr<std::unique_ptr<File>> file = co_await store_->Create(std::move(create_name));
-  if (!file.ok()) co_return file.status();
-  absl::StatusOr<std::unique_ptr<format::SstWriter>> writer =
-      format::SstWriter::Create(*std::move(file), name, number, options_.sst);
+  absl::StatusOr<std::unique_ptr<format::SstWriter>> writer = co_await CreateSst(*store_, name, number, options_.sst);
   if (!writer.ok()) co_return writer.status();
   format::SstWriter& w = **writer;
   for (auto it = mem->begin(); it != mem->end(); ++it) {
     CO_RETURN_IF_ERROR(w.Add(Memtable::View(it)));
     if (w.has_pending_writes()) CO_RETURN_IF_ERROR(co_await w.WritePending());
   }
-  absl::StatusOr<format::SstProperties> props = co_await w.Finish();
+  absl::StatusOr<format::SstProperties> props = co_await SealSst(w, *store_, name);
   if (!props.ok()) co_return props.status();
-  std::string seal_name = name;
-  CO_RETURN_IF_ERROR(co_await store_->Seal(std::move(seal_name)));
   absl::StatusOr<std::shared_ptr<TableFile>> table = co_await OpenTable(
       FileMeta{number, Level::kMini, props->min_version, props->max_version, 0, props->rows});
   if (!table.ok()) co_return table.status();

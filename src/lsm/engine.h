@@ -187,6 +187,8 @@ class Engine {
     std::vector<std::shared_ptr<TableFile>> minis;  // newest first
     std::shared_ptr<TableFile> minor;
     std::shared_ptr<TableFile> major;
+    // Newest first: the minis, the minor, the major (the order reads search them in).
+    std::vector<std::shared_ptr<TableFile>> Tables() const;
   };
   struct Applied;
 

@@ -1,6 +1,7 @@
 #include "src/lsm/local_journal.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -23,23 +24,32 @@ uint32_t RecordChecksum(std::string_view header12, std::string_view payload) {
   return crc32c::Mask(crc32c::Extend(crc32c::Value(header12), payload));
 }
 
-// Parses the records of a segment image from `offset`: appends their offsets and returns the
-// offset after the last whole, intact record with the expected positions.
+// The length and position of the intact record at `at` of `bytes`, if there is one: its
+// header and payload lie inside `bytes` and its checksum holds.
+struct RecordHeader {
+  uint32_t length;
+  uint64_t position;
+};
+std::optional<RecordHeader> IntactRecordAt(std::string_view bytes, uint64_t at) {
+  if (bytes.size() < kJournalRecordHeaderBytes || at > bytes.size() - kJournalRecordHeaderBytes) return std::nullopt;
+  const char* h = bytes.data() + at;
+  const RecordHeader r{DecodeFixed32(h + 4), DecodeFixed64(h + 8)};
+  if (r.length > kJournalRecordBytesMax || bytes.size() - at - kJournalRecordHeaderBytes < r.length) return std::nullopt;
+  if (RecordChecksum(std::string_view(h + 4, 12), std::string_view(h + kJournalRecordHeaderBytes, r.length)) !=
+      DecodeFixed32(h)) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+// Parses the records of a segment image: appends their offsets and returns the offset after
+// the last whole, intact record with the expected positions.
 uint64_t ParseRecords(std::string_view bytes, uint64_t first, std::vector<uint64_t>* offsets) {
   uint64_t at = 0;
-  while (bytes.size() - at >= kJournalRecordHeaderBytes) {
-    const char* h = bytes.data() + at;
-    const uint32_t stored = DecodeFixed32(h);
-    const uint32_t length = DecodeFixed32(h + 4);
-    const uint64_t position = DecodeFixed64(h + 8);
-    if (length > kJournalRecordBytesMax || bytes.size() - at - kJournalRecordHeaderBytes < length) break;
-    if (position != first + offsets->size()) break;
-    if (RecordChecksum(std::string_view(h + 4, 12), std::string_view(h + kJournalRecordHeaderBytes, length)) !=
-        stored) {
-      break;
-    }
+  while (std::optional<RecordHeader> r = IntactRecordAt(bytes, at)) {
+    if (r->position != first + offsets->size()) break;
     offsets->push_back(at);
-    at += kJournalRecordHeaderBytes + length;
+    at += kJournalRecordHeaderBytes + r->length;
   }
   return at;
 }
@@ -48,16 +58,10 @@ uint64_t ParseRecords(std::string_view bytes, uint64_t first, std::vector<uint64
 // `from`: then the damage at `from` is not a torn tail but a record lost inside the journal.
 bool IntactRecordFollows(std::string_view bytes, uint64_t from, uint64_t after) {
   for (uint64_t at = from + 1; at + kJournalRecordHeaderBytes <= bytes.size(); ++at) {
-    const char* h = bytes.data() + at;
-    const uint32_t length = DecodeFixed32(h + 4);
-    const uint64_t position = DecodeFixed64(h + 8);
-    if (position <= after || position > after + bytes.size() || length > bytes.size() - at - kJournalRecordHeaderBytes) {
-      continue;
-    }
-    if (RecordChecksum(std::string_view(h + 4, 12), std::string_view(h + kJournalRecordHeaderBytes, length)) ==
-        DecodeFixed32(h)) {
-      return true;
-    }
+    // A cheap filter first, so the scan stays linear: a plausible position, then the checksum.
+    const uint64_t position = DecodeFixed64(bytes.data() + at + 8);
+    if (position <= after || position > after + bytes.size()) continue;
+    if (IntactRecordAt(bytes, at)) return true;
   }
   return false;
 }

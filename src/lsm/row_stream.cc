@@ -5,11 +5,6 @@
 
 namespace cairn::lsm {
 
-Task<absl::Status> RowStream::Advance() {
-  if (Next()) co_return absl::OkStatus();
-  co_return co_await Load();
-}
-
 Task<absl::Status> MemtableStream::Seek(std::string key, uint64_t version) {
   it_ = memtable_->Seek(key, version);
   valid_ = true;

@@ -3,7 +3,8 @@
 //
 // The protocol is SstIterator's: moving within what is in memory needs no IO, so Next() is
 // synchronous and returns false when the next row needs IO, after which the caller does
-// `co_await Load()`. Advance() does both. A row (row()) stays valid until the stream moves.
+// `co_await Load()`. Loops write `if (!s.Next()) co_await s.Load()` rather than a coroutine
+// per row. A row (row()) stays valid until the stream moves.
 #pragma once
 
 #include <memory>
@@ -29,7 +30,37 @@ class RowStream {
   virtual format::RowView row() const = 0;
   virtual bool Next() = 0;
   virtual Task<absl::Status> Load() = 0;
-  Task<absl::Status> Advance();
+};
+
+// Picks, per key, the row a read at `version` sees: the newest at or below it. Rows are fed in
+// row order; Take(row) is true for that one row of each key (put or delete).
+class NewestAtOrBelow {
+ public:
+  explicit NewestAtOrBelow(uint64_t version) : version_(version) {}
+  bool Take(const format::RowView& row) {
+    if (!have_key_ || row.key != key_) {
+      key_.assign(row.key);
+      have_key_ = true;
+      taken_ = false;
+    }
+    if (taken_ || row.version > version_) return false;
+    taken_ = true;
+    return true;
+  }
+  // As if rows up to (key, version) had been fed, one per key (a reused macroblock's).
+  void SkipTo(std::string_view key, uint64_t version) {
+    key_.assign(key);
+    have_key_ = true;
+    taken_ = version <= version_;
+  }
+  // Whether `key` sorts after every key fed so far.
+  bool Before(std::string_view key) const { return !have_key_ || std::string_view(key_) < key; }
+
+ private:
+  const uint64_t version_;
+  std::string key_;
+  bool have_key_ = false;
+  bool taken_ = false;
 };
 
 // A memtable's rows. It holds the memtable alive; rows added while it streams are seen if they
@@ -61,6 +92,8 @@ class SstStream final : public RowStream {
   format::RowView row() const override { return it_->row(); }
   bool Next() override { return it_->Next(); }
   Task<absl::Status> Load() override;
+  // For compaction, which moves it by macroblocks (then MergingStream::Refresh).
+  format::SstIterator& iterator() { return *it_; }
 
  private:
   std::shared_ptr<void> owner_;
@@ -79,6 +112,14 @@ class MergingStream final : public RowStream {
   format::RowView row() const override { return children_[current_]->row(); }
   bool Next() override;
   Task<absl::Status> Load() override;
+  // The child the current row comes from; all children, for their positions.
+  size_t current() const { return current_; }
+  const std::vector<std::unique_ptr<RowStream>>& children() const { return children_; }
+  // After a caller moved a child itself: picks the smallest row again.
+  void Refresh() {
+    loading_ = false;
+    PickSmallest();
+  }
 
  private:
   static constexpr size_t kNone = SIZE_MAX;
