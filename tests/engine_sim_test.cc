@@ -15,6 +15,8 @@
 #include "rapidcheck/gtest.h"
 #include "sim/world.h"
 #include "src/lsm/engine.h"
+#include "src/lsm/shared_cache.h"
+#include "src/lsm/token_bucket.h"
 
 namespace cairn::lsm {
 namespace {
@@ -75,8 +77,21 @@ struct ModelRun {
     if (failure.empty()) failure = absl::StrCat("op ", next, ": ", what);
   }
 
+  // The node's shared resources, chosen per run: a cache (0: none; small ones evict all the
+  // time) and a token bucket on system IO (0: none).
+  size_t cache_bytes = 0;
+  uint64_t system_io_bytes_per_second = 0;
+
   Task<void> Program(Runtime& rt) {
-    auto opened = co_await Engine::Open(rt.disk(), rt.executor(), "shard", TinyEngine());
+    std::optional<SharedCache> cache;
+    std::optional<TokenBucket> bucket;
+    EngineOptions options = TinyEngine();
+    if (cache_bytes > 0) options.cache = &cache.emplace(cache_bytes);
+    if (system_io_bytes_per_second > 0) {
+      options.system_io = &bucket.emplace(rt.executor(), TokenBucketOptions{.bytes_per_second = system_io_bytes_per_second,
+                                                                            .burst_bytes = 16 << 10});
+    }
+    auto opened = co_await Engine::Open(rt.disk(), rt.executor(), "shard", options);
     if (!opened.ok()) {
       Fail(absl::StrCat("open: ", opened.status().ToString()));
       co_return;
@@ -224,6 +239,8 @@ struct ModelRun {
 RC_GTEST_PROP(EngineModel, AnswersLikeAMapThroughCrashesAndReopens, ()) {
   ModelRun run;
   run.ops = *rc::gen::resize(200, rc::gen::container<std::vector<Op>>(GenOp()));
+  run.cache_bytes = *rc::gen::element<size_t>(0, 0, 6 << 10, 64 << 10, 1 << 20);
+  run.system_io_bytes_per_second = *rc::gen::element<uint64_t>(0, 0, 256 << 10);
   const uint64_t seed = *rc::gen::inRange<uint64_t>(1, 1u << 30);
   sim::World world(sim::WorldOptions{.seed = seed});
   const NodeId n = world.AddNode("n", [&](Runtime& rt) { return run.Program(rt); });
@@ -266,10 +283,20 @@ SweepResult RunSweepSeed(uint64_t seed, bool canary) {
   auto violation = [&](std::string what) {
     if (result.violation.empty()) result.violation = absl::StrCat("seed ", seed, ": ", what);
   };
-  EngineOptions options = TinyEngine();
-  options.verify_compactions = false;  // the sweep checks content through reads
-  options.canary_skip_manifest_sync = canary;
+  EngineOptions base_options = TinyEngine();
+  base_options.verify_compactions = false;  // the sweep checks content through reads
+  base_options.canary_skip_manifest_sync = canary;
+  // Odd seeds share a small cache and pace system IO, as a node full of shards would.
+  const bool shared = seed % 2 == 1;
   const NodeId n = world.AddNode("n", [&](Runtime& rt) -> Task<void> {
+    std::optional<SharedCache> cache;
+    std::optional<TokenBucket> bucket;
+    EngineOptions options = base_options;
+    if (shared) {
+      options.cache = &cache.emplace(32 << 10);
+      options.system_io = &bucket.emplace(rt.executor(), TokenBucketOptions{.bytes_per_second = 4 << 20,
+                                                                            .burst_bytes = 64 << 10});
+    }
     if (in_flight) {
       possible[in_flight->first].insert(in_flight->second);
       ++result.indeterminate;

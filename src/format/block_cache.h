@@ -5,8 +5,9 @@
 // offset inside it — not the file that holds it. A macroblock reused by a compaction keeps its
 // identity, so its cached blocks stay valid and hot in the new SSTable.
 //
-// The engine will plug its process-wide cache (one memory budget for all shards) in here;
-// LruBlockCache is a plain bounded LRU for tools, tests and benchmarks.
+// The engine plugs its node-wide SharedCache (src/lsm/shared_cache.h: one memory budget for
+// the rows, blocks and filters of every shard) in here; LruBlockCache is a plain bounded LRU
+// for tools, tests and benchmarks.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +46,9 @@ class BlockCache {
   virtual ~BlockCache() = default;
   virtual std::shared_ptr<const DecodedBlock> Lookup(const BlockCacheKey& key) = 0;
   virtual void Insert(const BlockCacheKey& key, std::shared_ptr<const DecodedBlock> block) = 0;
+  // Whether the block is cached, without counting a hit or a miss or refreshing it: how
+  // compaction asks which of its input blocks are hot.
+  virtual bool Contains(const BlockCacheKey& key) const = 0;
 };
 
 class LruBlockCache final : public BlockCache {
@@ -52,6 +56,7 @@ class LruBlockCache final : public BlockCache {
   explicit LruBlockCache(size_t capacity_bytes) : capacity_bytes_(capacity_bytes) {}
   std::shared_ptr<const DecodedBlock> Lookup(const BlockCacheKey& key) override;
   void Insert(const BlockCacheKey& key, std::shared_ptr<const DecodedBlock> block) override;
+  bool Contains(const BlockCacheKey& key) const override { return map_.contains(key); }
 
   size_t charged_bytes() const { return charged_bytes_; }
   uint64_t hits() const { return hits_; }

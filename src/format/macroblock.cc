@@ -169,6 +169,7 @@ void MacroblockBuilder::Start(uint64_t file_id, uint32_t index) {
   index_.clear();
   index_bytes_ = 10;
   bloom_.Reset();
+  hot_ = false;
   meta_ = MacroblockMeta{};
 }
 
@@ -235,6 +236,14 @@ void MacroblockBuilder::SealMicroblock() {
   c.stored_bytes += e.size - kBlockHeaderBytes;
   index_bytes_ += e.last_key.size() + 4 * 10;
   index_.push_back(std::move(e));
+  if (hot_ && warm_cache_ != nullptr) {
+    auto decoded = std::make_shared<DecodedBlock>();
+    decoded->storage.assign(payload);
+    decoded->payload = decoded->storage;
+    warm_cache_->Insert(BlockCacheKey::Of(header_.identity(offset)), std::move(decoded));
+    ++warmed_blocks_;
+  }
+  hot_ = false;
   micro_.Reset();
 }
 

@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "src/format/block.h"
+#include "src/format/block_cache.h"
 #include "src/format/bloom.h"
 #include "src/format/logical_checksum.h"
 #include "src/format/microblock.h"
@@ -136,6 +137,11 @@ class MacroblockBuilder {
   bool TryAdd(const RowView& row, uint64_t key_hash, bool new_key);
   // Seals the macroblock and returns its bytes; `meta` gets everything but the file offset.
   std::string Finish(MacroblockMeta* meta);
+  // Pre-warming: the open microblock holds a row that was hot where it came from, so when it
+  // is sealed its decoded payload goes into `cache` (set_warm_cache) under its identity.
+  void MarkHot() { hot_ = !micro_.empty(); }
+  void set_warm_cache(BlockCache* cache) { warm_cache_ = cache; }
+  uint64_t warmed_blocks() const { return warmed_blocks_; }
 
  private:
   void SealMicroblock();
@@ -150,6 +156,9 @@ class MacroblockBuilder {
   size_t index_bytes_ = 0;  // estimate of the encoded micro index
   BloomBuilder bloom_;
   MacroblockMeta meta_;
+  bool hot_ = false;
+  BlockCache* warm_cache_ = nullptr;
+  uint64_t warmed_blocks_ = 0;
 };
 
 }  // namespace cairn::format

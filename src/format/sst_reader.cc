@@ -266,29 +266,67 @@ Task<absl::StatusOr<const SstReader::MacroblockIndex*>> SstReader::LoadIndex(siz
                                                ": the micro index's last row differs from the file index's"));
   }
   if (h.bloom_size > 0) {
-    const BlockCacheKey key = BlockCacheKey::Of(h.identity(h.bloom_offset));
-    std::shared_ptr<const DecodedBlock> cached =
-        options_.filter_cache != nullptr ? options_.filter_cache->Lookup(key) : nullptr;
-    if (cached == nullptr) {
-      auto block = std::make_shared<DecodedBlock>();
-      block->storage = std::move(*bytes);
-      absl::StatusOr<std::string_view> bloom =
-          OpenBlock(std::string_view(block->storage).substr(h.micro_index_size), h.identity(h.bloom_offset),
-                    BlockType::kBloom, codec_, &scratch);
-      if (!bloom.ok()) co_return Prefixed(bloom.status(), where(h.bloom_offset));
-      block->payload = *bloom;
-      if (options_.filter_cache != nullptr) options_.filter_cache->Insert(key, block);
-      cached = std::move(block);
+    // The filter is checked now either way, so that a damaged one fails the load.
+    std::string bloom_bytes;
+    if (options_.filter_cache != nullptr) {
+      bloom_bytes.assign(std::string_view(*bytes).substr(h.micro_index_size));
+    } else {
+      bloom_bytes = std::move(*bytes);
+      bloom_bytes.erase(0, h.micro_index_size);
     }
-    absl::StatusOr<BloomFilter> filter = BloomFilter::Parse(cached->payload);
-    if (!filter.ok()) co_return Prefixed(filter.status(), where(h.bloom_offset));
-    result->bloom = *filter;
-    result->bloom_block = std::move(cached);
+    absl::StatusOr<std::shared_ptr<const DecodedBlock>> block = OpenBloom(index, std::move(bloom_bytes));
+    if (!block.ok()) co_return block.status();
+    if (options_.filter_cache != nullptr) {
+      options_.filter_cache->Insert(BlockCacheKey::Of(h.identity(h.bloom_offset)), *std::move(block));
+    } else {
+      result->bloom = *BloomFilter::Parse((*block)->payload);
+      result->bloom_block = *std::move(block);
+    }
   }
   // Another caller may have loaded it while this one waited for the disk: keep the first, since
   // its caller may hold a pointer to it.
   if (indexes_[index] == nullptr) indexes_[index] = std::move(result);
   co_return indexes_[index].get();
+}
+
+absl::StatusOr<std::shared_ptr<const DecodedBlock>> SstReader::OpenBloom(size_t index, std::string bytes) {
+  const MacroblockHeader& h = metas_[index].header;
+  auto block = std::make_shared<DecodedBlock>();
+  block->storage = std::move(bytes);
+  std::string scratch;
+  absl::StatusOr<std::string_view> bloom =
+      OpenBlock(block->storage, h.identity(h.bloom_offset), BlockType::kBloom, codec_, &scratch);
+  absl::Status s = bloom.status();
+  if (s.ok()) s = BloomFilter::Parse(*bloom).status();
+  if (!s.ok()) {
+    return Prefixed(s, absl::StrCat(name_, ": ", Where(index), ", block at macroblock offset ", h.bloom_offset));
+  }
+  if (bloom->data() >= block->storage.data() && bloom->data() < block->storage.data() + block->storage.size()) {
+    block->payload = *bloom;  // stored raw (the writer never compresses filters): no copy
+  } else {
+    block->storage.assign(*bloom);
+    block->payload = block->storage;
+  }
+  return std::shared_ptr<const DecodedBlock>(std::move(block));
+}
+
+Task<absl::StatusOr<std::shared_ptr<const DecodedBlock>>> SstReader::CachedBloom(size_t index) {
+  const MacroblockMeta& m = metas_[index];
+  const MacroblockHeader& h = m.header;
+  const BlockCacheKey key = BlockCacheKey::Of(h.identity(h.bloom_offset));
+  std::shared_ptr<const DecodedBlock> hit = options_.filter_cache->Lookup(key);
+  if (hit != nullptr) co_return hit;
+  ++stats_.filter_reads;
+  absl::StatusOr<std::string> bytes = co_await ReadBytes(m.offset + h.bloom_offset, h.bloom_size);
+  if (!bytes.ok()) co_return bytes.status();
+  if (bytes->size() != h.bloom_size) {
+    co_return absl::DataLossError(absl::StrCat(name_, ": ", Where(index), ", block at macroblock offset ",
+                                               h.bloom_offset, ": short read"));
+  }
+  absl::StatusOr<std::shared_ptr<const DecodedBlock>> block = OpenBloom(index, *std::move(bytes));
+  if (!block.ok()) co_return block.status();
+  options_.filter_cache->Insert(key, *block);
+  co_return block;
 }
 
 Task<absl::StatusOr<std::shared_ptr<const DecodedBlock>>> SstReader::ReadDataBlock(
@@ -347,9 +385,17 @@ Task<absl::StatusOr<GetResult>> SstReader::Get(std::string key, uint64_t snapsho
     loaded = *index;
   }
   const MacroblockIndex& idx = *loaded;
-  if (idx.bloom.has_value()) {
+  std::optional<BloomFilter> bloom = idx.bloom;
+  std::shared_ptr<const DecodedBlock> bloom_block;  // keeps a cached filter alive
+  if (!bloom.has_value() && options_.filter_cache != nullptr && metas_[m].header.bloom_size > 0) {
+    absl::StatusOr<std::shared_ptr<const DecodedBlock>> cached = co_await CachedBloom(m);
+    if (!cached.ok()) co_return cached.status();
+    bloom_block = *std::move(cached);
+    bloom = *BloomFilter::Parse(bloom_block->payload);  // checked when it was read
+  }
+  if (bloom.has_value()) {
     ++stats_.bloom_checks;
-    if (!idx.bloom->MayContain(KeyHash(key))) {
+    if (!bloom->MayContain(KeyHash(key))) {
       ++stats_.bloom_negatives;
       co_return result;
     }
@@ -440,6 +486,7 @@ Task<absl::Status> SstIterator::Enter(size_t m, size_t j) {
     uint64_t bytes = micro[j].size;
     while (end < micro.size() && bytes + micro[end].size <= options_.readahead_bytes) bytes += micro[end++].size;
     buffer_m_ = SIZE_MAX;
+    if (options_.throttle != nullptr) co_await options_.throttle->Acquire(bytes);
     absl::StatusOr<std::string> read =
         co_await reader_.ReadBytes(reader_.metas_[m].offset + micro[j].offset, bytes);
     if (!read.ok()) {
@@ -472,6 +519,11 @@ Task<absl::Status> SstIterator::SeekToMacroblock(size_t m) {
   }
   const MacroblockMeta& meta = reader_.metas_[m];
   co_return co_await Seek(meta.first_key, meta.first_version);
+}
+
+BlockIdentity SstIterator::block_identity() const {
+  CAIRN_CHECK(valid_);
+  return reader_.metas_[m_].header.identity(index_->micro[j_].offset);
 }
 
 bool SstIterator::AtMacroblockStart() const {

@@ -22,6 +22,7 @@
 #include "src/format/block_cache.h"
 #include "src/format/bloom.h"
 #include "src/format/compression.h"
+#include "src/format/io_throttle.h"
 #include "src/format/macroblock.h"
 #include "src/format/microblock.h"
 #include "src/format/row.h"
@@ -34,12 +35,16 @@ namespace cairn::format {
 struct ReaderOptions {
   uint64_t expected_file_id = 0;      // 0: any; else a file with another id is DataLoss
   BlockCache* block_cache = nullptr;  // decoded data blocks (Get only)
-  BlockCache* filter_cache = nullptr; // bloom filter payloads
+  // Bloom filters. Without it the reader keeps each macroblock's filter for its lifetime; with
+  // it the reader keeps none, so filters count against the cache's budget, and a Get looks its
+  // filter up in the cache (reading it again once evicted).
+  BlockCache* filter_cache = nullptr;
 };
 
 struct IteratorOptions {
   std::optional<std::string> upper_bound;  // exclusive: the iterator ends before this key
   size_t readahead_bytes = 256u << 10;     // data blocks read per IO
+  IoThrottle* throttle = nullptr;          // awaited before each data read (system IO)
 };
 
 struct ReaderStats {
@@ -48,6 +53,7 @@ struct ReaderStats {
   uint64_t bloom_negatives = 0;  // gets answered by a filter alone
   uint64_t block_reads = 0;      // data block IOs
   uint64_t block_cache_hits = 0;
+  uint64_t filter_reads = 0;     // filters read again after the filter cache let them go
   uint64_t bytes_read = 0;
 };
 
@@ -91,6 +97,8 @@ class SstReader {
   struct MacroblockIndex {
     std::vector<MicroIndexEntry> micro;
     std::vector<uint64_t> last_key_prefix;  // KeyPrefix of each micro[i].last_key
+    // The filter, when the reader keeps it (no filter cache); with a filter cache, Get finds
+    // it there.
     std::shared_ptr<const DecodedBlock> bloom_block;  // keeps `bloom` alive
     std::optional<BloomFilter> bloom;
   };
@@ -111,6 +119,10 @@ class SstReader {
       : file_(std::move(file)), name_(std::move(name)), options_(options) {}
   Task<absl::Status> Load();
   absl::Status CheckLayout() const;
+  // Checks the bloom block `bytes` of macroblock `index` and wraps it for the filter cache.
+  absl::StatusOr<std::shared_ptr<const DecodedBlock>> OpenBloom(size_t index, std::string bytes);
+  // The filter of macroblock `index` through the filter cache, read again on a miss.
+  Task<absl::StatusOr<std::shared_ptr<const DecodedBlock>>> CachedBloom(size_t index);
   // Reads and decodes one data block.
   Task<absl::StatusOr<std::shared_ptr<const DecodedBlock>>> ReadDataBlock(size_t macroblock,
                                                                           const MicroIndexEntry& e);
@@ -150,6 +162,8 @@ class SstIterator {
   // The macroblock the current row is in, and whether the row is its first.
   size_t macroblock() const { return m_; }
   bool AtMacroblockStart() const;
+  // The identity of the data block the current row is in (Valid() only): its cache key.
+  BlockIdentity block_identity() const;
   bool Next();
   Task<absl::Status> Load();
   Task<absl::Status> Advance();

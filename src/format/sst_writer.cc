@@ -110,6 +110,7 @@ Task<absl::Status> SstWriter::WritePending() {
   if (!error_.ok()) co_return error_;
   if (pending_.empty()) co_return absl::OkStatus();
   const size_t bytes = pending_.size();
+  if (throttle_ != nullptr) co_await throttle_->Acquire(bytes);
   absl::Status s = co_await file_->Append(std::move(pending_));
   pending_.clear();
   if (!s.ok()) {
@@ -146,6 +147,7 @@ Task<absl::Status> SstWriter::ReuseMacroblock(SstReader& source, size_t index) {
         "macroblock of ", src.header.size, " bytes exceeds this file's capacity ", options_.macroblock_bytes));
   }
   CO_RETURN_IF_ERROR(CheckOrder(src.first_key, src.first_version, "reused macroblock's first row"));
+  if (throttle_ != nullptr) co_await throttle_->Acquire(src.header.size);
   absl::StatusOr<std::string> bytes = co_await source.ReadMacroblock(index);
   if (!bytes.ok()) co_return bytes.status();
   if (builder_open_) SealMacroblock();

@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "src/format/compression.h"
+#include "src/format/io_throttle.h"
 #include "src/format/macroblock.h"
 #include "src/format/row.h"
 #include "src/format/sst_file.h"
@@ -63,6 +64,16 @@ class SstWriter {
 
   const std::vector<MacroblockMeta>& macroblocks() const { return metas_; }
 
+  // Pre-warming (compaction): marks the microblock the last Add went into as hot, so that its
+  // decoded payload enters `cache` when it is sealed.
+  void set_warm_cache(BlockCache* cache) { builder_.set_warm_cache(cache); }
+  void MarkHot() {
+    if (builder_open_) builder_.MarkHot();
+  }
+  uint64_t warmed_blocks() const { return builder_.warmed_blocks(); }
+  // System IO: each write, and each read of a reused macroblock, first awaits the throttle.
+  void set_throttle(IoThrottle* throttle) { throttle_ = throttle; }
+
  private:
   SstWriter(std::unique_ptr<File> file, std::string path, uint64_t file_id, SstOptions options);
   void SealMacroblock();
@@ -86,6 +97,7 @@ class SstWriter {
   uint64_t last_version_ = 0;
   absl::Status error_;  // the first failure; the writer refuses everything after it
   bool finished_ = false;
+  IoThrottle* throttle_ = nullptr;
 };
 
 // Writes `rows` (in row order) as a complete SSTable at `path`: Create, Append each, Finish.

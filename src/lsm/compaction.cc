@@ -21,11 +21,14 @@ struct Inputs {
   std::vector<SstStream*> streams;
   std::unique_ptr<MergingStream> merge;
 
-  static Task<absl::StatusOr<Inputs>> Start(const std::vector<SstReader*>& readers) {
+  static Task<absl::StatusOr<Inputs>> Start(const std::vector<SstReader*>& readers,
+                                            format::IoThrottle* throttle = nullptr) {
     Inputs in;
     std::vector<std::unique_ptr<RowStream>> children;
     for (SstReader* r : readers) {
-      auto s = std::make_unique<SstStream>(nullptr, *r);
+      format::IteratorOptions io;
+      io.throttle = throttle;
+      auto s = std::make_unique<SstStream>(nullptr, *r, std::move(io));
       in.streams.push_back(s.get());
       children.push_back(std::move(s));
     }
@@ -50,14 +53,40 @@ bool Reusable(const Inputs& in, size_t from, const MacroblockMeta& meta, const C
   return true;
 }
 
+// Which input blocks are hot (in the warm cache), asked once per block as the merge enters it.
+class HotBlocks {
+ public:
+  HotBlocks(const format::BlockCache* cache, size_t inputs) : cache_(cache), last_(inputs) {}
+  bool IsHot(size_t input, const format::SstIterator& it) {
+    if (cache_ == nullptr) return false;
+    const format::BlockCacheKey key = format::BlockCacheKey::Of(it.block_identity());
+    Last& last = last_[input];
+    if (!last.valid || !(last.key == key)) last = Last{true, key, cache_->Contains(key)};
+    return last.hot;
+  }
+
+ private:
+  struct Last {
+    bool valid = false;
+    format::BlockCacheKey key;
+    bool hot = false;
+  };
+  const format::BlockCache* cache_;
+  std::vector<Last> last_;
+};
+
 }  // namespace
 
 Task<absl::StatusOr<std::unique_ptr<format::SstWriter>>> CreateSst(FileStore& store, std::string name,
-                                                                   uint64_t file_id, format::SstOptions options) {
+                                                                   uint64_t file_id, format::SstOptions options,
+                                                                   format::IoThrottle* throttle) {
   std::string create_name = name;
   absl::StatusOr<std::unique_ptr<File>> file = co_await store.Create(std::move(create_name));
   if (!file.ok()) co_return file.status();
-  co_return format::SstWriter::Create(*std::move(file), std::move(name), file_id, options);
+  absl::StatusOr<std::unique_ptr<format::SstWriter>> writer =
+      format::SstWriter::Create(*std::move(file), std::move(name), file_id, options);
+  if (writer.ok()) (*writer)->set_throttle(throttle);
+  co_return writer;
 }
 
 Task<absl::StatusOr<format::SstProperties>> SealSst(format::SstWriter& writer, FileStore& store, std::string name) {
@@ -69,15 +98,18 @@ Task<absl::StatusOr<format::SstProperties>> SealSst(format::SstWriter& writer, F
 
 Task<absl::StatusOr<CompactionOutput>> Compact(std::vector<SstReader*> inputs, CompactionSpec spec,
                                                FileStore& store, std::string name, uint64_t file_id,
-                                               format::SstOptions options) {
+                                               format::SstOptions options, CompactionHooks hooks) {
   CompactionOutput out;
   for (SstReader* r : inputs) out.stats.input_bytes += r->file_size();
-  absl::StatusOr<Inputs> in = co_await Inputs::Start(inputs);
+  absl::StatusOr<Inputs> in = co_await Inputs::Start(inputs, hooks.throttle);
   if (!in.ok()) co_return in.status();
   MergingStream& merge = *in->merge;
-  absl::StatusOr<std::unique_ptr<format::SstWriter>> writer = co_await CreateSst(store, name, file_id, options);
+  absl::StatusOr<std::unique_ptr<format::SstWriter>> writer =
+      co_await CreateSst(store, name, file_id, options, hooks.throttle);
   if (!writer.ok()) co_return writer.status();
   format::SstWriter& w = **writer;
+  w.set_warm_cache(hooks.warm_cache);
+  HotBlocks hot(hooks.warm_cache, inputs.size());
 
   // Per key, the newest row at or below the snapshot is kept (unless a bottommost delete) and
   // every older one dropped; rows above the snapshot are all kept. Snapshot 0 takes no row.
@@ -106,6 +138,7 @@ Task<absl::StatusOr<CompactionOutput>> Compact(std::vector<SstReader*> inputs, C
     const bool keep = row.version > spec.snapshot || (newest && !(spec.bottommost && row.kind == RowKind::kDelete));
     if (keep) {
       CO_RETURN_IF_ERROR(w.Add(row));
+      if (hot.IsHot(i, it)) w.MarkHot();
       ++out.stats.rows_out;
       if (w.has_pending_writes()) CO_RETURN_IF_ERROR(co_await w.WritePending());
     } else {
@@ -122,6 +155,7 @@ Task<absl::StatusOr<CompactionOutput>> Compact(std::vector<SstReader*> inputs, C
     }
   }
   out.properties = *props;
+  out.stats.blocks_warmed = w.warmed_blocks();
   CAIRN_CHECK_EQ(out.stats.rows_out, out.properties.rows);
   CAIRN_CHECK_EQ(out.stats.rows_in, out.stats.rows_out + out.stats.rows_dropped);
   co_return out;

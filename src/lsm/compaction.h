@@ -43,6 +43,15 @@ struct CompactionSpec {
   bool reuse_macroblocks = true;
 };
 
+// What a compaction may touch besides its inputs and output. Neither changes what it writes.
+struct CompactionHooks {
+  // Pre-warming: an output microblock holding a row whose input block was in this cache (hot)
+  // enters it decoded, so reads after the compaction find the new file's blocks hot.
+  format::BlockCache* warm_cache = nullptr;
+  // System IO: every input read and output write awaits it.
+  format::IoThrottle* throttle = nullptr;
+};
+
 struct CompactionStats {
   uint64_t rows_in = 0;
   uint64_t rows_out = 0;
@@ -52,6 +61,7 @@ struct CompactionStats {
   uint64_t macroblocks_written = 0;
   uint64_t bytes_written = 0;  // macroblocks encoded anew
   uint64_t input_bytes = 0;
+  uint64_t blocks_warmed = 0;  // output microblocks put into the warm cache
 };
 
 struct CompactionOutput {
@@ -61,14 +71,15 @@ struct CompactionOutput {
 
 // A new SSTable `name` of `store`, to write; then SealSst finishes it (synced) and names it.
 Task<absl::StatusOr<std::unique_ptr<format::SstWriter>>> CreateSst(FileStore& store, std::string name,
-                                                                   uint64_t file_id, format::SstOptions options);
+                                                                   uint64_t file_id, format::SstOptions options,
+                                                                   format::IoThrottle* throttle = nullptr);
 Task<absl::StatusOr<format::SstProperties>> SealSst(format::SstWriter& writer, FileStore& store, std::string name);
 
 // Writes the merge of `inputs` as the sealed file `name` of `store`, with identity `file_id`.
 // The inputs must not share a (key, version). The readers are used only until the task ends.
 Task<absl::StatusOr<CompactionOutput>> Compact(std::vector<format::SstReader*> inputs, CompactionSpec spec,
                                                FileStore& store, std::string name, uint64_t file_id,
-                                               format::SstOptions options);
+                                               format::SstOptions options, CompactionHooks hooks = {});
 
 // The logical checksum of the content visible at `version`: per key, its newest row at or
 // below `version`, when that row is a put.

@@ -110,6 +110,22 @@ Engine::~Engine() {
 
 std::string Engine::FileName(uint64_t number) { return absl::StrFormat("%06d.sst", number); }
 
+Task<absl::StatusOr<uint64_t>> Engine::AllocateFileNumber() {
+  if (next_file_number_ >= file_numbers_reserved_) {
+    // Record a new reservation before handing out a number beyond the last one.
+    const uint64_t before = file_numbers_reserved_;
+    file_numbers_reserved_ = next_file_number_ + kFileNumbersReservedPerManifest;
+    std::function<void(State&)> unchanged = [](State&) {};
+    absl::Status s = co_await Install(std::move(unchanged), std::nullopt, retained_floor_);
+    if (!s.ok()) {
+      file_numbers_reserved_ = before;
+      co_return s;
+    }
+  }
+  CAIRN_CHECK_LT(next_file_number_, uint64_t{1} << kFileNumberBits);  // ids would collide
+  co_return next_file_number_++;
+}
+
 Task<absl::StatusOr<std::unique_ptr<Engine>>> Engine::Open(Disk& disk, Executor& executor, std::string dir,
                                                            EngineOptions options) {
   CO_RETURN_IF_ERROR(co_await disk.CreateDir(dir));
@@ -134,6 +150,10 @@ Task<absl::StatusOr<std::unique_ptr<Engine>>> Engine::Open(Disk& disk, Executor&
     co_return absl::InvalidArgumentError("engine options: memtable_bytes, frozen_memtables_max, minis_max and "
                                          "background_attempts_max must be positive");
   }
+  if (options.shard_id > kShardIdMax) {
+    co_return absl::InvalidArgumentError(
+        absl::StrCat("engine options: shard_id ", options.shard_id, " exceeds ", kShardIdMax));
+  }
   std::unique_ptr<Engine> e(
       new Engine(disk, executor, std::move(dir), std::move(journal), std::move(store), std::move(options)));
   CO_RETURN_IF_ERROR(co_await e->Recover());
@@ -157,7 +177,10 @@ Task<absl::Status> Engine::Recover() {
     CO_RETURN_IF_ERROR(co_await WriteManifest(disk_, dir_, *manifest, !options_.canary_skip_manifest_sync));
   }
   if (!manifest.ok()) co_return manifest.status();
+  // Every number below the recorded one may have been used (by files since removed, or by
+  // cached blocks of work a crash or an error cut short): start above them all.
   next_file_number_ = manifest->next_file_number;
+  file_numbers_reserved_ = next_file_number_;
   flushed_position_ = manifest->flushed_position;
   retained_floor_ = manifest->retained_floor;
   auto state = std::make_shared<State>(*state_);
@@ -231,8 +254,13 @@ Task<absl::StatusOr<std::shared_ptr<Engine::TableFile>>> Engine::OpenTable(const
   std::string name = table->name;
   absl::StatusOr<std::unique_ptr<File>> file = co_await store_->Open(std::move(name));
   if (!file.ok()) co_return file.status();
-  absl::StatusOr<std::unique_ptr<format::SstReader>> reader = co_await format::SstReader::Open(
-      *std::move(file), table->name, format::ReaderOptions{.expected_file_id = meta.number});
+  format::ReaderOptions ro{.expected_file_id = IdOf(meta.number)};
+  if (options_.cache != nullptr) {
+    ro.block_cache = &options_.cache->blocks();
+    ro.filter_cache = &options_.cache->filters();
+  }
+  absl::StatusOr<std::unique_ptr<format::SstReader>> reader =
+      co_await format::SstReader::Open(*std::move(file), table->name, ro);
   if (!reader.ok()) co_return reader.status();
   table->reader = *std::move(reader);
   const format::SstProperties& p = table->reader->properties();
@@ -363,11 +391,40 @@ Task<absl::StatusOr<std::optional<std::string>>> Engine::Get(std::string key, Re
   const std::vector<std::shared_ptr<TableFile>> tables = s->Tables();
   for (const std::shared_ptr<TableFile>& t : tables) {
     if (t->meta.min_version > version) continue;
-    absl::StatusOr<format::GetResult> r = co_await t->reader->Get(key, version);
+    absl::StatusOr<format::GetResult> r = co_await TableGet(*t, key, version);
     if (!r.ok()) co_return r.status();
     if (r->found) co_return answer(r->kind, r->value);
   }
   co_return std::nullopt;
+}
+
+Task<absl::StatusOr<format::GetResult>> Engine::TableGet(const TableFile& t, const std::string& key,
+                                                         uint64_t version) {
+  SharedCache* cache = options_.cache;
+  if (cache == nullptr) co_return co_await t.reader->Get(key, version);
+  // A cached row is the newest of its key in the (immutable) file, so it answers any read at
+  // or above its version; an older read goes to the file.
+  const uint64_t file_id = IdOf(t.meta.number);
+  if (std::shared_ptr<const SharedCache::Row> row = cache->LookupRow(file_id, key)) {
+    if (row->version <= version) {
+      ++stats_.row_cache_hits;
+      co_return format::GetResult{.found = true, .kind = row->kind, .version = row->version, .value = row->value};
+    }
+  }
+  absl::StatusOr<format::GetResult> r = co_await t.reader->Get(key, version);
+  // Only a read at or above the file's newest version is sure to have found the key's newest
+  // row in it.
+  if (r.ok() && r->found && version >= t.meta.max_version) {
+    cache->InsertRow(file_id, key, SharedCache::Row{.kind = r->kind, .version = r->version, .value = r->value});
+  }
+  co_return r;
+}
+
+CompactionHooks Engine::Hooks() {
+  CompactionHooks hooks;
+  if (options_.cache != nullptr) hooks.warm_cache = &options_.cache->blocks();
+  hooks.throttle = options_.system_io;
+  return hooks;
 }
 
 Task<absl::StatusOr<std::vector<std::pair<std::string, std::string>>>> Engine::Scan(std::string from,
@@ -434,7 +491,7 @@ uint64_t Engine::OldestPinned(uint64_t otherwise) const {
 
 ManifestState Engine::ManifestOf(const State& s, uint64_t flushed_position, uint64_t floor) const {
   ManifestState m;
-  m.next_file_number = next_file_number_;
+  m.next_file_number = file_numbers_reserved_;
   m.flushed_position = flushed_position;
   m.retained_floor = floor;
   for (const auto& t : s.Tables()) m.files.push_back(t->meta);
@@ -464,9 +521,12 @@ Task<absl::Status> Engine::Install(std::function<void(State&)> change, std::opti
 Task<absl::Status> Engine::FlushOldest() {
   CAIRN_CHECK(!state_->frozen.empty());
   const std::shared_ptr<Memtable> mem = state_->frozen.front();
-  const uint64_t number = next_file_number_++;
+  absl::StatusOr<uint64_t> allocated = co_await AllocateFileNumber();
+  if (!allocated.ok()) co_return allocated.status();
+  const uint64_t number = *allocated;
   std::string name = FileName(number);
-  absl::StatusOr<std::unique_ptr<format::SstWriter>> writer = co_await CreateSst(*store_, name, number, options_.sst);
+  absl::StatusOr<std::unique_ptr<format::SstWriter>> writer =
+      co_await CreateSst(*store_, name, IdOf(number), options_.sst, options_.system_io);
   if (!writer.ok()) co_return writer.status();
   format::SstWriter& w = **writer;
   for (auto it = mem->begin(); it != mem->end(); ++it) {
@@ -628,10 +688,13 @@ Task<absl::StatusOr<CompactionReport>> Engine::RunCompaction(Kind kind, std::opt
     readers.push_back(t->reader.get());
     report.inputs.push_back(t->meta.number);
   }
-  const uint64_t number = next_file_number_++;
+  absl::StatusOr<uint64_t> allocated = co_await AllocateFileNumber();
+  if (!allocated.ok()) co_return allocated.status();
+  const uint64_t number = *allocated;
   const CompactionSpec spec{.snapshot = at, .bottommost = kind == Kind::kMajor};
   std::string name = FileName(number);
-  absl::StatusOr<CompactionOutput> out = co_await Compact(readers, spec, *store_, std::move(name), number, options_.sst);
+  absl::StatusOr<CompactionOutput> out =
+      co_await Compact(readers, spec, *store_, std::move(name), IdOf(number), options_.sst, Hooks());
   if (!out.ok()) co_return out.status();
   report.stats = out->stats;
   const format::SstProperties& p = out->properties;

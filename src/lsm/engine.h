@@ -27,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "src/format/io_throttle.h"
 #include "src/format/sst_options.h"
 #include "src/format/sst_reader.h"
 #include "src/lsm/compaction.h"
@@ -35,6 +36,7 @@
 #include "src/lsm/local_journal.h"
 #include "src/lsm/manifest.h"
 #include "src/lsm/memtable.h"
+#include "src/lsm/shared_cache.h"
 #include "src/lsm/write_batch.h"
 #include "src/runtime/disk.h"
 #include "src/runtime/executor.h"
@@ -43,7 +45,23 @@
 
 namespace cairn::lsm {
 
+// A file's identity (the id its blocks' checksums and cache keys are bound to): the shard id in
+// the high 24 bits, the engine's file number in the low 40. Unique across the shards of a node,
+// so their engines can share one cache.
+constexpr int kFileNumberBits = 40;
+constexpr uint32_t kShardIdMax = (1u << 24) - 1;
+constexpr uint64_t FileId(uint32_t shard_id, uint64_t number) {
+  return (uint64_t{shard_id} << kFileNumberBits) | number;
+}
+
 struct EngineOptions {
+  // The shard this engine serves; its files' ids carry it (FileId). At most kShardIdMax.
+  uint32_t shard_id = 0;
+  // Shared by the engines of a node; not owned, must outlive the engine. Null: none.
+  //   cache      row, block and filter caches under one budget (SharedCache)
+  //   system_io  paces flush and compaction IO (a TokenBucket); user reads are never paced
+  SharedCache* cache = nullptr;
+  format::IoThrottle* system_io = nullptr;
   // A memtable is frozen once it holds this many bytes (Memtable::memory_bytes).
   size_t memtable_bytes = 8u << 20;
   // Writes wait (back-pressure) while this many frozen memtables wait for their flush.
@@ -81,6 +99,8 @@ struct ReadOptions {
 };
 
 constexpr size_t kScanRowsMax = 100000;
+// File numbers reserved by one manifest write (see Engine::AllocateFileNumber).
+constexpr uint64_t kFileNumbersReservedPerManifest = 64;
 
 struct CompactionReport {
   const char* kind = "";
@@ -94,6 +114,7 @@ struct EngineStats {
   uint64_t writes = 0;
   uint64_t write_stalls = 0;  // writes that waited for a flush
   uint64_t gets = 0;
+  uint64_t row_cache_hits = 0;  // table lookups a get answered from the row cache
   uint64_t scans = 0;
   uint64_t flushes = 0;
   uint64_t mini_merges = 0;
@@ -220,6 +241,15 @@ class Engine {
   void Unpin(uint64_t version);
   uint64_t OldestPinned(uint64_t otherwise) const;
   static std::string FileName(uint64_t number);
+  // The next file number. Numbers are never reused, not even after a crash or a reopen in the
+  // same process, because cache keys and block checksums are bound to them: the manifest records
+  // a reservation (next_file_number) and the engine hands out numbers only below it, recording
+  // a new one first when it runs out.
+  Task<absl::StatusOr<uint64_t>> AllocateFileNumber();
+  uint64_t IdOf(uint64_t number) const { return FileId(options_.shard_id, number); }
+  // A get's lookup in one table: through the row cache when there is one.
+  Task<absl::StatusOr<format::GetResult>> TableGet(const TableFile& t, const std::string& key, uint64_t version);
+  CompactionHooks Hooks();
   absl::Status CheckReadVersion(uint64_t version) const;
 
   Disk& disk_;
@@ -231,6 +261,7 @@ class Engine {
   std::shared_ptr<State> state_;
   std::shared_ptr<Graveyard> graveyard_;
   uint64_t next_file_number_ = 1;
+  uint64_t file_numbers_reserved_ = 1;  // the manifest's: numbers below it may be in use
   uint64_t flushed_position_ = 0;
   uint64_t retained_floor_ = 0;
   uint64_t visible_version_ = 0;   // every write at or below it is applied

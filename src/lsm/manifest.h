@@ -39,6 +39,8 @@ struct FileMeta {
 };
 
 struct ManifestState {
+  // A reservation: every file number below it may have been handed out, and none at or above
+  // it has been. The engine allocates only below it, so a number is never used twice.
   uint64_t next_file_number = 1;
   uint64_t flushed_position = 0;
   uint64_t retained_floor = 0;
