@@ -43,6 +43,17 @@ struct Row {
 };
 
 // <0, 0, >0 as (ak, av) sorts before, with, after (bk, bv).
+// The first 8 bytes of a key, big-endian, zero-padded. Keys whose prefixes differ order as
+// their prefixes do; only a tie needs the keys themselves. Searches compare these integers
+// first (the SSTable index, the memtable).
+inline uint64_t KeyPrefix(std::string_view key) {
+  char bytes[8] = {};
+  std::memcpy(bytes, key.data(), key.size() < 8 ? key.size() : 8);
+  uint64_t v;
+  std::memcpy(&v, bytes, 8);
+  return __builtin_bswap64(v);
+}
+
 inline int CompareRowKeys(std::string_view ak, uint64_t av, std::string_view bk, uint64_t bv) {
   const int c = ak.compare(bk);
   if (c != 0) return c;

@@ -17,16 +17,6 @@ absl::Status Prefixed(const absl::Status& s, std::string_view prefix) {
   return absl::Status(s.code(), absl::StrCat(AbslView(prefix), ": ", s.message()));
 }
 
-// The first 8 bytes of a key, big-endian, zero-padded. Keys whose prefixes differ order as
-// their prefixes do; only a tie needs the keys themselves.
-uint64_t KeyPrefix(std::string_view key) {
-  char bytes[8] = {};
-  std::memcpy(bytes, key.data(), std::min<size_t>(8, key.size()));
-  uint64_t v;
-  std::memcpy(&v, bytes, 8);
-  return __builtin_bswap64(v);
-}
-
 // Index position of the first entry whose last row is not before (key, version), searching
 // `prefixes` and reading `last(i)` only on a tie.
 template <typename Last>
@@ -453,16 +443,32 @@ bool SstIterator::DecodeCurrent() {
   const BlockIdentity id = reader_.metas_[m_].header.identity(e.offset);
   absl::StatusOr<std::string_view> payload =
       OpenBlock(block, id, BlockType::kData, reader_.codec_, &scratch_);
-  absl::Status s = payload.ok() ? cursor_.Reset(*payload) : payload.status();
+  if (!payload.ok()) {
+    Fail(Prefixed(payload.status(), absl::StrCat(reader_.name_, ": ", reader_.Where(m_, e))));
+    return false;
+  }
+  return DecodePayload(*payload);
+}
+
+bool SstIterator::DecodePayload(std::string_view payload) {
+  absl::Status s = cursor_.Reset(payload);
   if (s.ok()) {
     cursor_.SeekToFirst();
     s = cursor_.status();
   }
   if (!s.ok()) {
-    Fail(Prefixed(s, absl::StrCat(reader_.name_, ": ", reader_.Where(m_, e))));
+    Fail(Prefixed(s, absl::StrCat(reader_.name_, ": ", reader_.Where(m_, index_->micro[j_]))));
     return false;
   }
   return true;
+}
+
+size_t SstIterator::ReadaheadBytes() const {
+  if (options_.sequential) return options_.readahead_bytes;
+  constexpr size_t kSingleBlockLoads = 2;
+  if (loads_since_seek_ < kSingleBlockLoads) return 0;
+  const size_t doublings = std::min<size_t>(loads_since_seek_ - kSingleBlockLoads, 16);
+  return std::min<size_t>(options_.readahead_bytes, size_t{16} << 10 << doublings);
 }
 
 Task<bool> SstIterator::UseMacroblock(size_t m) {
@@ -480,11 +486,24 @@ Task<bool> SstIterator::UseMacroblock(size_t m) {
 Task<absl::Status> SstIterator::Enter(size_t m, size_t j) {
   if (!co_await UseMacroblock(m)) co_return status_;
   j_ = j;
+  const size_t readahead = ReadaheadBytes();
+  if (!InBuffer(m, j) && readahead == 0) {
+    // One block, through the block cache.
+    buffer_m_ = SIZE_MAX;
+    absl::StatusOr<std::shared_ptr<const DecodedBlock>> block = co_await reader_.ReadDataBlock(m, index_->micro[j]);
+    if (!block.ok()) {
+      Fail(block.status());
+      co_return status_;
+    }
+    single_ = *std::move(block);
+    if (DecodePayload(single_->payload)) Settle();
+    co_return status_;
+  }
   if (!InBuffer(m, j)) {
     const auto& micro = index_->micro;
     size_t end = j + 1;
     uint64_t bytes = micro[j].size;
-    while (end < micro.size() && bytes + micro[end].size <= options_.readahead_bytes) bytes += micro[end++].size;
+    while (end < micro.size() && bytes + micro[end].size <= readahead) bytes += micro[end++].size;
     buffer_m_ = SIZE_MAX;
     if (options_.throttle != nullptr) co_await options_.throttle->Acquire(bytes);
     absl::StatusOr<std::string> read =
@@ -536,6 +555,7 @@ bool SstIterator::AtMacroblockStart() const {
 Task<absl::Status> SstIterator::Seek(std::string key, uint64_t version) {
   valid_ = false;
   need_load_ = false;
+  loads_since_seek_ = 0;
   status_ = absl::OkStatus();
   const size_t m = reader_.FindMacroblock(key, version);
   if (m == reader_.metas_.size()) co_return status_;
@@ -583,6 +603,7 @@ bool SstIterator::Next() {
 Task<absl::Status> SstIterator::Load() {
   if (!need_load_) co_return status_;
   need_load_ = false;
+  ++loads_since_seek_;
   if (j_ + 1 < index_->micro.size()) co_return co_await Enter(m_, j_ + 1);
   co_return co_await Enter(m_ + 1, 0);
 }

@@ -43,8 +43,14 @@ struct ReaderOptions {
 
 struct IteratorOptions {
   std::optional<std::string> upper_bound;  // exclusive: the iterator ends before this key
-  size_t readahead_bytes = 256u << 10;     // data blocks read per IO
-  IoThrottle* throttle = nullptr;          // awaited before each data read (system IO)
+  // Data blocks read per IO, at most. An iterator that may stop after a row or two (a seek)
+  // reads its first blocks one at a time through the block cache; once it keeps moving it
+  // reads ahead, 16 KiB then doubling up to this.
+  size_t readahead_bytes = 256u << 10;
+  // Reads far (compaction, checksums, verification): reads ahead from the first block and
+  // leaves the block cache alone.
+  bool sequential = false;
+  IoThrottle* throttle = nullptr;  // awaited before each data read (system IO)
 };
 
 struct ReaderStats {
@@ -177,6 +183,10 @@ class SstIterator {
   Task<absl::Status> Enter(size_t m, size_t j);
   // Decodes block (m_, j_) from the buffer; false on error.
   bool DecodeCurrent();
+  // Puts the cursor on the first row of block (m_, j_), whose payload this is; false on error.
+  bool DecodePayload(std::string_view payload);
+  // How much the next read should take: 0 for one block through the cache.
+  size_t ReadaheadBytes() const;
   bool InBuffer(size_t m, size_t j) const;
   // After the cursor moved: checks the bound; returns true.
   bool Settle();
@@ -189,6 +199,8 @@ class SstIterator {
   std::string buffer_;  // data blocks [buffer_first_, buffer_end_) of macroblock buffer_m_
   size_t buffer_m_ = SIZE_MAX, buffer_first_ = 0, buffer_end_ = 0;
   std::string scratch_;
+  std::shared_ptr<const DecodedBlock> single_;  // block (m_, j_) when read on its own
+  size_t loads_since_seek_ = 0;                 // blocks entered by moving on, not seeking
   MicroblockCursor cursor_;
   bool valid_ = false;
   bool need_load_ = false;

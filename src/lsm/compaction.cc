@@ -28,6 +28,7 @@ struct Inputs {
     for (SstReader* r : readers) {
       format::IteratorOptions io;
       io.throttle = throttle;
+      io.sequential = true;
       auto s = std::make_unique<SstStream>(nullptr, *r, std::move(io));
       in.streams.push_back(s.get());
       children.push_back(std::move(s));
@@ -110,6 +111,7 @@ Task<absl::StatusOr<CompactionOutput>> Compact(std::vector<SstReader*> inputs, C
   format::SstWriter& w = **writer;
   w.set_warm_cache(hooks.warm_cache);
   HotBlocks hot(hooks.warm_cache, inputs.size());
+  size_t bytes_since_yield = 0;
 
   // Per key, the newest row at or below the snapshot is kept (unless a bottommost delete) and
   // every older one dropped; rows above the snapshot are all kept. Snapshot 0 takes no row.
@@ -143,6 +145,11 @@ Task<absl::StatusOr<CompactionOutput>> Compact(std::vector<SstReader*> inputs, C
       if (w.has_pending_writes()) CO_RETURN_IF_ERROR(co_await w.WritePending());
     } else {
       ++out.stats.rows_dropped;
+    }
+    bytes_since_yield += row.key.size() + row.value.size();
+    if (hooks.executor != nullptr && bytes_since_yield >= hooks.yield_every_bytes) {
+      bytes_since_yield = 0;
+      co_await hooks.executor->Yield();
     }
     if (!merge.Next()) CO_RETURN_IF_ERROR(co_await merge.Load());
   }

@@ -33,6 +33,7 @@
 #include "src/format/sst_reader.h"
 #include "src/format/sst_writer.h"
 #include "src/lsm/file_store.h"
+#include "src/runtime/executor.h"
 #include "src/runtime/task.h"
 
 namespace cairn::lsm {
@@ -50,6 +51,11 @@ struct CompactionHooks {
   format::BlockCache* warm_cache = nullptr;
   // System IO: every input read and output write awaits it.
   format::IoThrottle* throttle = nullptr;
+  // The node's executor, to let its other tasks (user reads) run after every
+  // `yield_every_bytes` of rows merged: a node runs on one thread, and a compaction that only
+  // paused at IO would hold it for a whole macroblock's encoding.
+  Executor* executor = nullptr;
+  size_t yield_every_bytes = 64u << 10;
 };
 
 struct CompactionStats {

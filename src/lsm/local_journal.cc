@@ -241,7 +241,7 @@ Task<void> LocalJournal::CommitLoop() {
     CAIRN_CHECK_EQ(seg->end(), last + 1 - taken);
     const uint64_t bytes = batch.size();
     absl::Status s = co_await seg->file->Write(seg->size, std::move(batch));
-    if (s.ok()) s = co_await seg->file->Sync();
+    if (s.ok() && options_.sync) s = co_await seg->file->Sync();
     if (!s.ok()) {
       error_ = absl::Status(s.code(), absl::StrCat("journal ", dir_, " failed and must be reopened: ", s.message()));
       break;

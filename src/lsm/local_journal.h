@@ -38,6 +38,10 @@ struct LocalJournalOptions {
   uint64_t segment_bytes_max = 16ull << 20;
   // One group-commit write carries at most this many bytes of records.
   uint64_t group_commit_bytes_max = 4ull << 20;
+  // Sync each group commit. false acknowledges an append once the OS has it: a process crash
+  // loses nothing, a machine crash may lose acknowledged appends (RocksDB's WriteOptions::sync
+  // = false). For benchmarks and data that can be rebuilt, never for promised durability.
+  bool sync = true;
 };
 
 constexpr size_t kJournalRecordHeaderBytes = 16;

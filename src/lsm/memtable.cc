@@ -9,7 +9,20 @@ void Memtable::Add(std::string_view key, uint64_t version, format::RowKind kind,
   CAIRN_CHECK(!frozen_);
   CAIRN_CHECK_GE(version, max_version_);
   CAIRN_CHECK_NE(version, format::kMaxVersion);
-  auto [it, inserted] = rows_.try_emplace(RowKey{std::string(key), version}, Entry{kind, std::string(value)});
+  // Insert with a hint where the position is known, skipping the tree descent: a key already
+  // here gets its new row just before its newest (versions descend), and a key past every
+  // other (a sequential load) goes at the end.
+  Map::iterator hint = rows_.end();
+  if (auto h = newest_.find(AbslView(key)); h != newest_.end()) {
+    hint = rows_.erase(h->second, h->second);  // the const iterator as a mutable one
+    if (hint->first.version == version) hint = rows_.end();  // a batch writing a key twice
+  }
+  const size_t before = rows_.size();
+  RowKey row_key{std::string(key), version, format::KeyPrefix(key)};
+  auto it = hint != rows_.end() || rows_.empty() || Order()(rows_.rbegin()->first, row_key)
+                ? rows_.emplace_hint(hint, std::move(row_key), Entry{kind, std::string(value)})
+                : rows_.try_emplace(std::move(row_key), Entry{kind, std::string(value)}).first;
+  const bool inserted = rows_.size() > before;
   if (!inserted) {
     memory_bytes_ -= it->second.value.size();
     it->second = Entry{kind, std::string(value)};

@@ -23,21 +23,32 @@ class Memtable {
   struct RowKey {
     std::string key;
     uint64_t version;
+    uint64_t prefix;  // format::KeyPrefix(key): most comparisons end on it
   };
   struct Entry {
     format::RowKind kind;
     std::string value;
   };
+  // A position to search for, without a copy of the key.
+  struct Probe {
+    Probe(std::string_view k, uint64_t v) : key(k), version(v), prefix(format::KeyPrefix(k)) {}
+    std::string_view key;
+    uint64_t version;
+    uint64_t prefix;
+  };
   struct Order {
     using is_transparent = void;
-    bool operator()(const RowKey& a, const RowKey& b) const { return Less(a.key, a.version, b.key, b.version); }
-    bool operator()(const RowKey& a, const std::pair<std::string_view, uint64_t>& b) const {
-      return Less(a.key, a.version, b.first, b.second);
+    bool operator()(const RowKey& a, const RowKey& b) const {
+      return Less(a.prefix, a.key, a.version, b.prefix, b.key, b.version);
     }
-    bool operator()(const std::pair<std::string_view, uint64_t>& a, const RowKey& b) const {
-      return Less(a.first, a.second, b.key, b.version);
+    bool operator()(const RowKey& a, const Probe& b) const {
+      return Less(a.prefix, a.key, a.version, b.prefix, b.key, b.version);
     }
-    static bool Less(std::string_view ak, uint64_t av, std::string_view bk, uint64_t bv) {
+    bool operator()(const Probe& a, const RowKey& b) const {
+      return Less(a.prefix, a.key, a.version, b.prefix, b.key, b.version);
+    }
+    static bool Less(uint64_t ap, std::string_view ak, uint64_t av, uint64_t bp, std::string_view bk, uint64_t bv) {
+      if (ap != bp) return ap < bp;
       return format::CompareRowKeys(ak, av, bk, bv) < 0;
     }
   };
@@ -57,7 +68,7 @@ class Memtable {
 
   // The first row at or after (key, version).
   Iterator Seek(std::string_view key, uint64_t version = format::kMaxVersion) const {
-    return rows_.lower_bound(std::pair<std::string_view, uint64_t>(key, version));
+    return rows_.lower_bound(Probe(key, version));
   }
   Iterator begin() const { return rows_.begin(); }
   Iterator end() const { return rows_.end(); }

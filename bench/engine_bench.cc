@@ -1,0 +1,629 @@
+// The shard engine, db_bench style, side by side with RocksDB (Debian's librocksdb-dev) in one
+// run; then the write amplification of a major compaction after 1% updates; then user read
+// latency with and without a concurrent major compaction, with the system-IO limiter on and off.
+//
+//   build/bench/engine_bench                 everything (about two minutes)
+//   build/bench/engine_bench --num 200000    fewer keys
+//   build/bench/engine_bench --side cairn    one side (to profile it)
+//   build/bench/engine_bench --only latency  one part: db, wa or latency
+//
+// Workloads (db_bench's names, one client, one operation at a time), on `--num` keys of 16
+// bytes (the key number big-endian in 8 bytes, padded with '0') and 100-byte values (50 random
+// printable bytes repeated: compression ratio 0.5):
+//   fillseq     puts in key order into an empty database
+//   fillrandom  puts of random keys into an empty database
+//   overwrite   puts of random keys into the database fillrandom left
+//   compact     flush, then a full compaction (Cairn: major; RocksDB: CompactRange)
+//   readrandom  gets of random keys (all present)
+//   readseq     the whole database in key order
+//   seekrandom  seeks to random keys, reading the row found
+// each with the journal (WAL) unsynced, then fillrandom and overwrite with a sync per write.
+//
+// Equivalent settings: memtable 64 MiB (RocksDB: write_buffer_size, 3 buffers; Cairn: 2
+// frozen may wait for flush), one 64 MiB cache (RocksDB: LRU block cache; Cairn: SharedCache
+// holding rows, blocks and filters), lz4, bloom 10 bits per key, 16 KiB blocks. RocksDB runs
+// its flushes and compactions on its own background threads (max_background_jobs 2); Cairn
+// runs everything on its one executor thread, with file IO on a BlockingPool (--io-threads,
+// default 0: inline, since the files sit in the page cache).
+#include <stdlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "asio/executor_work_guard.hpp"
+#include "asio/io_context.hpp"
+#include "src/base/check.h"
+#include "src/base/status.h"
+#include "src/lsm/engine.h"
+#include "src/lsm/shared_cache.h"
+#include "src/lsm/token_bucket.h"
+#include "src/runtime/real/blocking_pool.h"
+#include "src/runtime/real/posix_disk.h"
+#include "src/runtime/real/real_executor.h"
+
+#ifdef CAIRN_HAVE_ROCKSDB
+#include "rocksdb/cache.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/iterator.h"
+#include "rocksdb/options.h"
+#include "rocksdb/statistics.h"
+#include "rocksdb/table.h"
+#include "rocksdb/version.h"
+#endif
+
+namespace cairn::lsm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kKeyBytes = 16;
+constexpr size_t kValueBytes = 100;
+constexpr size_t kMemtableBytes = 64u << 20;
+constexpr size_t kCacheBytes = 64u << 20;
+constexpr uint32_t kBlockBytes = 16u << 10;
+constexpr uint32_t kBloomBitsPerKey = 10;
+constexpr size_t kScanChunkRows = 1000;
+
+uint64_t SplitMix(uint64_t* x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+std::string KeyOf(uint64_t i) {
+  std::string k(kKeyBytes, '0');
+  for (int b = 0; b < 8; ++b) k[b] = static_cast<char>((i >> (8 * (7 - b))) & 0xff);
+  return k;
+}
+
+std::string ValueOf(uint64_t* seed) {
+  std::string v(kValueBytes, ' ');
+  for (size_t i = 0; i < kValueBytes / 2; ++i) v[i] = v[i + kValueBytes / 2] = static_cast<char>(' ' + SplitMix(seed) % 95);
+  return v;
+}
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+struct Workload {
+  const char* name;
+  uint64_t ops;
+  bool sync;
+};
+
+// --- Cairn ---
+
+std::string MadeDir(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// One embedded engine on the real runtime: an io_context driven from this thread.
+class CairnDb {
+ public:
+  CairnDb(const std::string& dir, int io_threads, format::Compression compression)
+      : pool_(io_, io_threads), executor_(io_), disk_(pool_, MadeDir(dir)), cache_(kCacheBytes),
+        compression_(compression) {}
+  ~CairnDb() { Close(); }
+
+  absl::Status Open(bool sync, format::IoThrottle* system_io = nullptr, size_t cache_bytes = kCacheBytes) {
+    Close();
+    if (cache_bytes != cache_.budget_bytes()) cache_storage_ = std::make_unique<SharedCache>(cache_bytes);
+    EngineOptions o;
+    o.memtable_bytes = kMemtableBytes;
+    o.cache = cache_storage_ ? cache_storage_.get() : &cache_;
+    o.system_io = system_io;
+    o.sst.compression = compression_;
+    o.sst.microblock_bytes = kBlockBytes;
+    o.sst.bloom_bits_per_key = kBloomBitsPerKey;
+    o.journal.sync = sync;
+    o.verify_compactions = false;
+    absl::StatusOr<std::unique_ptr<Engine>> e = Run(Engine::Open(disk_, executor_, "db", o));
+    if (!e.ok()) return e.status();
+    engine_ = *std::move(e);
+    return absl::OkStatus();
+  }
+  void Close() {
+    engine_.reset();
+    io_.restart();
+    io_.poll();  // let tasks the engine woke on its way out finish
+  }
+  Engine& engine() { return *engine_; }
+  Executor& executor() { return executor_; }
+  SharedCache& cache() { return cache_storage_ ? *cache_storage_ : cache_; }
+
+  // Runs `task` to its end, serving the event loop meanwhile.
+  template <typename T>
+  T Run(Task<T> task) {
+    std::optional<T> result;
+    bool done = false;
+    executor_.Spawn(Store(std::move(task), &result, &done));
+    io_.restart();  // a poll that ran out of work left the context stopped
+    auto guard = asio::make_work_guard(io_);
+    while (!done) io_.run_one();
+    return *std::move(result);
+  }
+  void RunVoid(Task<void> task) {
+    bool done = false;
+    executor_.Spawn(Finish(std::move(task), &done));
+    io_.restart();  // a poll that ran out of work left the context stopped
+    auto guard = asio::make_work_guard(io_);
+    while (!done) io_.run_one();
+  }
+
+ private:
+  template <typename T>
+  static Task<void> Store(Task<T> task, std::optional<T>* out, bool* done) {
+    out->emplace(co_await std::move(task));
+    *done = true;
+  }
+  static Task<void> Finish(Task<void> task, bool* done) {
+    co_await std::move(task);
+    *done = true;
+  }
+
+  asio::io_context io_;
+  real::BlockingPool pool_;
+  real::RealExecutor executor_;
+  real::PosixDisk disk_;
+  SharedCache cache_;
+  std::unique_ptr<SharedCache> cache_storage_;  // another budget (the latency part)
+  format::Compression compression_;
+  std::unique_ptr<Engine> engine_;
+};
+
+Task<absl::Status> CairnFill(Engine* e, uint64_t ops, uint64_t num, bool random, uint64_t seed) {
+  uint64_t value_seed = seed * 31 + 1;
+  for (uint64_t i = 0; i < ops; ++i) {
+    const uint64_t k = random ? SplitMix(&seed) % num : i;
+    absl::StatusOr<uint64_t> w = co_await e->Put(KeyOf(k), ValueOf(&value_seed));
+    if (!w.ok()) co_return w.status();
+  }
+  co_return absl::OkStatus();
+}
+
+Task<absl::StatusOr<uint64_t>> CairnReadRandom(Engine* e, uint64_t ops, uint64_t num, uint64_t seed) {
+  uint64_t found = 0;
+  for (uint64_t i = 0; i < ops; ++i) {
+    absl::StatusOr<std::optional<std::string>> v = co_await e->Get(KeyOf(SplitMix(&seed) % num));
+    if (!v.ok()) co_return v.status();
+    found += v->has_value() ? 1 : 0;
+  }
+  co_return found;
+}
+
+Task<absl::StatusOr<uint64_t>> CairnReadSeq(Engine* e) {
+  uint64_t rows = 0;
+  std::string from;
+  while (true) {
+    auto chunk = co_await e->Scan(from, "", kScanChunkRows);
+    if (!chunk.ok()) co_return chunk.status();
+    rows += chunk->size();
+    if (chunk->size() < kScanChunkRows) break;
+    from = chunk->back().first;
+    from.push_back('\0');
+  }
+  co_return rows;
+}
+
+Task<absl::StatusOr<uint64_t>> CairnSeekRandom(Engine* e, uint64_t ops, uint64_t num, uint64_t seed) {
+  uint64_t found = 0;
+  for (uint64_t i = 0; i < ops; ++i) {
+    auto row = co_await e->Scan(KeyOf(SplitMix(&seed) % num), "", 1);
+    if (!row.ok()) co_return row.status();
+    found += row->size();
+  }
+  co_return found;
+}
+
+Task<absl::StatusOr<CompactionReport>> CairnCompact(Engine* e) {
+  CO_RETURN_IF_ERROR(co_await e->Flush());
+  co_return co_await e->CompactMajor();
+}
+
+// --- RocksDB ---
+
+#ifdef CAIRN_HAVE_ROCKSDB
+void CheckOk(const rocksdb::Status& s, const char* what) {
+  CAIRN_CHECK_MSG(s.ok(), std::string(what) + ": " + s.ToString());
+}
+
+struct RocksDb {
+  std::unique_ptr<rocksdb::DB> db;
+  std::shared_ptr<rocksdb::Statistics> statistics = rocksdb::CreateDBStatistics();
+
+  void Open(const std::string& path, rocksdb::CompressionType compression) {
+    rocksdb::BlockBasedTableOptions table;
+    table.block_size = kBlockBytes;
+    table.block_cache = rocksdb::NewLRUCache(kCacheBytes);
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(kBloomBitsPerKey, false));
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    o.write_buffer_size = kMemtableBytes;
+    o.max_write_buffer_number = 3;
+    o.compression = compression;
+    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    o.statistics = statistics;
+    rocksdb::DB* raw = nullptr;
+    CheckOk(rocksdb::DB::Open(o, path, &raw), "open");
+    db.reset(raw);
+  }
+  void Fill(uint64_t ops, uint64_t num, bool random, uint64_t seed, bool sync) {
+    rocksdb::WriteOptions wo;
+    wo.sync = sync;
+    uint64_t value_seed = seed * 31 + 1;
+    for (uint64_t i = 0; i < ops; ++i) {
+      const uint64_t k = random ? SplitMix(&seed) % num : i;
+      CheckOk(db->Put(wo, KeyOf(k), ValueOf(&value_seed)), "put");
+    }
+  }
+  uint64_t ReadRandom(uint64_t ops, uint64_t num, uint64_t seed) {
+    uint64_t found = 0;
+    std::string value;
+    for (uint64_t i = 0; i < ops; ++i) {
+      const rocksdb::Status s = db->Get(rocksdb::ReadOptions(), KeyOf(SplitMix(&seed) % num), &value);
+      if (s.ok()) ++found;
+    }
+    return found;
+  }
+  uint64_t ReadSeq() {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    uint64_t rows = 0, bytes = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++rows;
+      bytes += it->key().size() + it->value().size();
+    }
+    CheckOk(it->status(), "scan");
+    return bytes > 0 ? rows : 0;
+  }
+  uint64_t SeekRandom(uint64_t ops, uint64_t num, uint64_t seed) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    uint64_t found = 0;
+    for (uint64_t i = 0; i < ops; ++i) {
+      it->Seek(KeyOf(SplitMix(&seed) % num));
+      if (it->Valid()) found += it->value().size() > 0 ? 1 : 0;
+    }
+    return found;
+  }
+  uint64_t Compact() {
+    const uint64_t before = statistics->getTickerCount(rocksdb::COMPACT_WRITE_BYTES);
+    CheckOk(db->Flush(rocksdb::FlushOptions()), "flush");
+    rocksdb::CompactRangeOptions cro;
+    cro.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    CheckOk(db->CompactRange(cro, nullptr, nullptr), "compact");
+    return statistics->getTickerCount(rocksdb::COMPACT_WRITE_BYTES) - before;
+  }
+};
+#endif
+
+// --- Reporting ---
+
+void Row(const char* name, uint64_t ops, double cairn_s, double rocks_s, const char* unit = "ops/s") {
+  const double c = cairn_s > 0 ? static_cast<double>(ops) / cairn_s : 0;
+  const double r = rocks_s > 0 ? static_cast<double>(ops) / rocks_s : 0;
+  std::printf("  %-18s %10llu %14.0f %14.0f %8s   %s\n", name, static_cast<unsigned long long>(ops), c, r,
+              c > 0 && r > 0 ? std::to_string(c / r).substr(0, 5).c_str() : "-", unit);
+  std::fflush(stdout);
+}
+
+template <typename F>
+double Timed(F&& f) {
+  const auto start = Clock::now();
+  f();
+  return Seconds(Clock::now() - start);
+}
+
+struct Config {
+  uint64_t num = 1'000'000;
+  uint64_t sync_ops = 100'000;
+  std::string side = "both";
+  std::string only;
+  int io_threads = 0;
+};
+
+// --- Part 1: db_bench workloads ---
+
+void DbBench(const Config& cfg, const std::string& dir) {
+  const bool cairn = cfg.side != "rocksdb";
+#ifdef CAIRN_HAVE_ROCKSDB
+  const bool rocks = cfg.side != "cairn";
+#endif
+  const uint64_t n = cfg.num;
+  std::printf("db_bench workloads: %llu keys, one client; ratio = Cairn/RocksDB ops/s (higher is better)\n",
+              static_cast<unsigned long long>(n));
+  std::printf("  %-18s %10s %14s %14s %8s\n", "workload", "ops", "Cairn", "RocksDB", "ratio");
+  double c = 0, r = 0;
+
+  // fillseq, on its own database.
+  if (cairn) {
+    CairnDb db(dir + "/cairn_seq", cfg.io_threads, format::Compression::kLz4);
+    CAIRN_CHECK_OK(db.Open(false));
+    c = Timed([&] { CAIRN_CHECK_OK(db.Run(CairnFill(&db.engine(), n, n, false, 1))); });
+  }
+#ifdef CAIRN_HAVE_ROCKSDB
+  if (rocks) {
+    RocksDb db;
+    db.Open(dir + "/rocks_seq", rocksdb::kLZ4Compression);
+    r = Timed([&] { db.Fill(n, n, false, 1, false); });
+  }
+#endif
+  Row("fillseq", n, c, r);
+
+  // fillrandom, overwrite, compact and the reads on one database per side.
+  std::optional<CairnDb> cdb;
+  if (cairn) {
+    cdb.emplace(dir + "/cairn", cfg.io_threads, format::Compression::kLz4);
+    CAIRN_CHECK_OK(cdb->Open(false));
+  }
+#ifdef CAIRN_HAVE_ROCKSDB
+  RocksDb rdb;
+  if (rocks) rdb.Open(dir + "/rocks", rocksdb::kLZ4Compression);
+#define ROCKS(expr) \
+  if (rocks) r = Timed([&] { expr; })
+#else
+#define ROCKS(expr) r = 0
+#endif
+#define CAIRN(expr) \
+  if (cairn) c = Timed([&] { expr; })
+  CAIRN(CAIRN_CHECK_OK(cdb->Run(CairnFill(&cdb->engine(), n, n, true, 2))));
+  ROCKS(rdb.Fill(n, n, true, 2, false));
+  Row("fillrandom", n, c, r);
+  CAIRN(CAIRN_CHECK_OK(cdb->Run(CairnFill(&cdb->engine(), n, n, true, 3))));
+  ROCKS(rdb.Fill(n, n, true, 3, false));
+  Row("overwrite", n, c, r);
+  CAIRN(CAIRN_CHECK_OK(cdb->Run(CairnCompact(&cdb->engine())).status()));
+  ROCKS(rdb.Compact());
+  Row("compact", n, c, r, "keys/s");
+  uint64_t found = 0;
+  CAIRN(found = *cdb->Run(CairnReadRandom(&cdb->engine(), n, n, 4)));
+  ROCKS(found = rdb.ReadRandom(n, n, 4));
+  Row("readrandom", n, c, r);
+  CAIRN(found = *cdb->Run(CairnReadSeq(&cdb->engine())));
+  ROCKS(found = rdb.ReadSeq());
+  Row("readseq", found, c, r, "rows/s");
+  CAIRN(found = *cdb->Run(CairnSeekRandom(&cdb->engine(), n, n, 5)));
+  ROCKS(found = rdb.SeekRandom(n, n, 5));
+  Row("seekrandom", n, c, r);
+  if (cairn) std::printf("  Cairn cache: %s\n", cdb->cache().Summary().c_str());
+  cdb.reset();
+#ifdef CAIRN_HAVE_ROCKSDB
+  rdb.db.reset();
+#endif
+
+  // With a sync per write.
+  const uint64_t s = std::min(cfg.sync_ops, n);
+  if (cairn) {
+    cdb.emplace(dir + "/cairn_sync", cfg.io_threads, format::Compression::kLz4);
+    CAIRN_CHECK_OK(cdb->Open(true));
+  }
+#ifdef CAIRN_HAVE_ROCKSDB
+  RocksDb sdb;
+  if (rocks) sdb.Open(dir + "/rocks_sync", rocksdb::kLZ4Compression);
+#define ROCKS_SYNC(expr) \
+  if (rocks) r = Timed([&] { expr; })
+#else
+#define ROCKS_SYNC(expr) r = 0
+#endif
+  CAIRN(CAIRN_CHECK_OK(cdb->Run(CairnFill(&cdb->engine(), s, n, true, 6))));
+  ROCKS_SYNC(sdb.Fill(s, n, true, 6, true));
+  Row("fillrandom sync", s, c, r);
+  CAIRN(CAIRN_CHECK_OK(cdb->Run(CairnFill(&cdb->engine(), s, n, true, 7))));
+  ROCKS_SYNC(sdb.Fill(s, n, true, 7, true));
+  Row("overwrite sync", s, c, r);
+  std::printf("\n");
+}
+
+// --- Part 2: write amplification of a major compaction after 1% updates ---
+
+void WriteAmplification(const Config& cfg, const std::string& dir) {
+  const uint64_t n = cfg.num;
+  const uint64_t updates = n / 100;
+  std::printf("major compaction after 1%% random updates (%llu of %llu keys), lz4:\n",
+              static_cast<unsigned long long>(updates), static_cast<unsigned long long>(n));
+  if (cfg.side != "rocksdb") {
+    CairnDb db(dir + "/cairn_wa", cfg.io_threads, format::Compression::kLz4);
+    CAIRN_CHECK_OK(db.Open(false));
+    CAIRN_CHECK_OK(db.Run(CairnFill(&db.engine(), n, n, false, 8)));
+    CAIRN_CHECK_OK(db.Run(CairnCompact(&db.engine())).status());
+    CAIRN_CHECK_OK(db.Run(CairnFill(&db.engine(), updates, n, true, 9)));
+    absl::StatusOr<CompactionReport> major;
+    const double t = Timed([&] { major = db.Run(CairnCompact(&db.engine())); });
+    CAIRN_CHECK_OK(major.status());
+    const CompactionStats& st = major->stats;
+    const double total = static_cast<double>(st.bytes_written + st.bytes_reused);
+    std::printf("  Cairn    output %.1f MB: rewritten %.1f MB (%llu macroblocks), reused %.1f MB (%llu); "
+                "%.1f%% of a full rewrite, in %.2f s\n",
+                total / 1e6, static_cast<double>(st.bytes_written) / 1e6,
+                static_cast<unsigned long long>(st.macroblocks_written), static_cast<double>(st.bytes_reused) / 1e6,
+                static_cast<unsigned long long>(st.macroblocks_reused), 100.0 * static_cast<double>(st.bytes_written) / total,
+                t);
+  }
+#ifdef CAIRN_HAVE_ROCKSDB
+  if (cfg.side != "cairn") {
+    RocksDb db;
+    db.Open(dir + "/rocks_wa", rocksdb::kLZ4Compression);
+    db.Fill(n, n, false, 8, false);
+    db.Compact();
+    db.Fill(updates, n, true, 9, false);
+    uint64_t written = 0;
+    const double t = Timed([&] { written = db.Compact(); });
+    std::printf("  RocksDB  compaction wrote %.1f MB (CompactRange, bottommost forced), in %.2f s\n",
+                static_cast<double>(written) / 1e6, t);
+  }
+#endif
+  std::printf("\n");
+}
+
+// --- Part 3: user read latency under a major compaction ---
+
+// The limiter, switched on between runs.
+class Switch final : public format::IoThrottle {
+ public:
+  Task<void> Acquire(uint64_t bytes) override {
+    if (inner != nullptr) co_await inner->Acquire(bytes);
+  }
+  format::IoThrottle* inner = nullptr;
+};
+
+struct Latencies {
+  std::vector<int64_t> ns;
+  double Percentile(double p) {
+    if (ns.empty()) return 0;
+    std::sort(ns.begin(), ns.end());
+    const auto i = std::min(ns.size() - 1, static_cast<size_t>(p * static_cast<double>(ns.size())));
+    return static_cast<double>(ns[i]) / 1e3;
+  }
+};
+
+// Gets of random keys arriving at a fixed rate (open loop, `interval` apart) until `*stop` or
+// `ops_max`. A get's latency runs from its scheduled arrival to its answer, so time it spent
+// waiting for the node's thread (busy with a compaction) counts, as it would for a request
+// from the network.
+Task<absl::Status> TimedGets(Executor* executor, Engine* e, uint64_t num, uint64_t seed, const bool* stop,
+                             uint64_t ops_max, Duration interval, Latencies* out) {
+  const Instant start = executor->Now();
+  for (uint64_t i = 0; i < ops_max && !*stop; ++i) {
+    const Instant arrival = start + interval * static_cast<int64_t>(i);
+    co_await executor->SleepUntil(arrival);
+    absl::StatusOr<std::optional<std::string>> v = co_await e->Get(KeyOf(SplitMix(&seed) % num));
+    out->ns.push_back(ToNanos(executor->Now() - arrival));
+    if (!v.ok()) co_return v.status();
+  }
+  co_return absl::OkStatus();
+}
+
+struct Major {
+  bool done = false;
+  double seconds = 0;
+  absl::StatusOr<CompactionReport> report = absl::UnknownError("not run");
+};
+
+Task<void> RunMajor(Engine* e, Major* out) {
+  const auto start = Clock::now();
+  out->report = co_await e->CompactMajor();
+  out->seconds = Seconds(Clock::now() - start);
+  out->done = true;
+}
+
+void Latency(const Config& cfg, const std::string& dir) {
+  if (cfg.side == "rocksdb") return;
+  const uint64_t n = cfg.num;
+  const uint64_t updates = n / 5;  // enough that the major rewrites most macroblocks
+  constexpr uint64_t kQuietGets = 50'000;
+  constexpr Duration kGetInterval = std::chrono::microseconds(50);  // 20,000 gets/s
+  // A node serving traffic: file IO on pool threads, and a cache far smaller than the data, so
+  // gets read blocks.
+  CairnDb db(dir + "/cairn_latency", 2, format::Compression::kLz4);
+  Switch limiter;
+  CAIRN_CHECK_OK(db.Open(false, &limiter, 8u << 20));
+  Engine& e = db.engine();
+  CAIRN_CHECK_OK(db.Run(CairnFill(&e, n, n, false, 10)));
+  CAIRN_CHECK_OK(db.Run(CairnCompact(&e)).status());
+  std::printf("user get latency during a major compaction (after %llu random updates of %llu keys);\n"
+              "gets arrive every 50 us (open loop); file IO on 2 pool threads; an 8 MiB cache:\n",
+              static_cast<unsigned long long>(updates), static_cast<unsigned long long>(n));
+  std::printf("  %-34s %8s %8s %8s %9s %9s %10s\n", "", "gets", "p50 us", "p99 us", "p99.9 us", "max us",
+              "major s");
+  std::optional<TokenBucket> bucket;
+  double unthrottled_rate = 0;
+  const char* labels[] = {"no compaction", "major, limiter off", "major, limiter on"};
+  for (int run = 0; run < 3; ++run) {
+    CAIRN_CHECK_OK(db.Run(CairnFill(&e, updates, n, true, 11 + run)));
+    CAIRN_CHECK_OK(db.Run(e.Flush()));
+    Major major;
+    bool never = false;
+    if (run == 2) {
+      // A quarter of the rate the unthrottled major reached.
+      bucket.emplace(db.executor(), TokenBucketOptions{.bytes_per_second = static_cast<uint64_t>(unthrottled_rate / 4),
+                                                       .burst_bytes = 1u << 20});
+      limiter.inner = &*bucket;
+    }
+    if (run > 0) db.executor().Spawn(RunMajor(&e, &major));
+    Latencies lat;
+    CAIRN_CHECK_OK(db.Run(TimedGets(&db.executor(), &e, n, 20 + run, run == 0 ? &never : &major.done,
+                                    run == 0 ? kQuietGets : UINT64_MAX, kGetInterval, &lat)));
+    char label[96];
+    std::snprintf(label, sizeof label, "%s", labels[run]);
+    if (run > 0) {
+      CAIRN_CHECK_OK(major.report.status());
+      const CompactionStats& st = major.report->stats;
+      const double bytes = static_cast<double>(st.input_bytes + st.bytes_written + st.bytes_reused);
+      if (run == 1) unthrottled_rate = bytes / major.seconds;
+      if (run == 2) {
+        std::snprintf(label, sizeof label, "%s (%.0f MB/s)", labels[run],
+                      static_cast<double>(bucket->options().bytes_per_second) / 1e6);
+      }
+    }
+    const size_t gets = lat.ns.size();
+    std::printf("  %-34s %8zu %8.1f %8.1f %9.1f %9.1f %10s\n", label, gets, lat.Percentile(0.5),
+                lat.Percentile(0.99), lat.Percentile(0.999), lat.Percentile(1.0),
+                run == 0 ? "-" : std::to_string(major.seconds).substr(0, 5).c_str());
+    std::fflush(stdout);
+  }
+  limiter.inner = nullptr;
+  std::printf("\n");
+}
+
+int Main(int argc, char** argv) {
+  static const char kUsage[] =
+      "usage: engine_bench [--num N] [--sync-ops N] [--side cairn|rocksdb] [--only db|wa|latency]\n"
+      "                    [--io-threads N]\n";
+  Config cfg;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (arg == "--num" && has_value) {
+      cfg.num = std::strtoull(argv[++i], nullptr, 10);
+    } else if (arg == "--sync-ops" && has_value) {
+      cfg.sync_ops = std::strtoull(argv[++i], nullptr, 10);
+    } else if (arg == "--side" && has_value) {
+      cfg.side = argv[++i];
+    } else if (arg == "--only" && has_value) {
+      cfg.only = argv[++i];
+    } else if (arg == "--io-threads" && has_value) {
+      cfg.io_threads = std::atoi(argv[++i]);
+    } else {
+      std::fprintf(stderr, "%s", kUsage);
+      return 2;
+    }
+  }
+  if (cfg.num < 1000 || (cfg.side != "both" && cfg.side != "cairn" && cfg.side != "rocksdb") ||
+      (!cfg.only.empty() && cfg.only != "db" && cfg.only != "wa" && cfg.only != "latency") || cfg.io_threads < 0) {
+    std::fprintf(stderr, "%s--num must be at least 1000\n", kUsage);
+    return 2;
+  }
+  char dir_template[] = "/tmp/cairn_engine_bench.XXXXXX";
+  if (::mkdtemp(dir_template) == nullptr) {
+    std::perror("engine_bench: mkdtemp");
+    return 1;
+  }
+  const std::string dir = dir_template;
+#ifdef CAIRN_HAVE_ROCKSDB
+  std::printf("engine_bench: Cairn against RocksDB %d.%d.%d; files in %s\n\n", ROCKSDB_MAJOR, ROCKSDB_MINOR,
+              ROCKSDB_PATCH, dir.c_str());
+#else
+  std::printf("engine_bench: Cairn alone (librocksdb-dev was not found when configuring); files in %s\n\n",
+              dir.c_str());
+#endif
+  if (cfg.only.empty() || cfg.only == "db") DbBench(cfg, dir);
+  if (cfg.only.empty() || cfg.only == "wa") WriteAmplification(cfg, dir);
+  if (cfg.only.empty() || cfg.only == "latency") Latency(cfg, dir);
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace cairn::lsm
+
+int main(int argc, char** argv) { return cairn::lsm::Main(argc, argv); }
