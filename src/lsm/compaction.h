@@ -55,7 +55,7 @@ struct CompactionHooks {
   // `yield_every_bytes` of rows merged: a node runs on one thread, and a compaction that only
   // paused at IO would hold it for a whole macroblock's encoding.
   Executor* executor = nullptr;
-  size_t yield_every_bytes = 64u << 10;
+  size_t yield_every_bytes = 16u << 10;
 };
 
 struct CompactionStats {

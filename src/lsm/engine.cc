@@ -428,37 +428,86 @@ CompactionHooks Engine::Hooks() {
   return hooks;
 }
 
-Task<absl::StatusOr<std::vector<std::pair<std::string, std::string>>>> Engine::Scan(std::string from,
-                                                                                      std::string to, size_t limit,
-                                                                                      ReadOptions options) {
-  if (limit > kScanRowsMax) {
-    co_return absl::InvalidArgumentError(absl::StrCat("scan limit ", limit, " exceeds ", kScanRowsMax));
-  }
+absl::StatusOr<std::unique_ptr<EngineIterator>> Engine::NewIterator(ReadOptions options, std::string to) {
   const uint64_t version = options.version.value_or(visible_version_);
-  CO_RETURN_IF_ERROR(CheckReadVersion(version));
-  ++stats_.scans;
+  RETURN_IF_ERROR(CheckReadVersion(version));
   const std::shared_ptr<State> s = state_;
   std::vector<std::unique_ptr<RowStream>> children;
   children.push_back(std::make_unique<MemtableStream>(s->active));
   for (const auto& m : s->frozen) children.push_back(std::make_unique<MemtableStream>(m));
   format::IteratorOptions io;
   if (!to.empty()) io.upper_bound = to;
-  const std::vector<std::shared_ptr<TableFile>> tables = s->Tables();
-  for (const std::shared_ptr<TableFile>& t : tables) {
+  for (const std::shared_ptr<TableFile>& t : s->Tables()) {
     if (t->meta.min_version > version) continue;
     children.push_back(std::make_unique<SstStream>(t, *t->reader, io));
   }
-  MergingStream merge(std::move(children));
+  return std::make_unique<EngineIterator>(std::make_unique<MergingStream>(std::move(children)), version,
+                                          std::move(to));
+}
+
+Task<absl::StatusOr<std::vector<std::pair<std::string, std::string>>>> Engine::Scan(std::string from,
+                                                                                      std::string to, size_t limit,
+                                                                                      ReadOptions options) {
+  if (limit > kScanRowsMax) {
+    co_return absl::InvalidArgumentError(absl::StrCat("scan limit ", limit, " exceeds ", kScanRowsMax));
+  }
+  absl::StatusOr<std::unique_ptr<EngineIterator>> it = NewIterator(options, std::move(to));
+  if (!it.ok()) co_return it.status();
+  ++stats_.scans;
+  EngineIterator& i = **it;
   std::vector<std::pair<std::string, std::string>> out;
-  CO_RETURN_IF_ERROR(co_await merge.Seek(from, format::kMaxVersion));
-  NewestAtOrBelow visible(version);
-  while (merge.Valid() && out.size() < limit) {
-    const format::RowView row = merge.row();
-    if (!to.empty() && row.key >= std::string_view(to)) break;
-    if (visible.Take(row) && row.kind == format::RowKind::kPut) out.emplace_back(row.key, row.value);
-    if (!merge.Next()) CO_RETURN_IF_ERROR(co_await merge.Load());
+  CO_RETURN_IF_ERROR(co_await i.Seek(std::move(from)));
+  while (i.Valid() && out.size() < limit) {
+    out.emplace_back(i.key(), i.value());
+    if (out.size() < limit && !i.Next()) CO_RETURN_IF_ERROR(co_await i.Load());
   }
   co_return out;
+}
+
+// --- EngineIterator ---
+
+bool EngineIterator::Settle() {
+  while (merge_->Valid()) {
+    const format::RowView row = merge_->row();
+    if (!to_.empty() && row.key >= std::string_view(to_)) break;
+    if (visible_->Take(row) && row.kind == format::RowKind::kPut) {
+      valid_ = true;
+      return true;
+    }
+    if (!merge_->Next()) return false;
+  }
+  valid_ = false;
+  return true;
+}
+
+Task<absl::Status> EngineIterator::Seek(std::string key) {
+  valid_ = false;
+  visible_.emplace(version_);
+  status_ = co_await merge_->Seek(std::move(key), format::kMaxVersion);
+  if (!status_.ok()) co_return status_;
+  while (!Settle()) {
+    status_ = co_await merge_->Load();
+    if (!status_.ok()) co_return status_;
+  }
+  co_return status_;
+}
+
+bool EngineIterator::Next() {
+  CAIRN_CHECK(valid_);
+  valid_ = false;
+  if (!merge_->Next()) return false;
+  return Settle();
+}
+
+Task<absl::Status> EngineIterator::Load() {
+  do {
+    status_ = co_await merge_->Load();
+    if (!status_.ok()) {
+      valid_ = false;
+      co_return status_;
+    }
+  } while (!Settle());
+  co_return status_;
 }
 
 std::vector<FileMeta> Engine::files() const {

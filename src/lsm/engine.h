@@ -36,6 +36,7 @@
 #include "src/lsm/local_journal.h"
 #include "src/lsm/manifest.h"
 #include "src/lsm/memtable.h"
+#include "src/lsm/row_stream.h"
 #include "src/lsm/shared_cache.h"
 #include "src/lsm/write_batch.h"
 #include "src/runtime/disk.h"
@@ -127,6 +128,39 @@ struct EngineStats {
 
 class Engine;
 
+// The content at one version, in key order, from a Seek: the newest row of each key at or below
+// the version, when it is a put. It reads the memtables and files of the moment it was made,
+// which stay alive until it is destroyed. Moving within loaded blocks needs no IO: Next()
+// returns true when it moved (Valid() then tells whether a row follows) and false when the
+// next row lies in a block not yet read — co_await Load() then. key() and value() stay valid
+// until the iterator moves.
+//
+//   for (co_await it->Seek(from); it->Valid();) { use(it->key(), it->value());
+//                                                 if (!it->Next()) co_await it->Load(); }
+class EngineIterator {
+ public:
+  EngineIterator(std::unique_ptr<MergingStream> merge, uint64_t version, std::string to)
+      : merge_(std::move(merge)), version_(version), to_(std::move(to)) {}
+  Task<absl::Status> Seek(std::string key);
+  bool Valid() const { return valid_; }
+  std::string_view key() const { return merge_->row().key; }
+  std::string_view value() const { return merge_->row().value; }
+  bool Next();
+  Task<absl::Status> Load();
+  uint64_t version() const { return version_; }
+
+ private:
+  // Skips rows the version does not see, without IO; false if that needs a Load.
+  bool Settle();
+
+  std::unique_ptr<MergingStream> merge_;
+  const uint64_t version_;
+  const std::string to_;  // exclusive bound; empty: none
+  std::optional<NewestAtOrBelow> visible_;
+  bool valid_ = false;
+  absl::Status status_;
+};
+
 // A version pinned for reading: compaction keeps what a read at it sees until it is released.
 class Snapshot {
  public:
@@ -172,6 +206,9 @@ class Engine {
   Task<absl::StatusOr<std::vector<std::pair<std::string, std::string>>>> Scan(std::string from, std::string to,
                                                                                size_t limit,
                                                                                ReadOptions options = {});
+
+  // An iterator over keys before `to` (empty: no bound) at the read version; Seek it first.
+  absl::StatusOr<std::unique_ptr<EngineIterator>> NewIterator(ReadOptions options = {}, std::string to = "");
 
   Snapshot GetSnapshot() { return Snapshot(this, Pin(visible_version_)); }
 

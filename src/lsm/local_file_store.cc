@@ -31,7 +31,8 @@ Task<absl::StatusOr<std::unique_ptr<LocalFileStore>>> LocalFileStore::Open(Disk&
 Task<absl::StatusOr<std::unique_ptr<File>>> LocalFileStore::Create(std::string name) {
   CO_RETURN_IF_ERROR(CheckName(name));
   std::string path = Path(name) + std::string(kUnsealedSuffix);
-  co_return co_await disk_.Open(std::move(path), OpenOptions{.create = true, .truncate = true});
+  co_return co_await disk_.Open(std::move(path),
+                                OpenOptions{.create = true, .truncate = true, .io_class = IoClass::kSystem});
 }
 
 Task<absl::Status> LocalFileStore::Seal(std::string name) {

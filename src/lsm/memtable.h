@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,14 +21,15 @@ namespace cairn::lsm {
 
 class Memtable {
  public:
+  // Keys and values live in the memtable's arena (see arena_).
   struct RowKey {
-    std::string key;
+    std::string_view key;
     uint64_t version;
     uint64_t prefix;  // format::KeyPrefix(key): most comparisons end on it
   };
   struct Entry {
     format::RowKind kind;
-    std::string value;
+    std::string_view value;
   };
   // A position to search for, without a copy of the key.
   struct Probe {
@@ -52,7 +54,7 @@ class Memtable {
       return format::CompareRowKeys(ak, av, bk, bv) < 0;
     }
   };
-  using Map = std::map<RowKey, Entry, Order>;
+  using Map = std::pmr::map<RowKey, Entry, Order>;
   using Iterator = Map::const_iterator;
 
   explicit Memtable(uint64_t id) : id_(id) {}
@@ -95,9 +97,16 @@ class Memtable {
 
  private:
   static constexpr size_t kRowOverheadBytes = 96;
+  // Copies bytes into the arena.
+  std::string_view Store(std::string_view bytes);
+
   const uint64_t id_;
-  Map rows_;
-  absl::flat_hash_map<std::string, Iterator> newest_;  // by key
+  // Every row's key, value and tree node, allocated by bumping a pointer and freed all at once
+  // with the memtable: a memtable only grows, and a million small frees at its end cost more
+  // than the inserts did. Declared first, so it outlives everything that points into it.
+  std::pmr::monotonic_buffer_resource arena_{size_t{64} << 10};
+  Map rows_{&arena_};
+  absl::flat_hash_map<absl::string_view, Iterator> newest_;  // by key, into the arena
   size_t memory_bytes_ = 0;
   bool frozen_ = false;
   uint64_t upto_ = 0;

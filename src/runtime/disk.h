@@ -41,10 +41,18 @@ class File {
   virtual Task<absl::StatusOr<uint64_t>> Size() = 0;
 };
 
+// Who waits on a file's IO. User IO serves requests (reads for gets and scans, the journal);
+// system IO is background work (flush and compaction outputs; later migration and backup). A
+// disk may serve the classes on separate resources so that system IO never queues ahead of
+// user IO: PosixDisk runs them on separate thread pools. Rate limits on system IO are the
+// caller's (lsm::TokenBucket).
+enum class IoClass : uint8_t { kUser, kSystem };
+
 struct OpenOptions {
   bool create = false;     // create the file if it does not exist
   bool exclusive = false;  // with create: fail with AlreadyExists if it exists
   bool truncate = false;   // empty the file on open
+  IoClass io_class = IoClass::kUser;  // of every call on the opened file
 };
 
 class Disk {

@@ -216,7 +216,7 @@ Task<absl::StatusOr<std::unique_ptr<File>>> PosixDisk::Open(std::string path,
       });
   absl::StatusOr<std::shared_ptr<FdHolder>> fd = co_await call;
   if (!fd.ok()) co_return fd.status();
-  co_return std::make_unique<PosixFile>(pool_, *std::move(fd));
+  co_return std::make_unique<PosixFile>(options.io_class == IoClass::kSystem ? system_pool_ : pool_, *std::move(fd));
 }
 
 Task<absl::Status> PosixDisk::Rename(std::string from, std::string to) {

@@ -64,8 +64,11 @@ class PosixDisk final : public Disk {
  public:
   // `root` must exist; every path is relative to it. An empty `root` is a node without a
   // disk (a client): every call fails with FailedPrecondition. `pool` must outlive this Disk
-  // and every File it opened.
-  PosixDisk(BlockingPool& pool, std::string root) : pool_(pool), root_(std::move(root)) {}
+  // and every File it opened. Files opened for system IO run their calls on `system_pool`
+  // when one is given (so background writes and syncs never hold up user reads), else on
+  // `pool`.
+  PosixDisk(BlockingPool& pool, std::string root, BlockingPool* system_pool = nullptr)
+      : pool_(pool), system_pool_(system_pool != nullptr ? *system_pool : pool), root_(std::move(root)) {}
 
   // Paths are '/'-separated and relative: one starting with '/' or with a ".." component is
   // InvalidArgument. For directory calls, "" (or ".") is the data directory itself.
@@ -86,6 +89,7 @@ class PosixDisk final : public Disk {
   absl::StatusOr<std::string> Resolve(const std::string& path, bool allow_root) const;
 
   BlockingPool& pool_;
+  BlockingPool& system_pool_;
   std::string root_;
 };
 

@@ -21,9 +21,15 @@ uint64_t SeedFromOs() {
 
 }  // namespace
 
+// One thread is enough for background writes and syncs; what matters is that they never
+// occupy the threads user reads wait for. (A constant, not a knob: knobs are drawn by the
+// simulator, and a new one would shift every seed's draws.)
+constexpr int kSystemIoThreads = 1;
+
 RealNode::RealNode(NodeConfig config)
     : config_(std::move(config)),
       pool_(io_, static_cast<int>(config_.knobs.disk_io_threads)),
+      system_pool_(io_, kSystemIoThreads),
       executor_(io_),
       random_(config_.seed != 0 ? config_.seed : SeedFromOs()),
       log_(config_.id) {}
@@ -48,7 +54,7 @@ absl::StatusOr<std::unique_ptr<RealNode>> RealNode::Create(NodeConfig config) {
       node->io_, node->executor_, c.knobs, c.id, c.listen_address, c.peers);
   if (!network.ok()) return network.status();
   node->network_ = *std::move(network);
-  node->disk_ = std::make_unique<PosixDisk>(node->pool_, c.data_dir);
+  node->disk_ = std::make_unique<PosixDisk>(node->pool_, c.data_dir, &node->system_pool_);
   node->runtime_ =
       std::make_unique<Runtime>(c.id, node->clock_, node->random_, node->executor_,
                                 *node->network_, *node->disk_, c.knobs, node->buggify_, node->log_,
@@ -62,6 +68,7 @@ RealNode::~RealNode() {
   network_.reset();
   disk_.reset();
   pool_.Shutdown();
+  system_pool_.Shutdown();
   // The io_context, destroyed last, frees the handlers that never ran.
 }
 

@@ -69,7 +69,8 @@ class RealNode {
   // Declaration order is construction order; destruction runs backwards, so the io_context
   // outlives the pool (which posts to it) and everything else that refers to it.
   asio::io_context io_;
-  BlockingPool pool_;
+  BlockingPool pool_;         // user IO
+  BlockingPool system_pool_;  // system IO (IoClass::kSystem), so it never queues ahead
   RealExecutor executor_;
   RealClock clock_;
   Random random_;
