@@ -74,8 +74,8 @@ Task<absl::StatusOr<std::unique_ptr<SstReader>>> SstReader::Open(std::unique_ptr
 
 SstReader::~SstReader() = default;
 
-Task<absl::StatusOr<std::string>> SstReader::ReadBytes(uint64_t offset, size_t length) {
-  absl::StatusOr<std::string> bytes = co_await file_->Read(offset, length);
+Task<absl::StatusOr<std::string>> SstReader::ReadBytes(uint64_t offset, size_t length, std::string buffer) {
+  absl::StatusOr<std::string> bytes = co_await file_->ReadInto(offset, length, std::move(buffer));
   if (bytes.ok()) stats_.bytes_read += bytes->size();
   co_return bytes;
 }
@@ -332,7 +332,7 @@ Task<absl::StatusOr<std::shared_ptr<const DecodedBlock>>> SstReader::ReadDataBlo
     }
   }
   ++stats_.block_reads;
-  absl::StatusOr<std::string> bytes = co_await ReadBytes(m.offset + e.offset, e.size);
+  absl::StatusOr<std::string> bytes = co_await ReadBytes(m.offset + e.offset, e.size, std::move(read_buffer_));
   if (!bytes.ok()) co_return bytes.status();
   if (bytes->size() != e.size) co_return absl::DataLossError(absl::StrCat(name_, ": ", Where(macroblock, e), ": short read"));
   // Without a cache, the last block's buffer is reused once its caller has let go of it:
@@ -353,6 +353,7 @@ Task<absl::StatusOr<std::shared_ptr<const DecodedBlock>>> SstReader::ReadDataBlo
     block->payload = std::string_view(block->storage).substr(kBlockHeaderBytes);
   } else {
     block->payload = block->storage;
+    read_buffer_ = std::move(*bytes);  // the next read reuses it
   }
   if (options_.block_cache != nullptr) {
     options_.block_cache->Insert(key, block);

@@ -109,8 +109,8 @@ class SstReader {
     std::optional<BloomFilter> bloom;
   };
   Task<absl::StatusOr<const MacroblockIndex*>> LoadIndex(size_t index);
-  // Bytes of the file; fewer only at its end.
-  Task<absl::StatusOr<std::string>> ReadBytes(uint64_t offset, size_t length);
+  // Bytes of the file; fewer only at its end. `buffer`'s memory is reused (File::ReadInto).
+  Task<absl::StatusOr<std::string>> ReadBytes(uint64_t offset, size_t length, std::string buffer = {});
   // The position of a row: the first macroblock whose last row is at or after it, or
   // macroblocks().size() if none.
   size_t FindMacroblock(std::string_view key, uint64_t version) const;
@@ -146,6 +146,7 @@ class SstReader {
   std::vector<std::unique_ptr<MacroblockIndex>> indexes_;
   Codec codec_;
   std::shared_ptr<DecodedBlock> spare_;  // see ReadDataBlock
+  std::string read_buffer_;              // a compressed block's bytes, kept for the next read
   MicroblockCursor get_cursor_;
   ReaderStats stats_;
 };

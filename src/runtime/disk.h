@@ -24,6 +24,14 @@ class File {
   virtual ~File() = default;
   // Up to `length` bytes at `offset`; fewer only at end of file.
   virtual Task<absl::StatusOr<std::string>> Read(uint64_t offset, size_t length) = 0;
+  // Read, into `buffer`: its contents are replaced, its memory reused, so a caller that reads
+  // block after block hands the last one back instead of allocating (and zero-filling) a new
+  // one each time. The buffer travels with the call, so a cancelled read never leaves a
+  // thread writing into freed memory.
+  virtual Task<absl::StatusOr<std::string>> ReadInto(uint64_t offset, size_t length, std::string buffer) {
+    (void)buffer;
+    co_return co_await Read(offset, length);
+  }
   virtual Task<absl::Status> Write(uint64_t offset, std::string data) = 0;
   virtual Task<absl::Status> Append(std::string data) = 0;
   // Makes every completed write durable. After a failed Sync the durable state of the file's

@@ -63,8 +63,12 @@ FdHolder::~FdHolder() {
 // the co_await expression: g++ 12 destroys such a closure twice (a double free).
 
 Task<absl::StatusOr<std::string>> PosixFile::Read(uint64_t offset, size_t length) {
+  co_return co_await ReadInto(offset, length, std::string());
+}
+
+Task<absl::StatusOr<std::string>> PosixFile::ReadInto(uint64_t offset, size_t length, std::string buffer) {
   auto call = pool_.Call<absl::StatusOr<std::string>>(
-      [fd = fd_, offset, length]() -> absl::StatusOr<std::string> {
+      [fd = fd_, offset, length, out = std::move(buffer)]() mutable -> absl::StatusOr<std::string> {
         // A large request is sized by what the file holds, not by what was asked for; a
         // small one skips the fstat, which would double the cost of a block read.
         size_t want = length;
@@ -74,7 +78,7 @@ Task<absl::StatusOr<std::string>> PosixFile::Read(uint64_t offset, size_t length
           if (offset >= *size) return std::string();
           want = static_cast<size_t>(std::min<uint64_t>(length, *size - offset));
         }
-        std::string out(want, '\0');
+        out.resize(want);  // zero-fills only past what the reused buffer already held
         size_t done = 0;
         while (done < want) {
           const ssize_t n = ::pread(fd->fd(), out.data() + done, want - done,
@@ -87,7 +91,7 @@ Task<absl::StatusOr<std::string>> PosixFile::Read(uint64_t offset, size_t length
           done += static_cast<size_t>(n);
         }
         out.resize(done);
-        return out;
+        return std::move(out);
       });
   co_return co_await call;
 }

@@ -45,6 +45,7 @@ class PosixFile final : public File {
   PosixFile(BlockingPool& pool, std::shared_ptr<FdHolder> fd) : pool_(pool), fd_(std::move(fd)) {}
 
   Task<absl::StatusOr<std::string>> Read(uint64_t offset, size_t length) override;
+  Task<absl::StatusOr<std::string>> ReadInto(uint64_t offset, size_t length, std::string buffer) override;
   Task<absl::Status> Write(uint64_t offset, std::string data) override;
   // Writes at the size the file has when the call runs. Appends that are in flight at the same
   // time land in an unspecified order; a caller that needs an order awaits each one.

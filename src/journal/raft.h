@@ -1,0 +1,262 @@
+// RaftCore: the Raft consensus algorithm for one journal stream, as a pure state machine.
+//
+// It does no IO and reads no clock: the driver feeds it ticks (Tick), messages from peers
+// (Step) and proposals (Propose), and drains what it decided (TakeReady): entries and a hard
+// state to persist, messages to send, committed entries to apply. The driver must persist a
+// Ready (and sync it) before it sends that Ready's messages, and report what it persisted
+// (OnPersisted); a vote or an append acknowledgement then never outruns the disk. The same
+// core runs in the simulator and for real, and the scenario tests drive it directly.
+//
+// The log is the stream: entry index = stream position. Trim drops a prefix whose records live
+// in SSTables; a follower too far behind for the leader's log adopts the leader's start (no
+// snapshots: there is no state to transfer but the log). docs/journal.md has the design and the
+// safety argument.
+//
+// Extensions of the Raft paper (Ongaro's thesis):
+//   pre-vote      a node that lost its leader first asks whether it could win, without raising
+//                 its term, so a partitioned node cannot disrupt a healthy group on return;
+//   check-quorum  a leader that has not heard from a quorum within an election timeout steps
+//                 down, and followers that heard from a leader recently refuse (pre-)votes;
+//   transfer      the leader brings a target up to date, then tells it to campaign at once;
+//   membership    one member added or removed per change (single-server changes), a new
+//                 configuration taking effect when appended; at most one change uncommitted, and
+//                 none before the leader has committed an entry of its own term.
+//   fencing       an append carries the writer's epoch; Fence appends an entry raising the
+//                 stream's epoch, after which the leader refuses appends with an older epoch.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "src/runtime/network.h"
+#include "src/runtime/random.h"
+
+namespace cairn::journal {
+
+enum class EntryKind : uint8_t {
+  kNoop = 0,    // a new leader's first entry, which commits everything before it
+  kData = 1,    // a stream record
+  kFence = 2,   // raises the stream's epoch to `epoch`
+  kConfig = 3,  // the member list becomes `members`
+};
+
+struct Entry {
+  uint64_t index = 0;
+  uint64_t term = 0;
+  EntryKind kind = EntryKind::kData;
+  uint64_t epoch = 0;            // kData: the writer's epoch; kFence: the new epoch
+  std::string payload;           // kData: the record
+  std::vector<NodeId> members;   // kConfig
+  friend bool operator==(const Entry&, const Entry&) = default;
+};
+
+// Where the log starts, and what held there (trims forget the entries that said it).
+struct LogStart {
+  uint64_t first_index = 1;      // the first index the log holds
+  uint64_t first_prev_term = 0;  // the term of the entry before it
+  std::vector<NodeId> members;   // the configuration in force at the start
+  uint64_t epoch = 0;            // the stream's epoch at the start
+  friend bool operator==(const LogStart&, const LogStart&) = default;
+};
+
+enum class MessageType : uint8_t {
+  kPreVote,
+  kPreVoteReply,
+  kVote,
+  kVoteReply,
+  kAppend,       // entries after (log_index, log_term); empty: a heartbeat
+  kAppendReply,  // accepted up to log_index, or rejected with a hint
+  kTimeoutNow,   // leadership transfer: campaign now
+};
+const char* MessageTypeName(MessageType type);
+
+struct Message {
+  MessageType type = MessageType::kAppend;
+  NodeId from = kNoNode;
+  NodeId to = kNoNode;
+  uint64_t term = 0;
+  // Votes: the candidate's last (index, term). Appends: the entry before `entries`. Append
+  // replies: the index the follower now matches up to (or, rejected, the index it could not
+  // match).
+  uint64_t log_index = 0;
+  uint64_t log_term = 0;
+  std::vector<Entry> entries;
+  uint64_t commit = 0;
+  // Appends that begin at the leader's first index carry its start; a follower whose log ends
+  // before it adopts that start.
+  std::optional<LogStart> start;
+  bool transfer = false;  // votes: a leadership transfer, which overrides the leader lease
+  bool reject = false;
+  // A rejected append's hint for fast backtracking: the follower's last index, and the term of
+  // its entry at log_index with the first index of that term (0 when it has none there).
+  uint64_t hint_last_index = 0;
+  uint64_t hint_term = 0;
+  uint64_t hint_term_first_index = 0;
+};
+
+struct HardState {
+  uint64_t term = 0;
+  NodeId vote = kNoNode;
+  uint64_t commit = 0;
+  friend bool operator==(const HardState&, const HardState&) = default;
+};
+
+struct RaftOptions {
+  // A follower campaigns after a random number of ticks in [election_ticks, 2 * election_ticks)
+  // without hearing from a leader.
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  bool pre_vote = true;
+  bool check_quorum = true;
+  size_t entries_per_append_max = 64;
+  size_t bytes_per_append_max = 1u << 20;
+  // Appends sent and not yet answered, per follower, before the leader waits.
+  size_t inflight_appends_max = 16;
+  // Canary: accept AppendEntries without checking the sender's term. The sweeps must catch it.
+  bool canary_skip_append_term_check = false;
+};
+
+enum class Role : uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
+const char* RoleName(Role role);
+
+// What a core starts from: what it persisted before.
+struct RaftState {
+  HardState hard;
+  LogStart start;
+  std::vector<Entry> entries;  // start.first_index, start.first_index + 1, ...
+};
+
+class RaftCore {
+ public:
+  RaftCore(NodeId id, RaftState state, RaftOptions options, Random& random);
+
+  void Tick();
+  void Step(const Message& m);
+
+  // Appends a record (as the leader) and returns its index, which becomes its stream position
+  // once committed. FailedPrecondition when not the leader (leader() may name one), or when
+  // `epoch` is older than the stream's.
+  absl::StatusOr<uint64_t> Propose(uint64_t epoch, std::string payload);
+  // Appends a fence raising the epoch to epoch() + 1 and returns (index, new epoch).
+  absl::StatusOr<std::pair<uint64_t, uint64_t>> ProposeFence();
+  // Adds or removes one member. FailedPrecondition while a change is uncommitted or before the
+  // leader committed an entry of its term; InvalidArgument for a no-op change.
+  absl::StatusOr<uint64_t> ProposeMembers(std::vector<NodeId> members);
+  // Hands leadership to `to` once its log matches.
+  absl::Status TransferLeadership(NodeId to);
+  // Drops entries below `upto` (which must be applied). The log keeps at least its last entry.
+  void Trim(uint64_t upto);
+
+  // --- Output ---
+  struct Ready {
+    // Persist first, in this order: `reset` (a follower adopting the leader's start) empties
+    // the log and starts it there; `trim` drops the entries before its start; then drop every
+    // persisted entry at or after `truncate_from` (0: none) and write `entries`; then the hard
+    // state if set.
+    std::optional<LogStart> reset;
+    std::optional<LogStart> trim;
+    uint64_t truncate_from = 0;
+    std::vector<Entry> entries;
+    std::optional<HardState> hard_state;
+    // Then send these, then apply these.
+    std::vector<Message> messages;
+    std::vector<Entry> committed;
+  };
+  bool HasReady() const;
+  Ready TakeReady();
+  // The driver made everything up to `index` of the last Ready durable.
+  void OnPersisted(uint64_t index);
+
+  // --- State ---
+  NodeId id() const { return id_; }
+  Role role() const { return role_; }
+  uint64_t term() const { return hard_.term; }
+  NodeId leader() const { return leader_; }
+  uint64_t commit() const { return hard_.commit; }
+  uint64_t applied() const { return applied_; }
+  uint64_t first_index() const { return first_index_; }
+  uint64_t last_index() const { return first_index_ + entries_.size() - 1; }
+  uint64_t epoch() const { return epoch_; }
+  const std::vector<NodeId>& members() const { return members_; }
+  // The entry at `index` (first_index() <= index <= last_index()).
+  const Entry& entry(uint64_t index) const;
+  // The term of the entry at `index`; for first_index() - 1 the remembered term; nullopt
+  // outside.
+  std::optional<uint64_t> TermAt(uint64_t index) const;
+
+ private:
+  struct Progress {
+    uint64_t match = 0;
+    uint64_t next = 1;
+    size_t inflight = 0;      // appends not yet answered
+    bool recent_active = false;  // heard from since the last check-quorum
+  };
+
+  void BecomeFollower(uint64_t term, NodeId leader);
+  void BecomePreCandidate();
+  void BecomeCandidate();
+  void BecomeLeader();
+  void Campaign(bool pre_vote, bool transfer);
+  void ResetElectionTimer();
+  bool Quorum(size_t votes) const { return votes * 2 > members_.size(); }
+  bool IsMember(NodeId n) const;
+  bool LogUpToDate(uint64_t last_index, uint64_t last_term) const;
+  void Send(Message m);
+  void SendAppend(NodeId to, bool heartbeat_only);
+  void BroadcastAppend();
+  void HandleAppend(const Message& m);
+  void HandleAppendReply(const Message& m);
+  void Truncate(uint64_t from);
+  LogStart Start() const;
+  void HandleVoteRequest(const Message& m);
+  void HandleVoteReply(const Message& m);
+  void MaybeCommit();
+  uint64_t AppendLocal(Entry e);
+  void ApplyConfig(const Entry& e);
+  void RecomputeConfigAndEpoch();
+
+  const NodeId id_;
+  const RaftOptions options_;
+  Random& random_;
+
+  // Log: entries_[i] has index first_index_ + i.
+  std::deque<Entry> entries_;
+  uint64_t first_index_ = 1;
+  uint64_t first_prev_term_ = 0;
+  std::vector<NodeId> base_members_;  // in force at the log's start
+  uint64_t base_epoch_ = 0;
+
+  HardState hard_;
+  HardState persisted_hard_;
+  Role role_ = Role::kFollower;
+  NodeId leader_ = kNoNode;
+  std::vector<NodeId> members_;  // the latest configuration in the log
+  uint64_t config_index_ = 0;    // its entry's index (0: base_members_)
+  uint64_t epoch_ = 0;           // the latest epoch in the log
+  uint64_t applied_ = 0;
+  uint64_t persisted_index_ = 0;  // every entry at or below it is durable here
+  uint64_t unstable_from_ = 0;    // the first index not yet handed out in a Ready
+  uint64_t truncate_from_ = 0;    // the lowest handed-out index overwritten since (0: none)
+  uint64_t truncated_since_take_ = UINT64_MAX;  // caps OnPersisted (see there)
+  std::optional<LogStart> reset_;
+  std::optional<LogStart> trim_;
+  bool broadcast_pending_ = false;  // proposals since the last Ready: send them then
+
+  int ticks_since_heard_ = 0;   // followers: since the leader; leaders: since the heartbeat
+  int election_timeout_ = 0;    // randomized
+  int ticks_in_role_ = 0;
+  std::set<NodeId> votes_granted_, votes_rejected_;
+  std::map<NodeId, Progress> progress_;
+  NodeId transfer_target_ = kNoNode;
+  int transfer_ticks_ = 0;
+  std::vector<Message> outbox_;
+};
+
+}  // namespace cairn::journal
