@@ -21,7 +21,8 @@
 //
 // Equivalent settings: memtable 64 MiB (RocksDB: write_buffer_size, 3 buffers; Cairn: 2
 // frozen may wait for flush), one 64 MiB cache (RocksDB: LRU block cache; Cairn: SharedCache
-// holding rows, blocks and filters), lz4, bloom 10 bits per key, 16 KiB blocks. RocksDB runs
+// holding blocks and filters; both row caches off, RocksDB's default), lz4, bloom 10 bits per
+// key, 16 KiB blocks. RocksDB runs
 // its flushes and compactions on its own background threads (max_background_jobs 2); Cairn
 // runs everything on its one executor thread, with file IO on a BlockingPool (--io-threads,
 // default 0: inline, since the files sit in the page cache).
@@ -127,6 +128,7 @@ class CairnDb {
     o.memtable_bytes = kMemtableBytes;
     o.cache = cache_storage_ ? cache_storage_.get() : &cache_;
     o.system_io = system_io;
+    o.row_cache = false;  // RocksDB's row_cache is off by default too
     o.sst.compression = compression_;
     o.sst.microblock_bytes = kBlockBytes;
     o.sst.bloom_bits_per_key = kBloomBitsPerKey;

@@ -400,7 +400,7 @@ Task<absl::StatusOr<std::optional<std::string>>> Engine::Get(std::string key, Re
 
 Task<absl::StatusOr<format::GetResult>> Engine::TableGet(const TableFile& t, const std::string& key,
                                                          uint64_t version) {
-  SharedCache* cache = options_.cache;
+  SharedCache* cache = options_.row_cache ? options_.cache : nullptr;
   if (cache == nullptr) co_return co_await t.reader->Get(key, version);
   // A cached row is the newest of its key in the (immutable) file, so it answers any read at
   // or above its version; an older read goes to the file.

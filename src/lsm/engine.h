@@ -63,6 +63,9 @@ struct EngineOptions {
   //   system_io  paces flush and compaction IO (a TokenBucket); user reads are never paced
   SharedCache* cache = nullptr;
   format::IoThrottle* system_io = nullptr;
+  // Keep rows found by gets in the cache's row cache. It pays for skewed reads; under uniform
+  // reads over more data than the cache it rarely hits and costs an insert per get.
+  bool row_cache = true;
   // A memtable is frozen once it holds this many bytes (Memtable::memory_bytes).
   size_t memtable_bytes = 8u << 20;
   // Writes wait (back-pressure) while this many frozen memtables wait for their flush.
