@@ -34,7 +34,11 @@ class Cluster {
   }
 
   // --- Faults ---
-  void Crash(NodeId id) { nodes_[id].core.reset(); }
+  // The node loses its memory and what it had not sent yet (its undelivered messages).
+  void Crash(NodeId id) {
+    nodes_[id].core.reset();
+    std::erase_if(network_, [&](const InFlight& f) { return f.message.from == id; });
+  }
   void Restart(NodeId id) {
     Node& node = nodes_[id];
     node.core = std::make_unique<RaftCore>(id, node.disk, options_, random_);

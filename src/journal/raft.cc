@@ -336,6 +336,7 @@ void RaftCore::HandleVoteRequest(const Message& m) {
 void RaftCore::HandleVoteReply(const Message& m) {
   const bool pre = m.type == MessageType::kPreVoteReply;
   if (pre ? role_ != Role::kPreCandidate : role_ != Role::kCandidate) return;
+  if (!IsMember(m.from)) return;  // a grant from outside the configuration counts for nothing
   if (pre && !m.reject && m.term != hard_.term + 1) return;
   if (!pre && m.term != hard_.term) return;
   (m.reject ? votes_rejected_ : votes_granted_).insert(m.from);
@@ -446,7 +447,7 @@ void RaftCore::HandleAppendReply(const Message& m) {
   pr.recent_active = true;
   if (pr.inflight > 0) --pr.inflight;
   if (m.reject) {
-    if (m.log_index < pr.match) return;  // stale
+    if (m.log_index <= pr.match) return;  // stale: a durable match is never rejected
     // Back up past the whole conflicting term at once (the thesis's fast backtracking).
     uint64_t next = m.log_index;
     if (m.hint_term != 0) {
@@ -510,6 +511,9 @@ absl::StatusOr<uint64_t> RaftCore::Propose(uint64_t epoch, std::string payload) 
   if (epoch < epoch_) {
     return absl::FailedPreconditionError(absl::StrCat("stale epoch ", epoch, ": the stream is fenced at ", epoch_));
   }
+  if (epoch > epoch_) {
+    return absl::InvalidArgumentError(absl::StrCat("epoch ", epoch, " was never issued (the stream is at ", epoch_, ")"));
+  }
   const uint64_t index = AppendLocal(Entry{.kind = EntryKind::kData, .epoch = epoch, .payload = std::move(payload)});
   broadcast_pending_ = true;
   MaybeCommit();
@@ -528,6 +532,7 @@ absl::StatusOr<std::pair<uint64_t, uint64_t>> RaftCore::ProposeFence() {
 
 absl::StatusOr<uint64_t> RaftCore::ProposeMembers(std::vector<NodeId> members) {
   if (role_ != Role::kLeader) return absl::FailedPreconditionError("not the leader");
+  if (transfer_target_ != kNoNode) return absl::UnavailableError("leadership is being transferred");
   if (config_index_ > hard_.commit) return absl::FailedPreconditionError("a membership change is not yet committed");
   if (TermAt(hard_.commit) != hard_.term) {
     return absl::FailedPreconditionError("the leader has not yet committed an entry of its term");
@@ -571,6 +576,9 @@ bool RaftCore::HasReady() const {
 }
 
 RaftCore::Ready RaftCore::TakeReady() {
+  // One Ready at a time: OnPersisted's bookkeeping (truncated_since_take_) covers the last one.
+  CAIRN_CHECK_MSG(!ready_outstanding_, "TakeReady before OnPersisted of the previous Ready");
+  ready_outstanding_ = true;
   if (broadcast_pending_) {
     broadcast_pending_ = false;
     if (role_ == Role::kLeader) BroadcastAppend();
@@ -598,6 +606,8 @@ RaftCore::Ready RaftCore::TakeReady() {
 }
 
 void RaftCore::OnPersisted(uint64_t index) {
+  CAIRN_CHECK_MSG(ready_outstanding_, "OnPersisted without a Ready");
+  ready_outstanding_ = false;
   // A Step between TakeReady and now may have overwritten part of what was persisted: only the
   // part below the overwrite is both durable and still in the log.
   if (truncated_since_take_ != UINT64_MAX) index = std::min(index, truncated_since_take_ - 1);

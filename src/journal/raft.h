@@ -170,8 +170,9 @@ class RaftCore {
     std::vector<Entry> committed;
   };
   bool HasReady() const;
+  // One at a time: each TakeReady is followed by its OnPersisted before the next.
   Ready TakeReady();
-  // The driver made everything up to `index` of the last Ready durable.
+  // The driver made the last Ready durable, and the log up to `index` with it.
   void OnPersisted(uint64_t index);
 
   // --- State ---
@@ -219,7 +220,6 @@ class RaftCore {
   void HandleVoteReply(const Message& m);
   void MaybeCommit();
   uint64_t AppendLocal(Entry e);
-  void ApplyConfig(const Entry& e);
   void RecomputeConfigAndEpoch();
 
   const NodeId id_;
@@ -248,6 +248,7 @@ class RaftCore {
   std::optional<LogStart> reset_;
   std::optional<LogStart> trim_;
   bool broadcast_pending_ = false;  // proposals since the last Ready: send them then
+  bool ready_outstanding_ = false;  // taken, not yet reported persisted
 
   int ticks_since_heard_ = 0;   // followers: since the leader; leaders: since the heartbeat
   int election_timeout_ = 0;    // randomized

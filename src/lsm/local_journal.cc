@@ -207,6 +207,10 @@ Task<absl::StatusOr<uint64_t>> LocalJournal::Append(std::string payload) {
   const uint64_t position = next_position_++;
   ++stats_.appends;
   pending_.push_back(Pending{position, std::move(payload)});
+  co_return co_await WaitDurable(position);
+}
+
+Task<absl::StatusOr<uint64_t>> LocalJournal::WaitDurable(uint64_t position) {
   if (!committing_) {
     committing_ = true;
     tasks_.Spawn(CommitLoop());
@@ -214,6 +218,70 @@ Task<absl::StatusOr<uint64_t>> LocalJournal::Append(std::string payload) {
   while (durable_position_ < position && error_.ok()) co_await committed_.Wait();
   if (durable_position_ >= position) co_return position;
   co_return error_;
+}
+
+Task<absl::StatusOr<uint64_t>> LocalJournal::AppendBatch(std::vector<std::string> payloads) {
+  if (!error_.ok()) co_return error_;
+  CAIRN_CHECK(!payloads.empty());
+  for (std::string& p : payloads) {
+    if (p.size() > kJournalRecordBytesMax) {
+      co_return absl::InvalidArgumentError(absl::StrCat("journal record of ", p.size(), " bytes exceeds ",
+                                                        kJournalRecordBytesMax));
+    }
+  }
+  for (std::string& p : payloads) {
+    ++stats_.appends;
+    pending_.push_back(Pending{next_position_++, std::move(p)});
+  }
+  co_return co_await WaitDurable(next_position_ - 1);
+}
+
+Task<void> LocalJournal::WaitIdle() {
+  while (committing_ || !pending_.empty()) co_await committed_.Wait();
+}
+
+Task<absl::Status> LocalJournal::TruncateFrom(uint64_t position) {
+  co_await WaitIdle();
+  if (!error_.ok()) co_return error_;
+  if (position >= next_position_) co_return absl::OkStatus();
+  CAIRN_CHECK_GE(position, start());
+  bool removed = false;
+  while (segments_.size() > 1 && segments_.back().first >= position) {
+    const std::string path = SegmentPath(segments_.back().first);
+    segments_.pop_back();
+    CO_RETURN_IF_ERROR(co_await disk_.Remove(path));
+    removed = true;
+  }
+  Segment& seg = segments_.back();
+  const uint64_t index = position - seg.first;
+  CAIRN_CHECK_LE(index, seg.offsets.size());
+  const uint64_t offset = index < seg.offsets.size() ? seg.offsets[index] : seg.size;
+  absl::StatusOr<std::shared_ptr<File>> file = co_await FileOf(seg);
+  if (!file.ok()) co_return file.status();
+  CO_RETURN_IF_ERROR(co_await (*file)->Truncate(offset));
+  CO_RETURN_IF_ERROR(co_await (*file)->Sync());
+  if (removed) CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
+  seg.offsets.resize(index);
+  seg.size = offset;
+  next_position_ = position;
+  durable_position_ = position - 1;
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> LocalJournal::Reset(uint64_t first) {
+  CAIRN_CHECK_GE(first, 1u);
+  co_await WaitIdle();
+  if (!error_.ok()) co_return error_;
+  while (!segments_.empty()) {
+    const std::string path = SegmentPath(segments_.back().first);
+    segments_.pop_back();
+    CO_RETURN_IF_ERROR(co_await disk_.Remove(path));
+  }
+  CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
+  CO_RETURN_IF_ERROR(co_await StartSegment(first));
+  next_position_ = first;
+  durable_position_ = first - 1;
+  co_return absl::OkStatus();
 }
 
 Task<void> LocalJournal::CommitLoop() {

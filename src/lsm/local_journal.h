@@ -62,6 +62,17 @@ class LocalJournal final : public Journal {
   uint64_t start() const override;
   uint64_t next_position() const override { return next_position_; }
 
+  // For a log that can be rewritten (the Raft journal's storage). Each waits for appends in
+  // flight first, and is durable when it returns.
+  //   AppendBatch  several records in one write and one sync; returns the last position
+  //   TruncateFrom drops every record at or after `position` (>= start())
+  //   Reset        drops every record and starts over at `first` (>= 1); the segments go
+  //                newest first, and the directory is synced before the new one is made, so a
+  //                crash leaves a prefix of the old journal or the new empty one
+  Task<absl::StatusOr<uint64_t>> AppendBatch(std::vector<std::string> payloads);
+  Task<absl::Status> TruncateFrom(uint64_t position);
+  Task<absl::Status> Reset(uint64_t first);
+
   struct Stats {
     uint64_t appends = 0;
     uint64_t group_writes = 0;  // one write + one Sync each
@@ -91,6 +102,9 @@ class LocalJournal final : public Journal {
   Task<absl::Status> StartSegment(uint64_t first);
   Task<absl::StatusOr<std::shared_ptr<File>>> FileOf(Segment& s);
   Task<void> CommitLoop();
+  // Waits until `position` is durable (or the journal failed).
+  Task<absl::StatusOr<uint64_t>> WaitDurable(uint64_t position);
+  Task<void> WaitIdle();
   std::string SegmentPath(uint64_t first) const;
 
   Disk& disk_;

@@ -5,6 +5,7 @@
 #include "src/base/crc32c.h"
 #include "src/base/status.h"
 #include "src/base/varint.h"
+#include "src/lsm/sealed_file.h"
 
 namespace cairn::lsm {
 namespace {
@@ -40,26 +41,13 @@ std::string EncodeManifest(const ManifestState& state) {
     PutVarint64(&body, f.size_bytes);
     PutVarint64(&body, f.rows);
   }
-  std::string out(kMagic);
-  PutFixed32(&out, static_cast<uint32_t>(body.size()));
-  out.append(body);
-  PutFixed32(&out, crc32c::Mask(crc32c::Value(body)));
-  return out;
+  return SealBody(kMagic, body);
 }
 
 absl::StatusOr<ManifestState> DecodeManifest(std::string_view bytes) {
-  if (bytes.size() < kMagic.size() + 8 || bytes.substr(0, kMagic.size()) != kMagic) {
-    return absl::DataLossError("manifest: bad magic (not a Cairn manifest)");
-  }
-  const uint32_t length = DecodeFixed32(bytes.data() + kMagic.size());
-  if (bytes.size() != kMagic.size() + 8 + uint64_t{length}) {
-    return absl::DataLossError(absl::StrCat("manifest: ", bytes.size(), " bytes, header says ",
-                                            kMagic.size() + 8 + uint64_t{length}));
-  }
-  const std::string_view body = bytes.substr(kMagic.size() + 4, length);
-  if (crc32c::Mask(crc32c::Value(body)) != DecodeFixed32(bytes.data() + kMagic.size() + 4 + length)) {
-    return absl::DataLossError("manifest: checksum mismatch");
-  }
+  absl::StatusOr<std::string_view> sealed = OpenSealedBody(kMagic, bytes, "manifest");
+  if (!sealed.ok()) return sealed.status();
+  const std::string_view body = *sealed;
   ByteReader r(body);
   ManifestState s;
   const uint64_t version = r.Varint64();
@@ -90,28 +78,13 @@ absl::StatusOr<ManifestState> DecodeManifest(std::string_view bytes) {
 }
 
 Task<absl::StatusOr<ManifestState>> ReadManifest(Disk& disk, std::string dir) {
-  std::string path = dir + "/MANIFEST";
-  absl::StatusOr<std::unique_ptr<File>> file = co_await disk.Open(std::move(path), OpenOptions{});
-  if (!file.ok()) co_return file.status();
-  absl::StatusOr<std::string> bytes = co_await (*file)->Read(0, kManifestBytesMax);
+  absl::StatusOr<std::string> bytes = co_await ReadSealedFile(disk, dir + "/MANIFEST", kManifestBytesMax);
   if (!bytes.ok()) co_return bytes.status();
   co_return DecodeManifest(*bytes);
 }
 
 Task<absl::Status> WriteManifest(Disk& disk, std::string dir, ManifestState state, bool sync) {
-  std::string tmp = dir + "/MANIFEST.tmp";
-  std::string path = dir + "/MANIFEST";
-  {
-    std::string name = tmp;
-    absl::StatusOr<std::unique_ptr<File>> file =
-        co_await disk.Open(std::move(name), OpenOptions{.create = true, .truncate = true});
-    if (!file.ok()) co_return file.status();
-    std::string bytes = EncodeManifest(state);
-    CO_RETURN_IF_ERROR(co_await (*file)->Write(0, std::move(bytes)));
-    if (sync) CO_RETURN_IF_ERROR(co_await (*file)->Sync());
-  }
-  CO_RETURN_IF_ERROR(co_await disk.Rename(std::move(tmp), std::move(path)));
-  co_return co_await disk.SyncDir(std::move(dir));
+  co_return co_await ReplaceSealedFile(disk, std::move(dir), "MANIFEST", EncodeManifest(state), sync);
 }
 
 }  // namespace cairn::lsm
