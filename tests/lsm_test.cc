@@ -135,6 +135,50 @@ TEST(LocalJournal, AppendsReadsTrimsAndRecovers) {
   });
 }
 
+// The rewritable log the Raft storage needs: batches, truncation of a suffix, and a reset to
+// a new start, each surviving a reopen.
+TEST(LocalJournal, AppendsBatchesTruncatesAndResets) {
+  OnSim(4, [](Runtime& rt) -> Task<void> {
+    LocalJournalOptions o{.segment_bytes_max = 300};
+    {
+      auto j = co_await LocalJournal::Open(rt.disk(), rt.executor(), "r", o);
+      EXPECT_TRUE(j.ok()) << j.status();
+      if (!j.ok()) co_return;
+      std::vector<std::string> batch;
+      for (int i = 1; i <= 40; ++i) batch.push_back(absl::StrCat("rec-", i));
+      EXPECT_EQ(*co_await (*j)->AppendBatch(std::move(batch)), 40u);
+      const uint64_t syncs_before = (*j)->stats().group_writes;
+      std::vector<std::string> more = {"41", "42", "43"};
+      EXPECT_EQ(*co_await (*j)->AppendBatch(std::move(more)), 43u);
+      EXPECT_EQ((*j)->stats().group_writes, syncs_before + 1);  // one write, one sync
+      // Truncate into an earlier segment: later segments go, the position is reused.
+      EXPECT_TRUE((co_await (*j)->TruncateFrom(12)).ok());
+      EXPECT_EQ((*j)->next_position(), 12u);
+      EXPECT_EQ(*co_await (*j)->Append("new-12"), 12u);
+    }
+    {
+      auto j = co_await LocalJournal::Open(rt.disk(), rt.executor(), "r", o);
+      EXPECT_TRUE(j.ok()) << j.status();
+      if (!j.ok()) co_return;
+      EXPECT_EQ((*j)->next_position(), 13u);
+      auto recs = co_await (*j)->Read(11, 1000);
+      EXPECT_TRUE(recs.ok());
+      EXPECT_EQ(recs->size(), 2u);
+      EXPECT_EQ(recs->back().payload, "new-12");
+      // Reset: everything goes, the journal starts over at 500.
+      EXPECT_TRUE((co_await (*j)->Reset(500)).ok());
+      EXPECT_EQ((*j)->start(), 500u);
+      EXPECT_EQ(*co_await (*j)->Append("at-500"), 500u);
+    }
+    auto j = co_await LocalJournal::Open(rt.disk(), rt.executor(), "r", o);
+    EXPECT_TRUE(j.ok()) << j.status();
+    if (!j.ok()) co_return;
+    EXPECT_EQ((*j)->start(), 500u);
+    EXPECT_EQ((*j)->next_position(), 501u);
+    EXPECT_EQ((co_await (*j)->Read(500, 100))->front().payload, "at-500");
+  });
+}
+
 TEST(LocalJournal, GroupCommitsConcurrentAppends) {
   OnSim(4, [](Runtime& rt) -> Task<void> {
     auto j = co_await LocalJournal::Open(rt.disk(), rt.executor(), "j");
