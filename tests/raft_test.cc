@@ -453,6 +453,30 @@ TEST(Raft, ConcurrentAppends) {
   EXPECT_EQ(c.violation, "");
 }
 
+// A narrow pipeline on a lossy network: lost appends and lost acknowledgements must never
+// leave a follower waiting for entries the leader thinks are in flight.
+TEST(Raft, ANarrowPipelineRecoversFromLostMessages) {
+  RaftOptions o;
+  o.inflight_appends_max = 2;
+  o.entries_per_append_max = 3;
+  Cluster c(3, 17, o);
+  ASSERT_NE(c.WaitForLeader(), kNoNode);
+  c.drop_probability = 0.3;
+  for (int i = 0; i < 100; ++i) {
+    c.Propose(absl::StrCat("p", i));
+    c.RunTicks(1);
+  }
+  c.drop_probability = 0;
+  c.WaitForLeader();
+  const std::string last = "last";
+  for (int attempt = 0; attempt < 5 && c.AppliedBy(last) < 3; ++attempt) {
+    c.Propose(last);
+    c.WaitApplied(last, 3);
+  }
+  EXPECT_EQ(c.AppliedBy(last), 3u);
+  EXPECT_EQ(c.violation, "");
+}
+
 TEST(Raft, APartitionedOldLeaderRejoins) {
   Cluster c(3, 10);
   const NodeId old = c.WaitForLeader();

@@ -232,7 +232,7 @@ void RaftCore::Tick() {
     if (ticks_since_heard_ >= options_.heartbeat_ticks) {
       ticks_since_heard_ = 0;
       for (const auto& [n, pr] : progress_) {
-        if (n != id_) SendAppend(n, /*heartbeat_only=*/pr.inflight >= options_.inflight_appends_max);
+        if (n != id_) SendAppend(n, /*heartbeat_only=*/pr.inflight.size() >= options_.inflight_appends_max);
       }
     }
     if (transfer_target_ != kNoNode && ++transfer_ticks_ >= options_.election_ticks) {
@@ -368,7 +368,7 @@ void RaftCore::SendAppend(NodeId to, bool heartbeat_only) {
     }
     if (!m.entries.empty()) {
       pr.next = m.entries.back().index + 1;  // optimistic: a rejection moves it back
-      ++pr.inflight;
+      pr.inflight.push_back(pr.next - 1);
     }
   }
   Send(std::move(m));
@@ -376,7 +376,7 @@ void RaftCore::SendAppend(NodeId to, bool heartbeat_only) {
 
 void RaftCore::BroadcastAppend() {
   for (const auto& [n, pr] : progress_) {
-    if (n != id_ && pr.inflight < options_.inflight_appends_max && pr.next <= last_index()) SendAppend(n, false);
+    if (n != id_ && pr.inflight.size() < options_.inflight_appends_max && pr.next <= last_index()) SendAppend(n, false);
   }
 }
 
@@ -445,7 +445,11 @@ void RaftCore::HandleAppendReply(const Message& m) {
   if (it == progress_.end()) return;
   Progress& pr = it->second;
   pr.recent_active = true;
-  if (pr.inflight > 0) --pr.inflight;
+  // Every append whose entries end at or below what this reply acknowledges is answered
+  // (a lost reply is covered by any later one).
+  if (!m.reject) {
+    while (!pr.inflight.empty() && pr.inflight.front() <= m.log_index) pr.inflight.pop_front();
+  }
   if (m.reject) {
     if (m.log_index <= pr.match) return;  // stale: a durable match is never rejected
     // Back up past the whole conflicting term at once (the thesis's fast backtracking).
@@ -464,7 +468,7 @@ void RaftCore::HandleAppendReply(const Message& m) {
     }
     next = std::min(next, m.hint_last_index + 1);
     pr.next = std::max(pr.match + 1, std::max<uint64_t>(next, 1));
-    pr.inflight = 0;
+    pr.inflight.clear();
     SendAppend(m.from, false);
     return;
   }
@@ -477,7 +481,7 @@ void RaftCore::HandleAppendReply(const Message& m) {
   if (transfer_target_ == m.from && pr.match == last_index()) {
     Send(Message{.type = MessageType::kTimeoutNow, .to = m.from});
   }
-  if (pr.next <= last_index() && pr.inflight < options_.inflight_appends_max) SendAppend(m.from, false);
+  if (pr.next <= last_index() && pr.inflight.size() < options_.inflight_appends_max) SendAppend(m.from, false);
 }
 
 void RaftCore::MaybeCommit() {

@@ -196,7 +196,7 @@ class RaftCore {
   struct Progress {
     uint64_t match = 0;
     uint64_t next = 1;
-    size_t inflight = 0;      // appends not yet answered
+    std::deque<uint64_t> inflight;  // the last index of each append not yet acknowledged
     bool recent_active = false;  // heard from since the last check-quorum
   };
 
