@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "sim/world.h"
+#include "tests/sim_program.h"
 #include "src/format/block_cache.h"
 #include "src/format/sst_reader.h"
 #include "src/format/sst_writer.h"
@@ -92,23 +93,7 @@ TEST(SharedCache, RowsAreKeyedByFileAndKey) {
   EXPECT_NE(cache.Summary().find("rows 2"), std::string::npos) << cache.Summary();
 }
 
-// Runs `body` as the program of one simulated node; fails the test if it does not finish.
-// Returns the simulated time it took.
-Duration OnSim(uint64_t seed, std::function<Task<void>(Runtime&)> body) {
-  sim::World world(sim::WorldOptions{.seed = seed});
-  bool done = false;
-  Instant start{}, end{};
-  const NodeId n = world.AddNode("n", [&](Runtime& rt) -> Task<void> {
-    start = rt.Now();
-    co_await body(rt);
-    end = rt.Now();
-    done = true;
-  });
-  world.Start(n);
-  world.RunUntilCondition([&] { return done; }, world.Now() + std::chrono::hours(10));
-  EXPECT_TRUE(done) << "the node program did not finish";
-  return end - start;
-}
+using testing::OnSim;
 
 TEST(TokenBucket, PacesToItsRateAndServesInArrivalOrder) {
   std::vector<int> finished;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "sim/world.h"
+#include "tests/sim_program.h"
 #include "src/base/status.h"
 #include "src/format/sst_writer.h"
 #include "src/lsm/compaction.h"
@@ -26,18 +27,7 @@ using format::Row;
 using format::RowKind;
 using KeyValues = std::map<std::string, std::string>;
 
-// Runs `body` as the program of one simulated node and fails the test if it does not finish.
-void OnSim(uint64_t seed, std::function<Task<void>(Runtime&)> body) {
-  sim::World world(sim::WorldOptions{.seed = seed});
-  bool done = false;
-  const NodeId n = world.AddNode("n", [&](Runtime& rt) -> Task<void> {
-    co_await body(rt);
-    done = true;
-  });
-  world.Start(n);
-  world.RunUntilCondition([&] { return done; }, world.Now() + std::chrono::hours(1));
-  EXPECT_TRUE(done) << "the node program did not finish";
-}
+using testing::OnSim;
 
 TEST(Memtable, GetsTheNewestRowAtASnapshot) {
   Memtable m(1);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "sim/world.h"
+#include "tests/sim_program.h"
 #include "src/journal/raft.h"
 #include "src/journal/raft_storage.h"
 #include "src/lsm/sealed_file.h"
@@ -13,17 +14,7 @@
 namespace cairn::journal {
 namespace {
 
-void OnSim(uint64_t seed, std::function<Task<void>(Runtime&)> body) {
-  sim::World world(sim::WorldOptions{.seed = seed});
-  bool done = false;
-  const NodeId n = world.AddNode("n", [&](Runtime& rt) -> Task<void> {
-    co_await body(rt);
-    done = true;
-  });
-  world.Start(n);
-  world.RunUntilCondition([&] { return done; }, world.Now() + std::chrono::hours(1));
-  EXPECT_TRUE(done) << "the node program did not finish";
-}
+using testing::OnSim;
 
 Entry E(uint64_t index, uint64_t term, std::string payload) {
   return Entry{.index = index, .term = term, .kind = EntryKind::kData, .payload = std::move(payload)};
