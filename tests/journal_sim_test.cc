@@ -1,8 +1,9 @@
 // A three-replica journal stream in the simulator: real RaftCores, RaftStorage on the simulated
 // disks, Raft messages over the simulated network. A client appends through whoever leads while
 // the world crashes replicas (machine crashes: unsynced writes are lost) and drops messages.
-// Checked after healing: the replicas agree on every position they all applied, and every
-// acknowledged append is in the journal at the position it was acknowledged with.
+// Checked after healing: the replicas agree on every position they all applied, every
+// acknowledged append is in the journal at the position it was acknowledged with, positions are
+// dense, and no retried append landed twice (append ids).
 #include <map>
 #include <set>
 
@@ -75,6 +76,8 @@ Task<void> Client(Runtime& rt, Run* run, int appends) {
       req.set_stream("s");
       req.set_epoch(0);
       req.set_record(record);
+      req.set_client(rt.node_id() + 1);  // the retries of one append share its id
+      req.set_seq(static_cast<uint64_t>(i) + 1);
       rpc::CallOptions options{.deadline = rt.DeadlineAfter(std::chrono::milliseconds(500)), .attempts_max = 2};
       absl::StatusOr<AppendReply> reply = co_await rpc.Call<AppendReply>(target, "journal.append", req, options);
       if (reply.ok()) {
@@ -145,6 +148,23 @@ Outcome RunSeed(uint64_t seed, int appends, bool canary = false) {
         ++out.positions_checked;
       }
       if (!out.violation.empty()) break;
+    }
+    // Positions are dense and a retried append landed once: the most advanced replica holds
+    // exactly the records 0..N-1 at positions 1..N, in the order they were acknowledged.
+    const StreamReplica* most = nullptr;
+    for (const auto& [id, replica] : run.live) {
+      if (most == nullptr || replica->records().size() > most->records().size()) most = replica;
+    }
+    if (out.violation.empty() && most != nullptr) {
+      std::set<std::string> seen;
+      uint64_t expected = 1;
+      for (const auto& [position, record] : most->records()) {
+        if (position != expected++) out.violation = absl::StrCat("positions skip from ", expected - 2, " to ", position);
+        if (!seen.insert(record).second) out.violation = absl::StrCat(record, " is in the journal twice");
+      }
+      if (out.violation.empty() && seen.size() != static_cast<size_t>(appends)) {
+        out.violation = absl::StrCat("the journal holds ", seen.size(), " records, not ", appends);
+      }
     }
     for (const auto& [id, replica] : run.live) {
       for (const auto& [position, record] : replica->records()) {

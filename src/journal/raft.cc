@@ -507,7 +507,7 @@ void RaftCore::MaybeCommit() {
 
 // --- Proposals ---
 
-absl::StatusOr<uint64_t> RaftCore::Propose(uint64_t epoch, std::string payload) {
+absl::StatusOr<uint64_t> RaftCore::Propose(uint64_t epoch, std::string payload, uint64_t client, uint64_t seq) {
   if (role_ != Role::kLeader) {
     return absl::FailedPreconditionError(absl::StrCat("not the leader (leader: ", leader_ == kNoNode ? std::string("unknown") : absl::StrCat(leader_), ")"));
   }
@@ -518,7 +518,8 @@ absl::StatusOr<uint64_t> RaftCore::Propose(uint64_t epoch, std::string payload) 
   if (epoch > epoch_) {
     return absl::InvalidArgumentError(absl::StrCat("epoch ", epoch, " was never issued (the stream is at ", epoch_, ")"));
   }
-  const uint64_t index = AppendLocal(Entry{.kind = EntryKind::kData, .epoch = epoch, .payload = std::move(payload)});
+  const uint64_t index = AppendLocal(
+      Entry{.kind = EntryKind::kData, .epoch = epoch, .payload = std::move(payload), .client = client, .seq = seq});
   broadcast_pending_ = true;
   MaybeCommit();
   return index;

@@ -54,6 +54,9 @@ struct Entry {
   uint64_t epoch = 0;            // kData: the writer's epoch; kFence: the new epoch
   std::string payload;           // kData: the record
   std::vector<NodeId> members;   // kConfig
+  // kData: the writer's append id, so that a retried append is recognized (0: none).
+  uint64_t client = 0;
+  uint64_t seq = 0;
   friend bool operator==(const Entry&, const Entry&) = default;
 };
 
@@ -143,7 +146,7 @@ class RaftCore {
   // Appends a record (as the leader) and returns its index, which becomes its stream position
   // once committed. FailedPrecondition when not the leader (leader() may name one), or when
   // `epoch` is older than the stream's.
-  absl::StatusOr<uint64_t> Propose(uint64_t epoch, std::string payload);
+  absl::StatusOr<uint64_t> Propose(uint64_t epoch, std::string payload, uint64_t client = 0, uint64_t seq = 0);
   // Appends a fence raising the epoch to epoch() + 1 and returns (index, new epoch).
   absl::StatusOr<std::pair<uint64_t, uint64_t>> ProposeFence();
   // Adds or removes one member. FailedPrecondition while a change is uncommitted or before the

@@ -60,6 +60,8 @@ std::string EncodeEntry(const Entry& e) {
   PutVarint64(&out, e.epoch);
   PutMembers(&out, e.members);
   PutLengthPrefixed(&out, e.payload);
+  PutVarint64(&out, e.client);
+  PutVarint64(&out, e.seq);
   return out;
 }
 
@@ -73,6 +75,8 @@ absl::StatusOr<Entry> DecodeEntry(uint64_t index, std::string_view bytes) {
   e.epoch = r.Varint64();
   const bool members_ok = ReadMembers(r, &e.members);
   e.payload.assign(r.LengthPrefixed());
+  e.client = r.Varint64();
+  e.seq = r.Varint64();
   if (!r.ok() || !members_ok || tag != kEntryTag || kind > static_cast<uint64_t>(EntryKind::kConfig) ||
       r.remaining() != 0) {
     return absl::DataLossError(absl::StrCat("raft log: entry ", index, " is malformed"));

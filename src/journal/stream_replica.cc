@@ -14,6 +14,8 @@ void EntryToProto(const Entry& e, RaftEntry* p) {
   p->set_epoch(e.epoch);
   p->set_payload(e.payload);
   for (NodeId n : e.members) p->add_members(n);
+  p->set_client(e.client);
+  p->set_seq(e.seq);
 }
 
 Entry EntryFromProto(const RaftEntry& p) {
@@ -24,6 +26,8 @@ Entry EntryFromProto(const RaftEntry& p) {
   e.epoch = p.epoch();
   e.payload = p.payload();
   e.members.assign(p.members().begin(), p.members().end());
+  e.client = p.client();
+  e.seq = p.seq();
   return e;
 }
 
@@ -145,13 +149,26 @@ Task<void> StreamReplica::ReadyLoop() {
     }
     core_->OnPersisted(*persisted);
     if (!options_.canary_ack_before_fsync) SendAll(r.messages);
-    for (Entry& e : r.committed) {
-      applied_terms_[e.index] = e.term;
-      if (e.kind == EntryKind::kData) records_[e.index] = std::move(e.payload);
-      applied_ = e.index;
-    }
+    for (Entry& e : r.committed) Apply(std::move(e));
     if (!r.committed.empty()) applied_notifier_.NotifyAll();
   }
+}
+
+void StreamReplica::Apply(Entry e) {
+  applied_terms_[e.index] = e.term;
+  applied_ = e.index;
+  if (e.kind != EntryKind::kData) return;
+  if (e.client != 0) {
+    std::map<uint64_t, uint64_t>& seen = appends_seen_[e.client];
+    if (auto it = seen.find(e.seq); it != seen.end()) {
+      position_of_index_[e.index] = it->second;  // a retry: it answers the first one's position
+      return;
+    }
+    seen[e.seq] = next_position_;
+    while (seen.size() > kAppendIdsRemembered) seen.erase(seen.begin());
+  }
+  position_of_index_[e.index] = next_position_;
+  records_[next_position_++] = std::move(e.payload);
 }
 
 void StreamReplica::SendAll(const std::vector<Message>& messages) {
@@ -203,14 +220,15 @@ Task<absl::Status> StreamReplica::WaitCommitted(uint64_t index, uint64_t term, I
 
 Task<absl::StatusOr<AppendReply>> StreamReplica::HandleAppend(rpc::CallContext context, AppendRequest request) {
   CO_RETURN_IF_ERROR(Usable(request.stream()));
-  absl::StatusOr<uint64_t> index = core_->Propose(request.epoch(), request.record());
+  absl::StatusOr<uint64_t> index =
+      core_->Propose(request.epoch(), request.record(), request.client(), request.seq());
   if (!index.ok()) co_return index.status();
   const uint64_t term = core_->term();
   work_.NotifyAll();
   CO_RETURN_IF_ERROR(co_await WaitCommitted(*index, term, context.deadline));
   ++stats_.appends;
   AppendReply reply;
-  reply.set_position(*index);
+  reply.set_position(position_of_index_.at(*index));
   co_return reply;
 }
 
@@ -240,7 +258,7 @@ Task<absl::StatusOr<ReadReply>> StreamReplica::HandleRead(rpc::CallContext, Read
     r->set_payload(it->second);
     bytes += it->second.size();
   }
-  reply.set_next(applied_ + 1);
+  reply.set_next(next_position_);
   co_return reply;
 }
 

@@ -13,8 +13,11 @@
 //   journal.fence   → a new epoch, once committed; older epochs are refused from then on
 //   journal.read    committed records from a position (any replica; what it has applied)
 //
-// Positions are Raft indexes for now: the leader's no-ops, fences and configuration entries
-// take positions too, so record positions rise but have gaps (docs/journal.md, "Open").
+// Positions are dense: the state machine numbers the data records it applies 1, 2, 3, ...
+// (the leader's no-ops, fences and configuration entries take Raft indexes but no position),
+// and a retried append (same client and seq) takes no new one. Every replica applies the same
+// committed log, so every replica numbers alike. Until trimming goes through the service, the
+// numbering and the append ids seen are rebuilt from the whole log at restart.
 #pragma once
 
 #include <cstdint>
@@ -74,6 +77,9 @@ class StreamReplica {
   // The committed data records this replica has applied, by position.
   const std::map<uint64_t, std::string>& records() const { return records_; }
 
+  // Append ids remembered per client, the most recent.
+  static constexpr size_t kAppendIdsRemembered = 4096;
+
  private:
   StreamReplica(Runtime& rt, rpc::RpcNode& rpc, std::string stream, StreamReplicaOptions options);
   Task<void> TickLoop();
@@ -94,8 +100,13 @@ class StreamReplica {
   const StreamReplicaOptions options_;
   std::unique_ptr<RaftStorage> storage_;
   std::unique_ptr<RaftCore> core_;
-  std::map<uint64_t, std::string> records_;
-  std::map<uint64_t, uint64_t> applied_terms_;  // position → term of the entry applied there
+  void Apply(Entry e);
+
+  std::map<uint64_t, std::string> records_;     // by position
+  uint64_t next_position_ = 1;
+  std::map<uint64_t, uint64_t> applied_terms_;  // Raft index → term of the entry applied there
+  std::map<uint64_t, uint64_t> position_of_index_;  // Raft index → the position its record took
+  std::map<uint64_t, std::map<uint64_t, uint64_t>> appends_seen_;  // client → seq → position
   uint64_t applied_ = 0;
   absl::Status failure_;
   StreamReplicaStats stats_;
