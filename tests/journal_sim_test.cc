@@ -26,6 +26,7 @@ struct Run {
   std::map<uint64_t, std::string> acked;        // position → record
   std::set<std::string> indeterminate;
   int appends_done = 0;
+  int reads_checked = 0;
   bool client_done = false;
   std::string violation;
 };
@@ -64,6 +65,32 @@ std::optional<NodeId> LeaderHint(const absl::Status& s) {
   return id;
 }
 
+// A linearizable read begun after an append was acknowledged must see it.
+Task<void> ReadBack(Runtime& rt, rpc::RpcNode& rpc, Run* run, uint64_t position, std::string record, NodeId* target) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    ReadRequest req;
+    req.set_stream("s");
+    req.set_from(position);
+    req.set_max_bytes(1);
+    req.set_linearizable(true);
+    rpc::CallOptions options{.deadline = rt.DeadlineAfter(std::chrono::milliseconds(500)), .attempts_max = 2};
+    absl::StatusOr<ReadReply> reply = co_await rpc.Call<ReadReply>(*target, "journal.read", req, options);
+    if (reply.ok()) {
+      ++run->reads_checked;
+      if ((reply->records_size() == 0 || reply->records(0).position() != position ||
+           reply->records(0).payload() != record) &&
+          run->violation.empty()) {
+        run->violation = absl::StrCat("a linearizable read at ", position, " after the append was acknowledged does not see ",
+                                      record);
+      }
+      co_return;
+    }
+    std::optional<NodeId> hint = LeaderHint(reply.status());
+    *target = hint.has_value() && *hint < kReplicas ? *hint : (*target + 1) % kReplicas;
+    co_await rt.Sleep(std::chrono::milliseconds(20));
+  }
+}
+
 Task<void> Client(Runtime& rt, Run* run, int appends) {
   rpc::RpcNode rpc(rt);
   rpc.Start();
@@ -87,6 +114,7 @@ Task<void> Client(Runtime& rt, Run* run, int appends) {
                                         record);
         }
         done = true;
+        if (i % 10 == 0) co_await ReadBack(rt, rpc, run, reply->position(), record, &target);
         break;
       }
       // Unknown outcome (timeout, lost leadership): it may be in the journal; try again.
@@ -103,7 +131,7 @@ Task<void> Client(Runtime& rt, Run* run, int appends) {
 
 struct Outcome {
   std::string violation;
-  size_t acked = 0, indeterminate = 0, positions_checked = 0;
+  size_t acked = 0, indeterminate = 0, positions_checked = 0, reads_checked = 0;
   int crashes = 0;
 };
 
@@ -181,6 +209,7 @@ Outcome RunSeed(uint64_t seed, int appends, bool canary = false) {
   }
   out.violation = out.violation.empty() ? "" : absl::StrCat("seed ", seed, ": ", out.violation);
   out.acked = run.acked.size();
+  out.reads_checked = static_cast<size_t>(run.reads_checked);
   out.indeterminate = run.indeterminate.size();
   return out;
 }
@@ -195,10 +224,13 @@ TEST(JournalSim, AcknowledgedAppendsSurviveReplicaCrashesAndLoss) {
     total.indeterminate += o.indeterminate;
     total.positions_checked += o.positions_checked;
     total.crashes += o.crashes;
+    total.reads_checked += o.reads_checked;
   }
   std::printf("journal sweep: %d seeds, %zu acknowledged appends, %zu indeterminate, %d replica crashes, %zu "
-              "replica positions checked\n",
-              static_cast<int>(kSeeds), total.acked, total.indeterminate, total.crashes, total.positions_checked);
+              "replica positions checked, %zu linearizable reads checked\n",
+              static_cast<int>(kSeeds), total.acked, total.indeterminate, total.crashes, total.positions_checked,
+              total.reads_checked);
+  EXPECT_GT(total.reads_checked, 200u);
   EXPECT_EQ(total.acked, kSeeds * 300);
   EXPECT_GT(total.crashes, 20);
 }

@@ -201,6 +201,8 @@ class Cluster {
     Restart(id);
   }
   Random& random() { return random_; }
+  const std::vector<std::pair<uint64_t, uint64_t>>& reads(NodeId id) const { return nodes_.at(id).reads; }
+  const std::vector<uint64_t>& reads_failed(NodeId id) const { return nodes_.at(id).reads_failed; }
 
   std::string violation;
   std::map<MessageType, uint64_t> delivered;
@@ -211,6 +213,8 @@ class Cluster {
     RaftState disk;
     std::unique_ptr<RaftCore> core;
     std::map<uint64_t, Entry> applied;  // across incarnations
+    std::vector<std::pair<uint64_t, uint64_t>> reads;  // confirmed (id, index)
+    std::vector<uint64_t> reads_failed;
   };
 
   void Fail(std::string what) {
@@ -257,6 +261,8 @@ class Cluster {
         }
         network_.push_back(InFlight{std::move(m), due});
       }
+      for (const auto& read : r.reads) node.reads.push_back(read);
+      for (uint64_t id : r.reads_failed) node.reads_failed.push_back(id);
       for (Entry& e : r.committed) {
         auto [it, inserted] = committed.emplace(e.index, e);
         if (!inserted && !(it->second == e)) {
@@ -837,6 +843,40 @@ TEST(Raft, MembershipChangesOneAtATimeUnderFaults) {
   EXPECT_NE(next, l);
   EXPECT_GT(c.Propose("m2"), 0u);
   EXPECT_TRUE(c.WaitApplied("m2", 2));
+  EXPECT_EQ(c.violation, "");
+}
+
+TEST(Raft, ReadIndexConfirmsLeadershipBeforeAReadIsServed) {
+  Cluster c(3, 18);
+  const NodeId l = c.WaitForLeader();
+  ASSERT_NE(l, kNoNode);
+  EXPECT_GT(c.Propose("w1"), 0u);
+  ASSERT_TRUE(c.WaitApplied("w1", 3));
+  // Confirmed by a heartbeat round: the read index covers the committed write.
+  absl::StatusOr<uint64_t> read = c.core(l).ReadIndex();
+  ASSERT_TRUE(read.ok()) << read.status();
+  c.Pump(l);
+  EXPECT_TRUE(c.reads(l).empty());  // not before a quorum answered
+  c.Deliver();
+  ASSERT_EQ(c.reads(l).size(), 1u);
+  EXPECT_EQ(c.reads(l)[0].first, *read);
+  EXPECT_GE(c.reads(l)[0].second, c.core(l).commit());
+  // A leader cut off from the others cannot confirm: the read fails when it steps down, and
+  // meanwhile the others elect a leader that takes writes the old one never saw.
+  c.Isolate(l);
+  absl::StatusOr<uint64_t> stale = c.core(l).ReadIndex();
+  ASSERT_TRUE(stale.ok());
+  c.Pump(l);
+  c.RunTicks(60);
+  EXPECT_EQ(c.reads(l).size(), 1u);
+  ASSERT_EQ(c.reads_failed(l).size(), 1u);
+  EXPECT_EQ(c.reads_failed(l)[0], *stale);
+  // Followers refuse.
+  for (NodeId id : c.ids()) {
+    if (c.core(id).role() != Role::kLeader) {
+      EXPECT_EQ(c.core(id).ReadIndex().status().code(), absl::StatusCode::kFailedPrecondition);
+    }
+  }
   EXPECT_EQ(c.violation, "");
 }
 

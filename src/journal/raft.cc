@@ -146,6 +146,8 @@ void RaftCore::ResetElectionTimer() {
 }
 
 void RaftCore::BecomeFollower(uint64_t term, NodeId leader) {
+  for (const PendingRead& r : pending_reads_) reads_failed_.push_back(r.id);
+  pending_reads_.clear();
   if (term > hard_.term) {
     hard_.term = term;
     hard_.vote = kNoNode;
@@ -383,7 +385,7 @@ void RaftCore::BroadcastAppend() {
 void RaftCore::HandleAppend(const Message& m) {
   if (m.log_index < hard_.commit) {
     // Everything up to the commit index already matches any leader's log.
-    Send(Message{.type = MessageType::kAppendReply, .to = m.from, .log_index = hard_.commit});
+    Send(Message{.type = MessageType::kAppendReply, .to = m.from, .log_index = hard_.commit, .context = m.context});
     return;
   }
   // The leader sends its start with an append that begins there. Everything before it is
@@ -410,7 +412,8 @@ void RaftCore::HandleAppend(const Message& m) {
   }
   const std::optional<uint64_t> term = TermAt(m.log_index);
   if (!term.has_value() || *term != m.log_term) {
-    Message reply{.type = MessageType::kAppendReply, .to = m.from, .log_index = m.log_index, .reject = true};
+    Message reply{.type = MessageType::kAppendReply, .to = m.from, .log_index = m.log_index, .context = m.context,
+                  .reject = true};
     reply.hint_last_index = last_index();
     if (term.has_value()) {
       reply.hint_term = *term;
@@ -437,7 +440,7 @@ void RaftCore::HandleAppend(const Message& m) {
   const uint64_t last_new = m.log_index + m.entries.size();
   const uint64_t commit = std::min(m.commit, last_new);
   if (commit > hard_.commit) hard_.commit = commit;
-  Send(Message{.type = MessageType::kAppendReply, .to = m.from, .log_index = last_new});
+  Send(Message{.type = MessageType::kAppendReply, .to = m.from, .log_index = last_new, .context = m.context});
 }
 
 void RaftCore::HandleAppendReply(const Message& m) {
@@ -445,6 +448,10 @@ void RaftCore::HandleAppendReply(const Message& m) {
   if (it == progress_.end()) return;
   Progress& pr = it->second;
   pr.recent_active = true;
+  if (m.context > pr.read_acked) {
+    pr.read_acked = m.context;
+    ConfirmReads();
+  }
   // Every append whose entries end at or below what this reply acknowledges is answered
   // (a lost reply is covered by any later one).
   if (!m.reject) {
@@ -559,6 +566,44 @@ absl::StatusOr<uint64_t> RaftCore::ProposeMembers(std::vector<NodeId> members) {
   return index;
 }
 
+absl::StatusOr<uint64_t> RaftCore::ReadIndex() {
+  if (role_ != Role::kLeader) {
+    return absl::FailedPreconditionError(absl::StrCat("not the leader (leader: ", leader_ == kNoNode ? std::string("unknown") : absl::StrCat(leader_), ")"));
+  }
+  if (TermAt(hard_.commit) != hard_.term) {
+    return absl::FailedPreconditionError("the leader has not yet committed an entry of its term");
+  }
+  const uint64_t id = next_read_id_++;
+  pending_reads_.push_back(PendingRead{id, hard_.commit});
+  for (const auto& [n, pr] : progress_) {
+    if (n == id_) continue;
+    Message m{.type = MessageType::kAppend, .to = n, .commit = hard_.commit, .context = id};
+    m.log_index = std::max(pr.next, first_index_) - 1;
+    m.log_term = *TermAt(m.log_index);
+    if (m.log_index + 1 == first_index_) m.start = Start();
+    Send(std::move(m));
+  }
+  ConfirmReads();  // a group of one confirms at once
+  return id;
+}
+
+void RaftCore::ConfirmReads() {
+  while (!pending_reads_.empty()) {
+    const PendingRead& r = pending_reads_.front();
+    size_t acks = 0;
+    for (NodeId n : members_) {
+      if (n == id_) {
+        ++acks;
+      } else if (auto it = progress_.find(n); it != progress_.end() && it->second.read_acked >= r.id) {
+        ++acks;
+      }
+    }
+    if (!Quorum(acks)) break;
+    reads_ready_.emplace_back(r.id, r.index);
+    pending_reads_.pop_front();
+  }
+}
+
 absl::Status RaftCore::TransferLeadership(NodeId to) {
   if (role_ != Role::kLeader) return absl::FailedPreconditionError("not the leader");
   if (to == id_ || !IsMember(to)) return absl::InvalidArgumentError(absl::StrCat("node ", to, " cannot take over"));
@@ -575,7 +620,8 @@ absl::Status RaftCore::TransferLeadership(NodeId to) {
 // --- Output ---
 
 bool RaftCore::HasReady() const {
-  return !outbox_.empty() || unstable_from_ <= last_index() || truncate_from_ != 0 || reset_.has_value() ||
+  return !outbox_.empty() || !reads_ready_.empty() || !reads_failed_.empty() || unstable_from_ <= last_index() ||
+         truncate_from_ != 0 || reset_.has_value() ||
          trim_.has_value() || !(hard_ == persisted_hard_) || broadcast_pending_ ||
          applied_ < std::min(hard_.commit, persisted_index_);
 }
@@ -606,6 +652,10 @@ RaftCore::Ready RaftCore::TakeReady() {
   const uint64_t apply_to = std::min(hard_.commit, persisted_index_);
   for (uint64_t i = std::max(applied_ + 1, first_index_); i <= apply_to; ++i) r.committed.push_back(entry(i));
   applied_ = std::max(applied_, apply_to);
+  r.reads = std::move(reads_ready_);
+  reads_ready_.clear();
+  r.reads_failed = std::move(reads_failed_);
+  reads_failed_.clear();
   truncated_since_take_ = UINT64_MAX;
   return r;
 }

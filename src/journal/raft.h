@@ -96,6 +96,9 @@ struct Message {
   // before it adopts that start.
   std::optional<LogStart> start;
   bool transfer = false;  // votes: a leadership transfer, which overrides the leader lease
+  // Heartbeats for a read: the leader's read id, echoed by the reply (which proves the follower
+  // still took this leader's term when it answered).
+  uint64_t context = 0;
   bool reject = false;
   // A rejected append's hint for fast backtracking: the follower's last index, and the term of
   // its entry at log_index with the first index of that term (0 when it has none there).
@@ -154,6 +157,13 @@ class RaftCore {
   absl::StatusOr<uint64_t> ProposeMembers(std::vector<NodeId> members);
   // Hands leadership to `to` once its log matches.
   absl::Status TransferLeadership(NodeId to);
+  // A linearizable read (the ReadIndex protocol of the Raft thesis): remembers the commit index
+  // now and confirms, by a heartbeat round a quorum answers, that this node was still the
+  // leader after the read arrived. A Ready then lists (id, index) among `reads`: everything
+  // committed before the read began is at or below `index`, so the read may be served once
+  // `index` is applied. FailedPrecondition when not the leader, or before the leader has
+  // committed an entry of its term (its commit index could be behind).
+  absl::StatusOr<uint64_t> ReadIndex();
   // Drops entries below `upto` (which must be applied). The log keeps at least its last entry.
   void Trim(uint64_t upto);
 
@@ -171,6 +181,9 @@ class RaftCore {
     // Then send these, then apply these.
     std::vector<Message> messages;
     std::vector<Entry> committed;
+    // Reads confirmed: (id, index). Reads this node can no longer confirm (it stopped leading).
+    std::vector<std::pair<uint64_t, uint64_t>> reads;
+    std::vector<uint64_t> reads_failed;
   };
   bool HasReady() const;
   // One at a time: each TakeReady is followed by its OnPersisted before the next.
@@ -201,7 +214,13 @@ class RaftCore {
     uint64_t next = 1;
     std::deque<uint64_t> inflight;  // the last index of each append not yet acknowledged
     bool recent_active = false;  // heard from since the last check-quorum
+    uint64_t read_acked = 0;     // the highest read context it echoed in this term
   };
+  struct PendingRead {
+    uint64_t id;
+    uint64_t index;
+  };
+  void ConfirmReads();
 
   void BecomeFollower(uint64_t term, NodeId leader);
   void BecomePreCandidate();
@@ -261,6 +280,10 @@ class RaftCore {
   NodeId transfer_target_ = kNoNode;
   int transfer_ticks_ = 0;
   std::vector<Message> outbox_;
+  uint64_t next_read_id_ = 1;
+  std::deque<PendingRead> pending_reads_;
+  std::vector<std::pair<uint64_t, uint64_t>> reads_ready_;
+  std::vector<uint64_t> reads_failed_;
 };
 
 }  // namespace cairn::journal

@@ -56,6 +56,7 @@ RaftMessage ToProto(const Message& m, const std::string& stream) {
   p.set_hint_term(m.hint_term);
   p.set_hint_term_first_index(m.hint_term_first_index);
   p.set_transfer(m.transfer);
+  p.set_context(m.context);
   return p;
 }
 
@@ -82,6 +83,7 @@ Message FromProto(const RaftMessage& p) {
   m.hint_term = p.hint_term();
   m.hint_term_first_index = p.hint_term_first_index();
   m.transfer = p.transfer();
+  m.context = p.context();
   return m;
 }
 
@@ -150,7 +152,13 @@ Task<void> StreamReplica::ReadyLoop() {
     core_->OnPersisted(*persisted);
     if (!options_.canary_ack_before_fsync) SendAll(r.messages);
     for (Entry& e : r.committed) Apply(std::move(e));
-    if (!r.committed.empty()) applied_notifier_.NotifyAll();
+    for (const auto& [id, index] : r.reads) {
+      if (abandoned_reads_.erase(id) == 0) read_outcomes_[id] = index;
+    }
+    for (uint64_t id : r.reads_failed) {
+      if (abandoned_reads_.erase(id) == 0) read_outcomes_[id] = std::nullopt;
+    }
+    if (!r.committed.empty() || !r.reads.empty() || !r.reads_failed.empty()) applied_notifier_.NotifyAll();
   }
 }
 
@@ -245,8 +253,32 @@ Task<absl::StatusOr<FenceReply>> StreamReplica::HandleFence(rpc::CallContext con
   co_return reply;
 }
 
-Task<absl::StatusOr<ReadReply>> StreamReplica::HandleRead(rpc::CallContext, ReadRequest request) {
+Task<absl::Status> StreamReplica::WaitLinearizable(Instant deadline) {
+  absl::StatusOr<uint64_t> id = core_->ReadIndex();
+  if (!id.ok()) co_return id.status();
+  work_.NotifyAll();
+  while (true) {
+    if (!failure_.ok()) co_return absl::UnavailableError("replica stopped");
+    auto it = read_outcomes_.find(*id);
+    if (it != read_outcomes_.end()) {
+      const std::optional<uint64_t> index = it->second;
+      read_outcomes_.erase(it);
+      if (!index.has_value()) co_return absl::UnavailableError("lost leadership before the read was confirmed");
+      while (applied_ < *index) {
+        if (!co_await applied_notifier_.Wait(deadline)) co_return absl::DeadlineExceededError("read not served in time");
+      }
+      co_return absl::OkStatus();
+    }
+    if (!co_await applied_notifier_.Wait(deadline)) {
+      if (read_outcomes_.erase(*id) == 0) abandoned_reads_.insert(*id);  // dropped when it comes
+      co_return absl::DeadlineExceededError("leadership not confirmed in time");
+    }
+  }
+}
+
+Task<absl::StatusOr<ReadReply>> StreamReplica::HandleRead(rpc::CallContext context, ReadRequest request) {
   CO_RETURN_IF_ERROR(Usable(request.stream()));
+  if (request.linearizable()) CO_RETURN_IF_ERROR(co_await WaitLinearizable(context.deadline));
   ReadReply reply;
   const size_t bytes_max = std::min<size_t>(request.max_bytes() == 0 ? options_.read_bytes_max : request.max_bytes(),
                                             options_.read_bytes_max);

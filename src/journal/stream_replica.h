@@ -11,7 +11,8 @@
 // Service (leader only; others answer FailedPrecondition naming the leader they know):
 //   journal.append  record, epoch → position, once committed
 //   journal.fence   → a new epoch, once committed; older epochs are refused from then on
-//   journal.read    committed records from a position (any replica; what it has applied)
+//   journal.read    committed records from a position: linearizable from the leader (after a
+//                   ReadIndex round), or from any replica's applied state
 //
 // Positions are dense: the state machine numbers the data records it applies 1, 2, 3, ...
 // (the leader's no-ops, fences and configuration entries take Raft indexes but no position),
@@ -22,7 +23,9 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,6 +92,8 @@ class StreamReplica {
   absl::Status Usable(const std::string& stream) const;
   // Waits until `index` is applied; OK if the entry there is the one proposed at `term`.
   Task<absl::Status> WaitCommitted(uint64_t index, uint64_t term, Instant deadline);
+  // Confirms leadership (RaftCore::ReadIndex) and waits until the read index is applied.
+  Task<absl::Status> WaitLinearizable(Instant deadline);
   Task<absl::StatusOr<StepReply>> HandleStep(rpc::CallContext context, RaftMessage request);
   Task<absl::StatusOr<AppendReply>> HandleAppend(rpc::CallContext context, AppendRequest request);
   Task<absl::StatusOr<FenceReply>> HandleFence(rpc::CallContext context, FenceRequest request);
@@ -107,6 +112,9 @@ class StreamReplica {
   std::map<uint64_t, uint64_t> applied_terms_;  // Raft index → term of the entry applied there
   std::map<uint64_t, uint64_t> position_of_index_;  // Raft index → the position its record took
   std::map<uint64_t, std::map<uint64_t, uint64_t>> appends_seen_;  // client → seq → position
+  // ReadIndex outcomes not yet picked up: the read index, or nullopt when it failed.
+  std::map<uint64_t, std::optional<uint64_t>> read_outcomes_;
+  std::set<uint64_t> abandoned_reads_;  // timed out before their outcome came
   uint64_t applied_ = 0;
   absl::Status failure_;
   StreamReplicaStats stats_;
