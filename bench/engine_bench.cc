@@ -159,22 +159,11 @@ class CairnDb {
     while (!done) io_.run_one();
     return *std::move(result);
   }
-  void RunVoid(Task<void> task) {
-    bool done = false;
-    executor_.Spawn(Finish(std::move(task), &done));
-    io_.restart();  // a poll that ran out of work left the context stopped
-    auto guard = asio::make_work_guard(io_);
-    while (!done) io_.run_one();
-  }
 
  private:
   template <typename T>
   static Task<void> Store(Task<T> task, std::optional<T>* out, bool* done) {
     out->emplace(co_await std::move(task));
-    *done = true;
-  }
-  static Task<void> Finish(Task<void> task, bool* done) {
-    co_await std::move(task);
     *done = true;
   }
 

@@ -65,6 +65,12 @@ std::optional<NodeId> LeaderHint(const absl::Status& s) {
   return id;
 }
 
+// Where to try next after `s`: the leader it names, else the next replica.
+NodeId NextTarget(const absl::Status& s, NodeId current) {
+  std::optional<NodeId> hint = LeaderHint(s);
+  return hint.has_value() && *hint < kReplicas ? *hint : (current + 1) % kReplicas;
+}
+
 // A linearizable read begun after an append was acknowledged must see it.
 Task<void> ReadBack(Runtime& rt, rpc::RpcNode& rpc, Run* run, uint64_t position, std::string record, NodeId* target) {
   for (int attempt = 0; attempt < 100; ++attempt) {
@@ -85,8 +91,7 @@ Task<void> ReadBack(Runtime& rt, rpc::RpcNode& rpc, Run* run, uint64_t position,
       }
       co_return;
     }
-    std::optional<NodeId> hint = LeaderHint(reply.status());
-    *target = hint.has_value() && *hint < kReplicas ? *hint : (*target + 1) % kReplicas;
+    *target = NextTarget(reply.status(), *target);
     co_await rt.Sleep(std::chrono::milliseconds(20));
   }
 }
@@ -119,8 +124,7 @@ Task<void> Client(Runtime& rt, Run* run, int appends) {
       }
       // Unknown outcome (timeout, lost leadership): it may be in the journal; try again.
       if (!absl::IsFailedPrecondition(reply.status())) run->indeterminate.insert(record);
-      std::optional<NodeId> hint = LeaderHint(reply.status());
-      target = hint.has_value() && *hint < kReplicas ? *hint : (target + 1) % kReplicas;
+      target = NextTarget(reply.status(), target);
       co_await rt.Sleep(std::chrono::milliseconds(20));
     }
     ++run->appends_done;

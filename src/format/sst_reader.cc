@@ -300,12 +300,10 @@ absl::StatusOr<std::shared_ptr<const DecodedBlock>> SstReader::OpenBloom(size_t 
   return std::shared_ptr<const DecodedBlock>(std::move(block));
 }
 
-Task<absl::StatusOr<std::shared_ptr<const DecodedBlock>>> SstReader::CachedBloom(size_t index) {
+Task<absl::StatusOr<std::shared_ptr<const DecodedBlock>>> SstReader::ReadBloomAgain(size_t index) {
   const MacroblockMeta& m = metas_[index];
   const MacroblockHeader& h = m.header;
   const BlockCacheKey key = BlockCacheKey::Of(h.identity(h.bloom_offset));
-  std::shared_ptr<const DecodedBlock> hit = options_.filter_cache->Lookup(key);
-  if (hit != nullptr) co_return hit;
   ++stats_.filter_reads;
   absl::StatusOr<std::string> bytes = co_await ReadBytes(m.offset + h.bloom_offset, h.bloom_size);
   if (!bytes.ok()) co_return bytes.status();
@@ -379,9 +377,14 @@ Task<absl::StatusOr<GetResult>> SstReader::Get(std::string key, uint64_t snapsho
   std::optional<BloomFilter> bloom = idx.bloom;
   std::shared_ptr<const DecodedBlock> bloom_block;  // keeps a cached filter alive
   if (!bloom.has_value() && options_.filter_cache != nullptr && metas_[m].header.bloom_size > 0) {
-    absl::StatusOr<std::shared_ptr<const DecodedBlock>> cached = co_await CachedBloom(m);
-    if (!cached.ok()) co_return cached.status();
-    bloom_block = *std::move(cached);
+    const MacroblockHeader& h = metas_[m].header;
+    // A hit needs no coroutine call (and no frame): this is every cached get's path.
+    bloom_block = options_.filter_cache->Lookup(BlockCacheKey::Of(h.identity(h.bloom_offset)));
+    if (bloom_block == nullptr) {
+      absl::StatusOr<std::shared_ptr<const DecodedBlock>> read = co_await ReadBloomAgain(m);
+      if (!read.ok()) co_return read.status();
+      bloom_block = *std::move(read);
+    }
     bloom = *BloomFilter::Parse(bloom_block->payload);  // checked when it was read
   }
   if (bloom.has_value()) {

@@ -127,8 +127,8 @@ class SstReader {
   absl::Status CheckLayout() const;
   // Checks the bloom block `bytes` of macroblock `index` and wraps it for the filter cache.
   absl::StatusOr<std::shared_ptr<const DecodedBlock>> OpenBloom(size_t index, std::string bytes);
-  // The filter of macroblock `index` through the filter cache, read again on a miss.
-  Task<absl::StatusOr<std::shared_ptr<const DecodedBlock>>> CachedBloom(size_t index);
+  // The filter of macroblock `index`, read again after the filter cache let it go, and put back.
+  Task<absl::StatusOr<std::shared_ptr<const DecodedBlock>>> ReadBloomAgain(size_t index);
   // Reads and decodes one data block.
   Task<absl::StatusOr<std::shared_ptr<const DecodedBlock>>> ReadDataBlock(size_t macroblock,
                                                                           const MicroIndexEntry& e);

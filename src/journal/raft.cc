@@ -353,9 +353,9 @@ void RaftCore::HandleVoteReply(const Message& m) {
   }
 }
 
-void RaftCore::SendAppend(NodeId to, bool heartbeat_only) {
+void RaftCore::SendAppend(NodeId to, bool heartbeat_only, uint64_t context) {
   Progress& pr = progress_[to];
-  Message m{.type = MessageType::kAppend, .to = to, .commit = hard_.commit};
+  Message m{.type = MessageType::kAppend, .to = to, .commit = hard_.commit, .context = context};
   if (pr.next < first_index_) pr.next = first_index_;  // it will adopt the start
   m.log_index = pr.next - 1;
   m.log_term = *TermAt(m.log_index);
@@ -514,9 +514,14 @@ void RaftCore::MaybeCommit() {
 
 // --- Proposals ---
 
+absl::Status RaftCore::NotLeader() const {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "not the leader (leader: ", leader_ == kNoNode ? std::string("unknown") : absl::StrCat(leader_), ")"));
+}
+
 absl::StatusOr<uint64_t> RaftCore::Propose(uint64_t epoch, std::string payload, uint64_t client, uint64_t seq) {
   if (role_ != Role::kLeader) {
-    return absl::FailedPreconditionError(absl::StrCat("not the leader (leader: ", leader_ == kNoNode ? std::string("unknown") : absl::StrCat(leader_), ")"));
+    return NotLeader();
   }
   if (transfer_target_ != kNoNode) return absl::UnavailableError("leadership is being transferred");
   if (epoch < epoch_) {
@@ -533,7 +538,7 @@ absl::StatusOr<uint64_t> RaftCore::Propose(uint64_t epoch, std::string payload, 
 }
 
 absl::StatusOr<std::pair<uint64_t, uint64_t>> RaftCore::ProposeFence() {
-  if (role_ != Role::kLeader) return absl::FailedPreconditionError("not the leader");
+  if (role_ != Role::kLeader) return NotLeader();
   if (transfer_target_ != kNoNode) return absl::UnavailableError("leadership is being transferred");
   const uint64_t epoch = epoch_ + 1;
   const uint64_t index = AppendLocal(Entry{.kind = EntryKind::kFence, .epoch = epoch});
@@ -543,7 +548,7 @@ absl::StatusOr<std::pair<uint64_t, uint64_t>> RaftCore::ProposeFence() {
 }
 
 absl::StatusOr<uint64_t> RaftCore::ProposeMembers(std::vector<NodeId> members) {
-  if (role_ != Role::kLeader) return absl::FailedPreconditionError("not the leader");
+  if (role_ != Role::kLeader) return NotLeader();
   if (transfer_target_ != kNoNode) return absl::UnavailableError("leadership is being transferred");
   if (config_index_ > hard_.commit) return absl::FailedPreconditionError("a membership change is not yet committed");
   if (TermAt(hard_.commit) != hard_.term) {
@@ -568,7 +573,7 @@ absl::StatusOr<uint64_t> RaftCore::ProposeMembers(std::vector<NodeId> members) {
 
 absl::StatusOr<uint64_t> RaftCore::ReadIndex() {
   if (role_ != Role::kLeader) {
-    return absl::FailedPreconditionError(absl::StrCat("not the leader (leader: ", leader_ == kNoNode ? std::string("unknown") : absl::StrCat(leader_), ")"));
+    return NotLeader();
   }
   if (TermAt(hard_.commit) != hard_.term) {
     return absl::FailedPreconditionError("the leader has not yet committed an entry of its term");
@@ -576,12 +581,7 @@ absl::StatusOr<uint64_t> RaftCore::ReadIndex() {
   const uint64_t id = next_read_id_++;
   pending_reads_.push_back(PendingRead{id, hard_.commit});
   for (const auto& [n, pr] : progress_) {
-    if (n == id_) continue;
-    Message m{.type = MessageType::kAppend, .to = n, .commit = hard_.commit, .context = id};
-    m.log_index = std::max(pr.next, first_index_) - 1;
-    m.log_term = *TermAt(m.log_index);
-    if (m.log_index + 1 == first_index_) m.start = Start();
-    Send(std::move(m));
+    if (n != id_) SendAppend(n, /*heartbeat_only=*/true, /*context=*/id);
   }
   ConfirmReads();  // a group of one confirms at once
   return id;
@@ -605,7 +605,7 @@ void RaftCore::ConfirmReads() {
 }
 
 absl::Status RaftCore::TransferLeadership(NodeId to) {
-  if (role_ != Role::kLeader) return absl::FailedPreconditionError("not the leader");
+  if (role_ != Role::kLeader) return NotLeader();
   if (to == id_ || !IsMember(to)) return absl::InvalidArgumentError(absl::StrCat("node ", to, " cannot take over"));
   transfer_target_ = to;
   transfer_ticks_ = 0;

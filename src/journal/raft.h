@@ -232,7 +232,9 @@ class RaftCore {
   bool IsMember(NodeId n) const;
   bool LogUpToDate(uint64_t last_index, uint64_t last_term) const;
   void Send(Message m);
-  void SendAppend(NodeId to, bool heartbeat_only);
+  // An append of what `to` lacks (or, heartbeat_only, none), carrying a read's `context`.
+  void SendAppend(NodeId to, bool heartbeat_only, uint64_t context = 0);
+  absl::Status NotLeader() const;
   void BroadcastAppend();
   void HandleAppend(const Message& m);
   void HandleAppendReply(const Message& m);

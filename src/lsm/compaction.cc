@@ -111,7 +111,7 @@ Task<absl::StatusOr<CompactionOutput>> Compact(std::vector<SstReader*> inputs, C
   format::SstWriter& w = **writer;
   w.set_warm_cache(hooks.warm_cache);
   HotBlocks hot(hooks.warm_cache, inputs.size());
-  size_t bytes_since_yield = 0;
+  YieldBudget yield(hooks.yield_every_bytes);
 
   // Per key, the newest row at or below the snapshot is kept (unless a bottommost delete) and
   // every older one dropped; rows above the snapshot are all kept. Snapshot 0 takes no row.
@@ -146,9 +146,7 @@ Task<absl::StatusOr<CompactionOutput>> Compact(std::vector<SstReader*> inputs, C
     } else {
       ++out.stats.rows_dropped;
     }
-    bytes_since_yield += row.key.size() + row.value.size();
-    if (hooks.executor != nullptr && bytes_since_yield >= hooks.yield_every_bytes) {
-      bytes_since_yield = 0;
+    if (yield.Spend(row.key.size() + row.value.size()) && hooks.executor != nullptr) {
       co_await hooks.executor->Yield();
     }
     if (!merge.Next()) CO_RETURN_IF_ERROR(co_await merge.Load());

@@ -58,6 +58,24 @@ struct CompactionHooks {
   size_t yield_every_bytes = 16u << 10;
 };
 
+// Counts the bytes of rows a flush or compaction merged, and says when it is time to let the
+// node's other tasks run (CompactionHooks::yield_every_bytes).
+class YieldBudget {
+ public:
+  explicit YieldBudget(size_t every_bytes) : every_bytes_(every_bytes) {}
+  // True, once per `every_bytes` spent: co_await the executor's Yield() then.
+  bool Spend(size_t bytes) {
+    spent_ += bytes;
+    if (spent_ < every_bytes_) return false;
+    spent_ = 0;
+    return true;
+  }
+
+ private:
+  const size_t every_bytes_;
+  size_t spent_ = 0;
+};
+
 struct CompactionStats {
   uint64_t rows_in = 0;
   uint64_t rows_out = 0;

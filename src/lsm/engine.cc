@@ -579,17 +579,12 @@ Task<absl::Status> Engine::FlushOldest() {
       co_await CreateSst(*store_, name, IdOf(number), options_.sst, options_.system_io);
   if (!writer.ok()) co_return writer.status();
   format::SstWriter& w = **writer;
-  const CompactionHooks hooks = Hooks();
-  size_t bytes_since_yield = 0;
+  YieldBudget yield(Hooks().yield_every_bytes);  // let user requests in (see CompactionHooks)
   for (auto it = mem->begin(); it != mem->end(); ++it) {
     const format::RowView row = Memtable::View(it);
     CO_RETURN_IF_ERROR(w.Add(row));
     if (w.has_pending_writes()) CO_RETURN_IF_ERROR(co_await w.WritePending());
-    bytes_since_yield += row.key.size() + row.value.size();
-    if (bytes_since_yield >= hooks.yield_every_bytes) {  // let user requests in (see CompactionHooks)
-      bytes_since_yield = 0;
-      co_await executor_.Yield();
-    }
+    if (yield.Spend(row.key.size() + row.value.size())) co_await executor_.Yield();
   }
   absl::StatusOr<format::SstProperties> props = co_await SealSst(w, *store_, name);
   if (!props.ok()) co_return props.status();
