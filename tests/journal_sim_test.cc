@@ -1,255 +1,364 @@
-// A three-replica journal stream in the simulator: real RaftCores, RaftStorage on the simulated
-// disks, Raft messages over the simulated network. A client appends through whoever leads while
-// the world crashes replicas (machine crashes: unsynced writes are lost) and drops messages.
-// Checked after healing: the replicas agree on every position they all applied, every
-// acknowledged append is in the journal at the position it was acknowledged with, positions are
-// dense, and no retried append landed twice (append ids).
+// A journal stream on three JournalNodes in the simulator, under the full fault model (the
+// Nemesis: crashes, power loss, pauses, partitions, clogs, loss and reordering, clock faults,
+// disk errors, a full disk, corruption within the atlas), written through JournalClients.
+//
+// Each run: writer A fences the stream and appends from three concurrent tasks; halfway
+// through the chaos writer B fences it (a shard owner taking over) and appends from three
+// tasks of its own; a reader reads the whole stream, linearizably, over and over. Then the
+// faults heal. Checked:
+//  - linearizable: the appends and whole-stream reads, against the kv model (sim/linearizability.h);
+//  - no acknowledged append lost: each is in the journal at the position it was acknowledged with;
+//  - replicas agree: no two replicas hold different records at one position;
+//  - dense and exactly once: positions 1..N, no record twice (append ids across retries);
+//  - fencing: nothing of writer A lies at or after the position B's fence returned;
+//  - liveness: after healing, B's appenders and the reader each complete an operation.
 #include <map>
 #include <set>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "fault/nemesis.h"
 #include "gtest/gtest.h"
+#include "sim/history.h"
+#include "sim/linearizability.h"
 #include "sim/world.h"
-#include "src/base/strings.h"
-#include "src/journal/stream_replica.h"
+#include "src/journal/journal_client.h"
+#include "src/journal/journal_node.h"
 #include "src/rpc/rpc_node.h"
 
 namespace cairn::journal {
 namespace {
 
-constexpr int kReplicas = 3;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
 
-struct Run {
-  bool canary = false;
-  std::map<NodeId, StreamReplica*> live;        // replicas running now
-  std::map<uint64_t, std::string> acked;        // position → record
-  std::set<std::string> indeterminate;
-  int appends_done = 0;
-  int reads_checked = 0;
-  bool client_done = false;
-  std::string violation;
+constexpr int kReplicas = 3;
+constexpr int kAppendersPerWriter = 3;
+const char kStream[] = "s";
+
+struct Canaries {
+  bool ack_before_fsync = false;
+  bool skip_append_term_check = false;
 };
 
-Task<void> Replica(Runtime& rt, Run* run) {
+// The faults of a run: unset kinds mean every kind but corruption (see RunSeed).
+struct FaultMix {
+  std::optional<std::vector<fault::FaultKind>> kinds;
+  Duration mean_gap{0};  // 0: the seed picks
+};
+
+struct Run {
+  Canaries canaries;
+  sim::World* world = nullptr;
+  std::vector<NodeId> replicas;
+  std::map<NodeId, JournalNode*> live;  // replica nodes running now
+  sim::History history;
+  std::map<std::string, uint64_t> acked;  // record → the position it was acknowledged with
+  uint64_t b_fence_next = 0;              // where writer B's fence put the stream's end
+  std::map<std::string, Instant> last_ok;  // process → its last ok operation
+  Instant stop_at{};
+};
+
+Task<void> JournalServer(Runtime& rt, Run* run) {
   rpc::RpcNode rpc(rt);
-  StreamReplicaOptions options;
-  for (int i = 0; i < kReplicas; ++i) options.members.push_back(static_cast<NodeId>(i));
-  options.canary_ack_before_fsync = run->canary;
-  std::string stream = "s", dir = "journal";
-  auto replica = co_await StreamReplica::Open(rt, rpc, std::move(stream), std::move(dir), options);
-  if (!replica.ok()) {
-    // A disk fault at recovery: stay down until the next restart.
-    while (true) co_await rt.Sleep(std::chrono::hours(1));
+  JournalNodeOptions options;
+  options.canary_ack_before_fsync = run->canaries.ack_before_fsync;
+  options.raft.canary_skip_append_term_check = run->canaries.skip_append_term_check;
+  std::string root = "journal";
+  auto node = co_await JournalNode::Open(rt, rpc, std::move(root), options);
+  if (!node.ok()) {
+    if (std::getenv("CAIRN_JOURNAL_SEED") != nullptr) std::printf("node %u open: %s\n", rt.node_id(), node.status().ToString().c_str());
+    co_return;  // exit: a disk fault at recovery; the nemesis restarts us
   }
-  (*replica)->RegisterMethods();
+  std::string stream = kStream;
+  if (!(co_await (*node)->CreateStream(std::move(stream), run->replicas)).ok()) co_return;
+  (*node)->RegisterMethods();
   rpc.Start();
-  (*replica)->Start();
-  run->live[rt.node_id()] = replica->get();
+  (*node)->Start();
+  run->live[rt.node_id()] = node->get();
   struct Unlist {
     Run* run;
     NodeId id;
     ~Unlist() { run->live.erase(id); }
   } unlist{run, rt.node_id()};
-  while (true) co_await rt.Sleep(std::chrono::hours(1));
+  absl::Status failed = co_await (*node)->Failed();
+  rt.Log(absl::StrCat("journal node exits after a storage failure: ", failed.ToString()));
 }
 
-// The leader a refusal names ("not the leader (leader: 2)"), if any.
-std::optional<NodeId> LeaderHint(const absl::Status& s) {
-  const std::string m(s.message());
-  const size_t at = m.find("leader: ");
-  if (at == std::string::npos) return std::nullopt;
-  uint32_t id = 0;
-  const std::string rest = m.substr(at + 8, m.find(')', at) - at - 8);
-  if (!absl::SimpleAtoi(rest, &id)) return std::nullopt;
-  return id;
-}
-
-// Where to try next after `s`: the leader it names, else the next replica.
-NodeId NextTarget(const absl::Status& s, NodeId current) {
-  std::optional<NodeId> hint = LeaderHint(s);
-  return hint.has_value() && *hint < kReplicas ? *hint : (current + 1) % kReplicas;
-}
-
-// A linearizable read begun after an append was acknowledged must see it.
-Task<void> ReadBack(Runtime& rt, rpc::RpcNode& rpc, Run* run, uint64_t position, std::string record, NodeId* target) {
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    ReadRequest req;
-    req.set_stream("s");
-    req.set_from(position);
-    req.set_max_bytes(1);
-    req.set_linearizable(true);
-    rpc::CallOptions options{.deadline = rt.DeadlineAfter(std::chrono::milliseconds(500)), .attempts_max = 2};
-    absl::StatusOr<ReadReply> reply = co_await rpc.Call<ReadReply>(*target, "journal.read", req, options);
-    if (reply.ok()) {
-      ++run->reads_checked;
-      if ((reply->records_size() == 0 || reply->records(0).position() != position ||
-           reply->records(0).payload() != record) &&
-          run->violation.empty()) {
-        run->violation = absl::StrCat("a linearizable read at ", position, " after the append was acknowledged does not see ",
-                                      record);
+Task<void> Appender(Runtime& rt, Run* run, JournalClient* client, std::string writer, int task, bool* fenced) {
+  const std::string process = absl::StrCat(writer, task);
+  const int process_id = (writer == "a" ? 0 : 10) + task;
+  for (int n = 0; rt.Now() < run->stop_at && !*fenced; ++n) {
+    std::string record = absl::StrCat("[", process, ".", n, "]");
+    const uint64_t op = run->history.Invoke(process_id, sim::OpKind::kAppend, kStream, record, run->world->Now());
+    absl::StatusOr<uint64_t> position = co_await client->Append(record);
+    if (position.ok()) {
+      run->history.Complete(op, sim::OpOutcome::kOk, std::nullopt, run->world->Now());
+      run->acked[record] = *position;
+      run->last_ok[process] = run->world->Now();
+    } else {
+      // Unknown: a timeout, or a retry refused as stale after an earlier attempt landed.
+      run->history.Complete(op, sim::OpOutcome::kInfo, std::nullopt, run->world->Now(), position.status().ToString());
+      if (std::getenv("CAIRN_JOURNAL_SEED") != nullptr) {
+        std::printf("%s append failed at %.3fs: %s\n", process.c_str(), ToSeconds(rt.Now().time_since_epoch()),
+                    position.status().ToString().c_str());
       }
-      co_return;
+      if (absl::IsFailedPrecondition(position.status())) *fenced = true;  // deposed: stop
     }
-    *target = NextTarget(reply.status(), *target);
-    co_await rt.Sleep(std::chrono::milliseconds(20));
+    co_await rt.Sleep(milliseconds(20 + static_cast<int64_t>(rt.random().Uniform(80))));
   }
 }
 
-Task<void> Client(Runtime& rt, Run* run, int appends) {
+// A writer: fences the stream (retrying until it can), then appends from several tasks.
+Task<void> Writer(Runtime& rt, Run* run, std::string name, Duration start_after) {
+  co_await rt.Sleep(start_after);
   rpc::RpcNode rpc(rt);
   rpc.Start();
-  NodeId target = 0;
-  for (int i = 0; i < appends; ++i) {
-    const std::string record = absl::StrCat("record-", i);
-    bool done = false;
-    for (int attempt = 0; attempt < 200 && !done; ++attempt) {
-      AppendRequest req;
-      req.set_stream("s");
-      req.set_epoch(0);
-      req.set_record(record);
-      req.set_client(rt.node_id() + 1);  // the retries of one append share its id
-      req.set_seq(static_cast<uint64_t>(i) + 1);
-      rpc::CallOptions options{.deadline = rt.DeadlineAfter(std::chrono::milliseconds(500)), .attempts_max = 2};
-      absl::StatusOr<AppendReply> reply = co_await rpc.Call<AppendReply>(target, "journal.append", req, options);
-      if (reply.ok()) {
-        auto [it, inserted] = run->acked.emplace(reply->position(), record);
-        if (!inserted && run->violation.empty()) {
-          run->violation = absl::StrCat("position ", reply->position(), " acknowledged twice: ", it->second, " and ",
-                                        record);
-        }
-        done = true;
-        if (i % 10 == 0) co_await ReadBack(rt, rpc, run, reply->position(), record, &target);
-        break;
-      }
-      // Unknown outcome (timeout, lost leadership): it may be in the journal; try again.
-      if (!absl::IsFailedPrecondition(reply.status())) run->indeterminate.insert(record);
-      target = NextTarget(reply.status(), target);
-      co_await rt.Sleep(std::chrono::milliseconds(20));
+  JournalClientOptions options;
+  options.replicas = run->replicas;
+  options.operation_timeout = seconds(3);
+  options.fence_id = rt.random().Next() | 1;  // one id across the retries of Open
+  std::unique_ptr<JournalClient> client;
+  while (client == nullptr && rt.Now() < run->stop_at) {
+    std::string stream = kStream;
+    auto opened = co_await JournalClient::Open(rt, rpc, std::move(stream), options);
+    if (opened.ok()) {
+      client = *std::move(opened);
+    } else {
+      co_await rt.Sleep(milliseconds(100));
     }
-    ++run->appends_done;
-    co_await rt.Sleep(std::chrono::milliseconds(25));  // spread the appends over the chaos
   }
-  run->client_done = true;
+  if (client == nullptr) co_return;
+  if (name == "b") run->b_fence_next = client->next_position();
+  bool fenced = false;
+  TaskGroup tasks(rt.executor());
+  for (int t = 0; t < kAppendersPerWriter; ++t) tasks.Spawn(Appender(rt, run, client.get(), name, t, &fenced));
+  while (!tasks.empty()) co_await rt.Sleep(milliseconds(100));
+}
+
+Task<void> Reader(Runtime& rt, Run* run) {
+  rpc::RpcNode rpc(rt);
+  rpc.Start();
+  JournalClientOptions options;
+  options.replicas = run->replicas;
+  options.writer = false;
+  options.operation_timeout = seconds(2);
+  std::string stream = kStream;
+  auto client = co_await JournalClient::Open(rt, rpc, std::move(stream), options);
+  CAIRN_CHECK_OK(client.status());
+  while (rt.Now() < run->stop_at) {
+    const uint64_t op = run->history.Invoke(100, sim::OpKind::kRead, kStream, std::nullopt, run->world->Now());
+    absl::StatusOr<std::vector<lsm::JournalRecord>> records = co_await (*client)->Read(1, 1u << 20);
+    if (records.ok()) {
+      std::string value;
+      for (const lsm::JournalRecord& r : *records) value += r.payload;
+      // The kv model's value of a key nothing was appended to is "nothing", not "".
+      run->history.Complete(op, sim::OpOutcome::kOk, value.empty() ? std::nullopt : std::optional(value),
+                            run->world->Now());
+      run->last_ok["reader"] = run->world->Now();
+    } else {
+      run->history.Complete(op, sim::OpOutcome::kFail, std::nullopt, run->world->Now(), records.status().ToString());
+    }
+    co_await rt.Sleep(milliseconds(10 + static_cast<int64_t>(rt.random().Uniform(30))));
+  }
 }
 
 struct Outcome {
   std::string violation;
-  size_t acked = 0, indeterminate = 0, positions_checked = 0, reads_checked = 0;
-  int crashes = 0;
+  size_t acked = 0, indeterminate = 0, reads = 0, records = 0;
+  sim::Verdict verdict = sim::Verdict::kLinearizable;
+  fault::FaultCounts faults;
 };
 
-Outcome RunSeed(uint64_t seed, int appends, bool canary = false) {
+Outcome RunSeed(uint64_t seed, Canaries canaries = {}, FaultMix mix = {}, Duration chaos = seconds(10)) {
   Run run;  // first: the world (destroyed before it) ends the programs that refer to it
-  run.canary = canary;
+  run.canaries = canaries;
   sim::World world(sim::WorldOptions{.seed = seed});
-  std::vector<NodeId> replicas;
+  run.world = &world;
+  std::vector<NodeId> all;
+  for (int i = 0; i < kReplicas; ++i) run.replicas.push_back(static_cast<NodeId>(i));
   for (int i = 0; i < kReplicas; ++i) {
-    replicas.push_back(world.AddNode(absl::StrCat("j", i), [&run](Runtime& rt) { return Replica(rt, &run); }));
+    all.push_back(world.AddNode(absl::StrCat("j", i), [&run](Runtime& rt) { return JournalServer(rt, &run); }));
   }
-  const NodeId client =
-      world.AddNode("client", [&run, appends](Runtime& rt) { return Client(rt, &run, appends); });
-  for (NodeId r : replicas) world.Start(r);
-  world.Start(client);
-  world.network().faults().loss_probability = 0.02;
+  const Instant chaos_end = world.Now() + chaos;
+  const Instant end = chaos_end + seconds(6);
+  run.stop_at = end - seconds(1);
+  all.push_back(world.AddNode("writer-a", [&run](Runtime& rt) { return Writer(rt, &run, "a", milliseconds(0)); }));
+  all.push_back(world.AddNode("writer-b", [&run, chaos](Runtime& rt) { return Writer(rt, &run, "b", chaos / 2); }));
+  all.push_back(world.AddNode("reader", [&run](Runtime& rt) { return Reader(rt, &run); }));
+  for (NodeId n : all) world.Start(n);
+
   Outcome out;
-  // Chaos for a while: crash a random replica every so often.
-  const Instant chaos_end = world.Now() + std::chrono::seconds(20);
-  while (world.Now() < chaos_end && !run.client_done) {
-    world.RunFor(std::chrono::milliseconds(100 + static_cast<int64_t>(world.random().Uniform(600))));
-    if (world.random().Uniform(3) == 0) {
-      world.Restart(replicas[world.random().Uniform(kReplicas)], sim::World::CrashKind::kMachine);
-      ++out.crashes;
-    }
+  fault::NemesisOptions nemesis_options;
+  nemesis_options.servers = run.replicas;
+  nemesis_options.nodes = all;
+  nemesis_options.corruptible_servers_max = (kReplicas - 1) / 2;
+  // Every fault kind but storage corruption, with the seed choosing the pace. A replica whose
+  // log or STATE rots at rest detects it and stays down (it never serves it); repairing such
+  // a replica safely (truncate, and vote no more until caught up past its old end) is not
+  // built yet, so with two of three rotten a stream would stop. docs/journal.md, "Open".
+  std::vector<fault::FaultKind> kinds;
+  for (int k = 0; k < static_cast<int>(fault::FaultKind::kCount); ++k) {
+    if (static_cast<fault::FaultKind>(k) != fault::FaultKind::kCorruption) kinds.push_back(static_cast<fault::FaultKind>(k));
   }
-  // Heal and finish.
-  world.network().faults().loss_probability = 0;
-  world.RunUntilCondition([&] { return run.client_done; }, world.Now() + std::chrono::seconds(60));
-  world.RunFor(std::chrono::seconds(2));
-  out.violation = run.violation;
-  if (out.violation.empty() && !run.client_done) out.violation = "the client did not finish after healing";
-  // The replicas agree wherever they all have a record, and hold every acknowledged append.
-  if (out.violation.empty() && run.live.size() == static_cast<size_t>(kReplicas)) {
-    for (const auto& [position, record] : run.acked) {
-      for (const auto& [id, replica] : run.live) {
-        auto it = replica->records().find(position);
-        if (it == replica->records().end() || it->second != record) {
-          out.violation = absl::StrCat("replica ", id, " lacks acknowledged ", record, " at ", position);
+  nemesis_options.kinds = mix.kinds.value_or(kinds);
+  nemesis_options.mean_gap = mix.mean_gap;
+  fault::Nemesis nemesis(world, nemesis_options, out.faults);
+  nemesis.Start(chaos_end);
+  nemesis.Supervise(end);
+  world.RunUntil(chaos_end);
+  nemesis.HealAll();
+  world.RunUntil(end);
+
+  std::vector<std::string> violations;
+  // Liveness after healing.
+  const Instant grace_end = chaos_end + seconds(3);
+  for (int t = 0; t < kAppendersPerWriter; ++t) {
+    const std::string p = absl::StrCat("b", t);
+    if (run.last_ok[p] < grace_end) violations.push_back(absl::StrCat(p, " completed no append after healing"));
+  }
+  if (run.last_ok["reader"] < grace_end) violations.push_back("the reader completed no read after healing");
+
+  // The replicas' records: agreement, and the most advanced one for the rest.
+  const StreamReplica* most = nullptr;
+  for (const auto& [id, node] : run.live) {
+    const StreamReplica* r = node->stream(kStream);
+    if (r == nullptr) continue;
+    if (most == nullptr || r->next_position() > most->next_position()) most = r;
+    for (const auto& [other_id, other_node] : run.live) {
+      const StreamReplica* o = other_node->stream(kStream);
+      if (o == nullptr || other_id <= id) continue;
+      for (const auto& [position, record] : r->records()) {
+        auto it = o->records().find(position);
+        if (it != o->records().end() && it->second != record) {
+          violations.push_back(absl::StrCat("replicas ", id, " and ", other_id, " differ at ", position));
           break;
         }
-        ++out.positions_checked;
-      }
-      if (!out.violation.empty()) break;
-    }
-    // Positions are dense and a retried append landed once: the most advanced replica holds
-    // exactly the records 0..N-1 at positions 1..N, in the order they were acknowledged.
-    const StreamReplica* most = nullptr;
-    for (const auto& [id, replica] : run.live) {
-      if (most == nullptr || replica->records().size() > most->records().size()) most = replica;
-    }
-    if (out.violation.empty() && most != nullptr) {
-      std::set<std::string> seen;
-      uint64_t expected = 1;
-      for (const auto& [position, record] : most->records()) {
-        if (position != expected++) out.violation = absl::StrCat("positions skip from ", expected - 2, " to ", position);
-        if (!seen.insert(record).second) out.violation = absl::StrCat(record, " is in the journal twice");
-      }
-      if (out.violation.empty() && seen.size() != static_cast<size_t>(appends)) {
-        out.violation = absl::StrCat("the journal holds ", seen.size(), " records, not ", appends);
       }
     }
-    for (const auto& [id, replica] : run.live) {
-      for (const auto& [position, record] : replica->records()) {
-        for (const auto& [other_id, other] : run.live) {
-          auto it = other->records().find(position);
-          if (it != other->records().end() && it->second != record) {
-            out.violation = absl::StrCat("replicas ", id, " and ", other_id, " differ at ", position);
-          }
-        }
-      }
-    }
-  } else if (out.violation.empty()) {
-    out.violation = absl::StrCat("only ", run.live.size(), " replicas running after healing");
   }
-  out.violation = out.violation.empty() ? "" : absl::StrCat("seed ", seed, ": ", out.violation);
+  if (most == nullptr) {
+    violations.push_back("no replica running after healing");
+  } else {
+    std::set<std::string> seen;
+    uint64_t expected = 1;
+    for (const auto& [position, record] : most->records()) {
+      if (position != expected) violations.push_back(absl::StrCat("positions skip from ", expected - 1, " to ", position));
+      expected = position + 1;
+      if (!seen.insert(record).second) violations.push_back(absl::StrCat(record, " is in the journal twice"));
+      if (record.starts_with("[a") && run.b_fence_next != 0 && position >= run.b_fence_next) {
+        violations.push_back(absl::StrCat("deposed writer a's ", record, " landed at ", position, ", after b's fence at ",
+                                          run.b_fence_next));
+      }
+    }
+    for (const auto& [record, position] : run.acked) {
+      auto it = most->records().find(position);
+      if (it == most->records().end() || it->second != record) {
+        violations.push_back(absl::StrCat("acknowledged ", record, " is not at its position ", position));
+      }
+    }
+    out.records = most->records().size();
+  }
+
+  sim::CheckOptions check;
+  check.search_steps_max = 20'000'000;
+  check.memo_entries_max = 500'000;  // each entry interns a whole-stream value: bound the memory
+  absl::StatusOr<sim::LinearizabilityResult> lin =
+      sim::CheckLinearizability(run.history, sim::Model::Kv(), check);
+  CAIRN_CHECK_OK(lin.status());
+  out.verdict = lin->verdict;
+  if (lin->verdict == sim::Verdict::kNotLinearizable) {
+    violations.push_back(absl::StrCat("not linearizable: ", lin->explanation));
+  }
+  if (!violations.empty() && std::getenv("CAIRN_JOURNAL_SEED") != nullptr) {
+    for (const auto& [p, at] : run.last_ok) std::printf("last ok %s at %.3fs\n", p.c_str(), ToSeconds(at.time_since_epoch()));
+    std::printf("b's fence: next %llu\n", static_cast<unsigned long long>(run.b_fence_next));
+    for (const auto& [id, node] : run.live) {
+      const StreamReplica* r = node->stream(kStream);
+      std::printf("replica %u: %s term %llu leader %u commit %llu applied %llu next %llu\n", id, RoleName(r->core().role()),
+                  static_cast<unsigned long long>(r->core().term()), r->core().leader(),
+                  static_cast<unsigned long long>(r->core().commit()), static_cast<unsigned long long>(r->applied()),
+                  static_cast<unsigned long long>(r->next_position()));
+    }
+  }
+  if (violations.size() > 3) violations.resize(3);
+  out.violation = violations.empty() ? "" : absl::StrCat("seed ", seed, ": ", absl::StrJoin(violations, "; "));
   out.acked = run.acked.size();
-  out.reads_checked = static_cast<size_t>(run.reads_checked);
-  out.indeterminate = run.indeterminate.size();
+  for (const sim::Operation& op : run.history.operations()) {
+    if (op.kind == sim::OpKind::kAppend && op.outcome == sim::OpOutcome::kInfo) ++out.indeterminate;
+    if (op.kind == sim::OpKind::kRead && op.outcome == sim::OpOutcome::kOk) ++out.reads;
+  }
   return out;
 }
 
-TEST(JournalSim, AcknowledgedAppendsSurviveReplicaCrashesAndLoss) {
-  Outcome total;
-  constexpr uint64_t kSeeds = 8;
+TEST(JournalSim, TheStreamStaysLinearizableAndLosesNothingUnderTheFullFaultModel) {
+  constexpr uint64_t kSeeds = 24;
+  size_t acked = 0, indeterminate = 0, reads = 0, records = 0, unknown = 0;
+  uint64_t faults = 0;
   for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
-    Outcome o = RunSeed(seed, 300);
+    Outcome o = RunSeed(seed);
     EXPECT_EQ(o.violation, "");
-    total.acked += o.acked;
-    total.indeterminate += o.indeterminate;
-    total.positions_checked += o.positions_checked;
-    total.crashes += o.crashes;
-    total.reads_checked += o.reads_checked;
+    acked += o.acked;
+    indeterminate += o.indeterminate;
+    reads += o.reads;
+    records += o.records;
+    unknown += o.verdict == sim::Verdict::kUnknown;
+    for (uint64_t c : o.faults.by_kind) faults += c;
   }
-  std::printf("journal sweep: %d seeds, %zu acknowledged appends, %zu indeterminate, %d replica crashes, %zu "
-              "replica positions checked, %zu linearizable reads checked\n",
-              static_cast<int>(kSeeds), total.acked, total.indeterminate, total.crashes, total.positions_checked,
-              total.reads_checked);
-  EXPECT_GT(total.reads_checked, 200u);
-  EXPECT_EQ(total.acked, kSeeds * 300);
-  EXPECT_GT(total.crashes, 20);
+  std::printf("journal sweep: %d seeds, %zu acknowledged appends, %zu indeterminate, %zu records in the final "
+              "journals, %zu linearizable whole-stream reads, %llu faults injected, %zu histories the checker "
+              "could not decide\n",
+              static_cast<int>(kSeeds), acked, indeterminate, records, reads, static_cast<unsigned long long>(faults),
+              unknown);
+  EXPECT_GT(acked, kSeeds * 100);
+  EXPECT_GT(reads, kSeeds * 20);
+  // The kv model's search is exponential in the appends no read pins the order of (a reader
+  // cut off from the leader while the writers are not); a search that fills its memo gives
+  // up rather than guess. The direct position checks above still ran on those seeds.
+  EXPECT_LE(unknown, kSeeds / 6);
+}
+
+// Crashes and a network that partitions, clogs, loses, reorders and delays, often: what a
+// stale leader's appends need to arrive after a newer leader's.
+FaultMix NetworkMix() {
+  using enum fault::FaultKind;
+  return FaultMix{.kinds = std::vector{kCrashRestart, kPartition, kClog, kSwizzle, kDegrade}, .mean_gap = milliseconds(150)};
+}
+
+// Replays one seed of the sweep: CAIRN_JOURNAL_SEED=11 journal_sim_test --gtest_filter=*Replay*
+TEST(JournalSim, ReplayOneSeed) {
+  const char* seed = std::getenv("CAIRN_JOURNAL_SEED");
+  if (seed == nullptr) GTEST_SKIP() << "set CAIRN_JOURNAL_SEED to replay a seed";
+  using enum fault::FaultKind;
+  FaultMix mix;
+  if (std::getenv("CAIRN_JOURNAL_NETWORK_MIX") != nullptr) mix = NetworkMix();
+  Outcome o = RunSeed(std::strtoull(seed, nullptr, 10), {}, mix);
+  std::printf("seed %s: %zu acknowledged, %zu indeterminate, %zu records, %zu reads, faults: %s\n", seed, o.acked,
+              o.indeterminate, o.records, o.reads, absl::StrJoin(o.faults.mix, ", ").c_str());
+  EXPECT_EQ(o.violation, "");
+}
+
+// The canaries: each is a real bug the sweep must catch within a few seeds. (The dropped
+// term check on AppendEntries is caught by raft_test's built schedule, not yet by a sweep:
+// see docs/journal.md, "Open".)
+int SeedsUntilCaught(Canaries canaries, FaultMix mix, uint64_t seeds_max) {
+  for (uint64_t seed = 1; seed <= seeds_max; ++seed) {
+    Outcome o = RunSeed(seed, canaries, mix);
+    if (!o.violation.empty()) {
+      std::printf("canary caught: %s\n", o.violation.c_str());
+      return static_cast<int>(seed);
+    }
+  }
+  return 0;
 }
 
 TEST(JournalSim, CatchesAcknowledgementsSentBeforeTheFsync) {
-  int caught = 0;
-  for (uint64_t seed = 1; seed <= 40 && caught == 0; ++seed) {
-    Outcome o = RunSeed(seed, 300, /*canary=*/true);
-    if (!o.violation.empty()) {
-      ++caught;
-      std::printf("canary caught: %s\n", o.violation.c_str());
-    }
-  }
-  EXPECT_GT(caught, 0) << "the sweep missed acknowledgements sent before the fsync";
+  using enum fault::FaultKind;
+  FaultMix mix{.kinds = std::vector{kCrashRestart, kPowerLoss}, .mean_gap = milliseconds(200)};
+  EXPECT_GT(SeedsUntilCaught(Canaries{.ack_before_fsync = true}, mix, 40), 0)
+      << "the sweep missed acknowledgements sent before the fsync";
 }
+
 
 }  // namespace
 }  // namespace cairn::journal

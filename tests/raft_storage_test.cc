@@ -70,7 +70,7 @@ TEST(RaftStorage, PersistsTruncatesTrimsAndResets) {
       EXPECT_EQ(st.entries[4], E(5, 1, "a5"));
       EXPECT_EQ(st.entries[5], E(6, 2, "b6"));
       RaftCore::Ready t;  // trim below 5
-      t.trim = LogStart{.first_index = 5, .first_prev_term = 1, .members = {1, 2, 3}, .epoch = 1};
+      t.trim = LogStart{.first_index = 5, .first_prev_term = 1, .members = {1, 2, 3}, .epoch = 1, .first_position = 4};
       EXPECT_EQ(*co_await (*s)->Persist(t), 8u);
     }
     {
@@ -80,10 +80,11 @@ TEST(RaftStorage, PersistsTruncatesTrimsAndResets) {
       const RaftState& st = (*s)->recovered();
       EXPECT_EQ(st.start.first_index, 5u);
       EXPECT_EQ(st.start.epoch, 1u);
+      EXPECT_EQ(st.start.first_position, 4u);
       EXPECT_EQ(st.entries.front().index, 5u);
       EXPECT_EQ(st.entries.back().index, 8u);
       RaftCore::Ready r;  // adopt a leader's start at 100, then take its entries
-      r.reset = LogStart{.first_index = 100, .first_prev_term = 7, .members = {1, 2}, .epoch = 3};
+      r.reset = LogStart{.first_index = 100, .first_prev_term = 7, .members = {1, 2}, .epoch = 3, .first_position = 60};
       r.entries = Entries(100, 102, 7, "c");
       r.hard_state = HardState{.term = 7, .vote = kNoNode, .commit = 99};
       EXPECT_EQ(*co_await (*s)->Persist(r), 102u);
@@ -92,7 +93,7 @@ TEST(RaftStorage, PersistsTruncatesTrimsAndResets) {
     EXPECT_TRUE(s.ok()) << s.status();
     if (!s.ok()) co_return;
     const RaftState& st = (*s)->recovered();
-    EXPECT_EQ(st.start, (LogStart{.first_index = 100, .first_prev_term = 7, .members = {1, 2}, .epoch = 3}));
+    EXPECT_EQ(st.start, (LogStart{.first_index = 100, .first_prev_term = 7, .members = {1, 2}, .epoch = 3, .first_position = 60}));
     EXPECT_EQ(st.entries.size(), 3u);
     EXPECT_EQ(st.entries.front(), E(100, 7, "c100"));
     EXPECT_EQ(st.hard.term, 7u);

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "src/base/check.h"
+#include "src/journal/leader_hint.h"
 
 namespace cairn::journal {
 
@@ -39,6 +40,7 @@ RaftCore::RaftCore(NodeId id, RaftState state, RaftOptions options, Random& rand
   first_prev_term_ = state.start.first_prev_term;
   base_members_ = state.start.members;
   base_epoch_ = state.start.epoch;
+  base_position_ = state.start.first_position;
   for (Entry& e : state.entries) {
     CAIRN_CHECK_EQ(e.index, first_index_ + entries_.size());
     entries_.push_back(std::move(e));
@@ -68,7 +70,9 @@ std::optional<uint64_t> RaftCore::TermAt(uint64_t index) const {
   return entries_[index - first_index_].term;
 }
 
-LogStart RaftCore::Start() const { return LogStart{first_index_, first_prev_term_, base_members_, base_epoch_}; }
+LogStart RaftCore::Start() const {
+  return LogStart{first_index_, first_prev_term_, base_members_, base_epoch_, base_position_};
+}
 
 uint64_t RaftCore::AppendLocal(Entry e) {
   e.index = last_index() + 1;
@@ -122,9 +126,12 @@ bool RaftCore::LogUpToDate(uint64_t index, uint64_t term) const {
   return term > my_term || (term == my_term && index >= last_index());
 }
 
-void RaftCore::Trim(uint64_t upto) {
-  upto = std::min({upto, applied_ + 1, last_index()});
+void RaftCore::Trim(uint64_t upto, uint64_t first_position) {
+  CAIRN_CHECK_LE(upto, applied_ + 1);
+  upto = std::min(upto, last_index());
   if (upto <= first_index_) return;
+  CAIRN_CHECK_GE(first_position, base_position_);
+  base_position_ = first_position;
   for (uint64_t i = first_index_; i < upto; ++i) {
     const Entry& e = entry(i);
     if (e.kind == EntryKind::kConfig) base_members_ = e.members;
@@ -400,6 +407,7 @@ void RaftCore::HandleAppend(const Message& m) {
     first_prev_term_ = m.start->first_prev_term;
     base_members_ = m.start->members;
     base_epoch_ = m.start->epoch;
+    base_position_ = m.start->first_position;
     hard_.commit = std::max(hard_.commit, first_index_ - 1);
     applied_ = std::max(applied_, first_index_ - 1);
     persisted_index_ = first_index_ - 1;
@@ -514,15 +522,10 @@ void RaftCore::MaybeCommit() {
 
 // --- Proposals ---
 
-absl::Status RaftCore::NotLeader() const {
-  return absl::FailedPreconditionError(absl::StrCat(
-      "not the leader (leader: ", leader_ == kNoNode ? std::string("unknown") : absl::StrCat(leader_), ")"));
-}
+absl::Status RaftCore::NotLeader() const { return NotLeaderError(leader_); }
 
-absl::StatusOr<uint64_t> RaftCore::Propose(uint64_t epoch, std::string payload, uint64_t client, uint64_t seq) {
-  if (role_ != Role::kLeader) {
-    return NotLeader();
-  }
+absl::Status RaftCore::CheckWriter(uint64_t epoch) const {
+  if (role_ != Role::kLeader) return NotLeader();
   if (transfer_target_ != kNoNode) return absl::UnavailableError("leadership is being transferred");
   if (epoch < epoch_) {
     return absl::FailedPreconditionError(absl::StrCat("stale epoch ", epoch, ": the stream is fenced at ", epoch_));
@@ -530,6 +533,19 @@ absl::StatusOr<uint64_t> RaftCore::Propose(uint64_t epoch, std::string payload, 
   if (epoch > epoch_) {
     return absl::InvalidArgumentError(absl::StrCat("epoch ", epoch, " was never issued (the stream is at ", epoch_, ")"));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> RaftCore::ProposeTrim(uint64_t epoch, uint64_t position) {
+  if (absl::Status s = CheckWriter(epoch); !s.ok()) return s;
+  const uint64_t index = AppendLocal(Entry{.kind = EntryKind::kTrim, .epoch = epoch, .position = position});
+  broadcast_pending_ = true;
+  MaybeCommit();
+  return index;
+}
+
+absl::StatusOr<uint64_t> RaftCore::Propose(uint64_t epoch, std::string payload, uint64_t client, uint64_t seq) {
+  if (absl::Status s = CheckWriter(epoch); !s.ok()) return s;
   const uint64_t index = AppendLocal(
       Entry{.kind = EntryKind::kData, .epoch = epoch, .payload = std::move(payload), .client = client, .seq = seq});
   broadcast_pending_ = true;
@@ -537,11 +553,18 @@ absl::StatusOr<uint64_t> RaftCore::Propose(uint64_t epoch, std::string payload, 
   return index;
 }
 
-absl::StatusOr<std::pair<uint64_t, uint64_t>> RaftCore::ProposeFence() {
+absl::StatusOr<std::pair<uint64_t, uint64_t>> RaftCore::ProposeFence(uint64_t fence_id) {
   if (role_ != Role::kLeader) return NotLeader();
   if (transfer_target_ != kNoNode) return absl::UnavailableError("leadership is being transferred");
+  if (fence_id != 0) {
+    for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
+      if (it->kind != EntryKind::kFence) continue;
+      if (it->client == fence_id) return std::make_pair(it->index, it->epoch);
+      break;  // only the latest fence may be answered again
+    }
+  }
   const uint64_t epoch = epoch_ + 1;
-  const uint64_t index = AppendLocal(Entry{.kind = EntryKind::kFence, .epoch = epoch});
+  const uint64_t index = AppendLocal(Entry{.kind = EntryKind::kFence, .epoch = epoch, .client = fence_id});
   broadcast_pending_ = true;
   MaybeCommit();
   return std::make_pair(index, epoch);

@@ -45,6 +45,7 @@ enum class EntryKind : uint8_t {
   kData = 1,    // a stream record
   kFence = 2,   // raises the stream's epoch to `epoch`
   kConfig = 3,  // the member list becomes `members`
+  kTrim = 4,    // the stream's writer allows records before `position` to be dropped
 };
 
 struct Entry {
@@ -55,8 +56,10 @@ struct Entry {
   std::string payload;           // kData: the record
   std::vector<NodeId> members;   // kConfig
   // kData: the writer's append id, so that a retried append is recognized (0: none).
+  // kFence: `client` is the fence id (ProposeFence).
   uint64_t client = 0;
   uint64_t seq = 0;
+  uint64_t position = 0;  // kTrim: the first stream position to keep
   friend bool operator==(const Entry&, const Entry&) = default;
 };
 
@@ -66,6 +69,9 @@ struct LogStart {
   uint64_t first_prev_term = 0;  // the term of the entry before it
   std::vector<NodeId> members;   // the configuration in force at the start
   uint64_t epoch = 0;            // the stream's epoch at the start
+  // The stream position the first data record at or after first_index takes. Positions are the
+  // driver's numbering (StreamReplica): the core only carries this along with the start.
+  uint64_t first_position = 1;
   friend bool operator==(const LogStart&, const LogStart&) = default;
 };
 
@@ -150,8 +156,14 @@ class RaftCore {
   // once committed. FailedPrecondition when not the leader (leader() may name one), or when
   // `epoch` is older than the stream's.
   absl::StatusOr<uint64_t> Propose(uint64_t epoch, std::string payload, uint64_t client = 0, uint64_t seq = 0);
+  // Appends a trim entry: once applied, the driver drops the records before `position`
+  // (Trim). Refused like Propose for an older or unissued epoch.
+  absl::StatusOr<uint64_t> ProposeTrim(uint64_t epoch, uint64_t position);
   // Appends a fence raising the epoch to epoch() + 1 and returns (index, new epoch).
-  absl::StatusOr<std::pair<uint64_t, uint64_t>> ProposeFence();
+  // `fence_id` (nonzero) makes a retry idempotent: when the latest fence in the log carries
+  // the same id, that one is answered instead of fencing again, so a writer whose first
+  // attempt landed unanswered does not fence itself out with its retry.
+  absl::StatusOr<std::pair<uint64_t, uint64_t>> ProposeFence(uint64_t fence_id = 0);
   // Adds or removes one member. FailedPrecondition while a change is uncommitted or before the
   // leader committed an entry of its term; InvalidArgument for a no-op change.
   absl::StatusOr<uint64_t> ProposeMembers(std::vector<NodeId> members);
@@ -164,8 +176,11 @@ class RaftCore {
   // `index` is applied. FailedPrecondition when not the leader, or before the leader has
   // committed an entry of its term (its commit index could be behind).
   absl::StatusOr<uint64_t> ReadIndex();
-  // Drops entries below `upto` (which must be applied). The log keeps at least its last entry.
-  void Trim(uint64_t upto);
+  // Drops entries below `upto` (which must be applied); `first_position` is the stream
+  // position of the first data record at or after it. The log keeps at least its last entry,
+  // so `upto` is clamped to last_index(); the driver passes the position for the clamped
+  // index, which is the same when no data record lies between.
+  void Trim(uint64_t upto, uint64_t first_position);
 
   // --- Output ---
   struct Ready {
@@ -235,6 +250,8 @@ class RaftCore {
   // An append of what `to` lacks (or, heartbeat_only, none), carrying a read's `context`.
   void SendAppend(NodeId to, bool heartbeat_only, uint64_t context = 0);
   absl::Status NotLeader() const;
+  // Whether a writer with `epoch` may append now.
+  absl::Status CheckWriter(uint64_t epoch) const;
   void BroadcastAppend();
   void HandleAppend(const Message& m);
   void HandleAppendReply(const Message& m);
@@ -256,6 +273,7 @@ class RaftCore {
   uint64_t first_prev_term_ = 0;
   std::vector<NodeId> base_members_;  // in force at the log's start
   uint64_t base_epoch_ = 0;
+  uint64_t base_position_ = 1;        // LogStart::first_position
 
   HardState hard_;
   HardState persisted_hard_;

@@ -10,7 +10,7 @@ namespace cairn::journal {
 namespace {
 
 constexpr std::string_view kStateMagic = "CRNRAFTS";
-constexpr uint64_t kStateFormatVersion = 1;
+constexpr uint64_t kStateFormatVersion = 2;  // 2: the start carries first_position
 constexpr size_t kStateBytesMax = 1u << 20;
 constexpr size_t kRecoveryReadBytes = 4u << 20;
 constexpr char kEntryTag = 'E';
@@ -35,6 +35,7 @@ void PutStart(std::string* out, const LogStart& s) {
   PutVarint64(out, s.first_prev_term);
   PutMembers(out, s.members);
   PutVarint64(out, s.epoch);
+  PutVarint64(out, s.first_position);
 }
 
 bool ReadStart(ByteReader& r, LogStart* s) {
@@ -42,7 +43,8 @@ bool ReadStart(ByteReader& r, LogStart* s) {
   s->first_prev_term = r.Varint64();
   if (!ReadMembers(r, &s->members)) return false;
   s->epoch = r.Varint64();
-  return r.ok() && s->first_index >= 1;
+  s->first_position = r.Varint64();
+  return r.ok() && s->first_index >= 1 && s->first_position >= 1;
 }
 
 std::string EncodeStartMarker(const LogStart& s) {
@@ -62,6 +64,7 @@ std::string EncodeEntry(const Entry& e) {
   PutLengthPrefixed(&out, e.payload);
   PutVarint64(&out, e.client);
   PutVarint64(&out, e.seq);
+  PutVarint64(&out, e.position);
   return out;
 }
 
@@ -77,7 +80,8 @@ absl::StatusOr<Entry> DecodeEntry(uint64_t index, std::string_view bytes) {
   e.payload.assign(r.LengthPrefixed());
   e.client = r.Varint64();
   e.seq = r.Varint64();
-  if (!r.ok() || !members_ok || tag != kEntryTag || kind > static_cast<uint64_t>(EntryKind::kConfig) ||
+  e.position = r.Varint64();
+  if (!r.ok() || !members_ok || tag != kEntryTag || kind > static_cast<uint64_t>(EntryKind::kTrim) ||
       r.remaining() != 0) {
     return absl::DataLossError(absl::StrCat("raft log: entry ", index, " is malformed"));
   }
@@ -113,6 +117,9 @@ Task<absl::Status> RaftStorage::Recover(Executor& executor, std::vector<NodeId> 
   {
     absl::StatusOr<std::string> bytes = co_await lsm::ReadSealedFile(disk_, dir_ + "/STATE", kStateBytesMax);
     if (absl::IsNotFound(bytes.status())) {
+      if (members.empty()) {
+        co_return absl::NotFoundError(absl::StrCat(dir_, ": no raft group here (no STATE, and no members to create one)"));
+      }
       fresh = true;
       start_ = LogStart{.first_index = 1, .first_prev_term = 0, .members = std::move(members), .epoch = 0};
     } else {

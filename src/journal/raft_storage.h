@@ -34,7 +34,9 @@ namespace cairn::journal {
 
 class RaftStorage {
  public:
-  // Opens the group's storage in `dir`, creating it with `members` if it is new.
+  // Opens the group's storage in `dir`, creating it with `members` if it is new. NotFound when
+  // there is no group and `members` is empty (recovery of a group whose creation a crash cut
+  // off before its STATE was written).
   static Task<absl::StatusOr<std::unique_ptr<RaftStorage>>> Open(Disk& disk, Executor& executor, std::string dir,
                                                                  std::vector<NodeId> members);
 

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "src/base/check.h"
 #include "src/base/status.h"
+#include "src/journal/leader_hint.h"
 
 namespace cairn::journal {
 namespace {
@@ -16,18 +17,20 @@ void EntryToProto(const Entry& e, RaftEntry* p) {
   for (NodeId n : e.members) p->add_members(n);
   p->set_client(e.client);
   p->set_seq(e.seq);
+  p->set_position(e.position);
 }
 
 Entry EntryFromProto(const RaftEntry& p) {
   Entry e;
   e.index = p.index();
   e.term = p.term();
-  e.kind = p.kind() <= static_cast<uint32_t>(EntryKind::kConfig) ? static_cast<EntryKind>(p.kind()) : EntryKind::kNoop;
+  e.kind = p.kind() <= static_cast<uint32_t>(EntryKind::kTrim) ? static_cast<EntryKind>(p.kind()) : EntryKind::kNoop;
   e.epoch = p.epoch();
   e.payload = p.payload();
   e.members.assign(p.members().begin(), p.members().end());
   e.client = p.client();
   e.seq = p.seq();
+  e.position = p.position();
   return e;
 }
 
@@ -50,6 +53,7 @@ RaftMessage ToProto(const Message& m, const std::string& stream) {
     s->set_first_prev_term(m.start->first_prev_term);
     for (NodeId n : m.start->members) s->add_members(n);
     s->set_epoch(m.start->epoch);
+    s->set_first_position(m.start->first_position);
   }
   p.set_reject(m.reject);
   p.set_hint_last_index(m.hint_last_index);
@@ -76,6 +80,7 @@ Message FromProto(const RaftMessage& p) {
     s.first_prev_term = p.start().first_prev_term();
     s.members.assign(p.start().members().begin(), p.start().members().end());
     s.epoch = p.start().epoch();
+    s.first_position = std::max<uint64_t>(p.start().first_position(), 1);
     m.start = s;
   }
   m.reject = p.reject();
@@ -87,53 +92,46 @@ Message FromProto(const RaftMessage& p) {
   return m;
 }
 
-StreamReplica::StreamReplica(Runtime& rt, rpc::RpcNode& rpc, std::string stream, StreamReplicaOptions options)
+
+StreamReplica::StreamReplica(Runtime& rt, std::string stream, StreamReplicaOptions options, RaftSend send)
     : rt_(rt),
-      rpc_(rpc),
       stream_(std::move(stream)),
       options_(std::move(options)),
+      send_(std::move(send)),
       work_(rt.executor()),
       applied_notifier_(rt.executor()),
-      sends_(rt.executor()),
       loops_(rt.executor()) {}
 
-StreamReplica::~StreamReplica() { rpc_.CancelHandlers(); }
+StreamReplica::~StreamReplica() = default;
 
-Task<absl::StatusOr<std::unique_ptr<StreamReplica>>> StreamReplica::Open(Runtime& rt, rpc::RpcNode& rpc,
-                                                                         std::string stream, std::string dir,
-                                                                         StreamReplicaOptions options) {
+Task<absl::StatusOr<std::unique_ptr<StreamReplica>>> StreamReplica::Open(Runtime& rt, std::string stream,
+                                                                         std::string dir, StreamReplicaOptions options,
+                                                                         RaftSend send) {
   std::vector<NodeId> members = options.members;
-  std::unique_ptr<StreamReplica> r(new StreamReplica(rt, rpc, std::move(stream), std::move(options)));
+  std::unique_ptr<StreamReplica> r(new StreamReplica(rt, std::move(stream), std::move(options), std::move(send)));
   absl::StatusOr<std::unique_ptr<RaftStorage>> storage =
       co_await RaftStorage::Open(rt.disk(), rt.executor(), std::move(dir), std::move(members));
   if (!storage.ok()) co_return storage.status();
   r->storage_ = *std::move(storage);
+  const LogStart& start = r->storage_->recovered().start;
+  r->start_position_ = r->next_position_ = start.first_position;
+  r->applied_ = start.first_index - 1;
   r->core_ = std::make_unique<RaftCore>(rt.node_id(), r->storage_->recovered(), r->options_.raft, rt.random());
   co_return r;
 }
 
-void StreamReplica::RegisterMethods() {
-  rpc_.Register<RaftMessage, StepReply>(
-      "journal.step", [this](rpc::CallContext c, RaftMessage m) { return HandleStep(c, std::move(m)); });
-  rpc_.Register<AppendRequest, AppendReply>(
-      "journal.append", [this](rpc::CallContext c, AppendRequest m) { return HandleAppend(c, std::move(m)); });
-  rpc_.Register<FenceRequest, FenceReply>(
-      "journal.fence", [this](rpc::CallContext c, FenceRequest m) { return HandleFence(c, std::move(m)); });
-  rpc_.Register<ReadRequest, ReadReply>(
-      "journal.read", [this](rpc::CallContext c, ReadRequest m) { return HandleRead(c, std::move(m)); });
+void StreamReplica::Start() { loops_.Spawn(ReadyLoop()); }
+
+void StreamReplica::Tick() {
+  if (!failure_.ok()) return;
+  core_->Tick();
+  work_.NotifyAll();
 }
 
-void StreamReplica::Start() {
-  loops_.Spawn(TickLoop());
-  loops_.Spawn(ReadyLoop());
-}
-
-Task<void> StreamReplica::TickLoop() {
-  while (failure_.ok()) {
-    co_await rt_.Sleep(options_.tick);
-    core_->Tick();
-    work_.NotifyAll();
-  }
+void StreamReplica::Step(const RaftMessage& message) {
+  if (!failure_.ok()) return;
+  core_->Step(FromProto(message));
+  work_.NotifyAll();
 }
 
 Task<void> StreamReplica::ReadyLoop() {
@@ -147,10 +145,12 @@ Task<void> StreamReplica::ReadyLoop() {
       failure_ = persisted.status();
       rt_.Log(absl::StrCat("journal ", stream_, ": storage failed, replica stops: ", failure_.ToString()));
       applied_notifier_.NotifyAll();
+      if (options_.on_failure) options_.on_failure(failure_);
       co_return;
     }
     core_->OnPersisted(*persisted);
     if (!options_.canary_ack_before_fsync) SendAll(r.messages);
+    if (r.reset.has_value()) Reset(*r.reset);
     for (Entry& e : r.committed) Apply(std::move(e));
     for (const auto& [id, index] : r.reads) {
       if (abandoned_reads_.erase(id) == 0) read_outcomes_[id] = index;
@@ -158,57 +158,80 @@ Task<void> StreamReplica::ReadyLoop() {
     for (uint64_t id : r.reads_failed) {
       if (abandoned_reads_.erase(id) == 0) read_outcomes_[id] = std::nullopt;
     }
-    if (!r.committed.empty() || !r.reads.empty() || !r.reads_failed.empty()) applied_notifier_.NotifyAll();
+    if (r.reset.has_value() || !r.committed.empty() || !r.reads.empty() || !r.reads_failed.empty()) {
+      applied_notifier_.NotifyAll();
+    }
   }
 }
 
+void StreamReplica::Reset(const LogStart& start) {
+  // Everything before the start is committed, in SSTables and trimmed by the leader; this
+  // replica lacked part of it. Its state machine starts over there.
+  records_.clear();
+  index_of_position_.clear();
+  position_at_index_.clear();
+  applied_terms_.clear();
+  appends_seen_.clear();
+  start_position_ = next_position_ = start.first_position;
+  applied_ = start.first_index - 1;
+}
+
 void StreamReplica::Apply(Entry e) {
+  CAIRN_CHECK_GT(e.index, applied_);
   applied_terms_[e.index] = e.term;
   applied_ = e.index;
-  if (e.kind != EntryKind::kData) return;
+  if (e.kind == EntryKind::kTrim) ApplyTrim(e);
+  if (e.kind != EntryKind::kData) {
+    position_at_index_[e.index] = next_position_;
+    return;
+  }
   if (e.client != 0) {
     std::map<uint64_t, uint64_t>& seen = appends_seen_[e.client];
     if (auto it = seen.find(e.seq); it != seen.end()) {
-      position_of_index_[e.index] = it->second;  // a retry: it answers the first one's position
+      position_at_index_[e.index] = it->second;  // a retry: it answers the first one's position
       return;
     }
     seen[e.seq] = next_position_;
     while (seen.size() > kAppendIdsRemembered) seen.erase(seen.begin());
   }
-  position_of_index_[e.index] = next_position_;
+  position_at_index_[e.index] = next_position_;
+  index_of_position_[next_position_] = e.index;
   records_[next_position_++] = std::move(e.payload);
+}
+
+void StreamReplica::ApplyTrim(const Entry& e) {
+  ++stats_.trims;
+  // A trim past the end trims to the end (the writer cannot know the end exactly when a
+  // leader change is under way; Trim refuses what is certainly past it).
+  const uint64_t position = std::min(e.position, next_position_);
+  if (position <= start_position_) return;
+  // The first index to keep: the record at `position`, or, when the trim reaches the end,
+  // past this entry (the core keeps the log's last entry, which then holds no record).
+  const uint64_t upto = position < next_position_ ? index_of_position_.at(position) : e.index + 1;
+  core_->Trim(upto, position);
+  const uint64_t first_index = core_->first_index();
+  records_.erase(records_.begin(), records_.lower_bound(position));
+  index_of_position_.erase(index_of_position_.begin(), index_of_position_.lower_bound(position));
+  position_at_index_.erase(position_at_index_.begin(), position_at_index_.lower_bound(first_index));
+  applied_terms_.erase(applied_terms_.begin(), applied_terms_.lower_bound(first_index));
+  for (auto client = appends_seen_.begin(); client != appends_seen_.end();) {
+    std::erase_if(client->second, [&](const auto& seq) { return seq.second < position; });
+    client = client->second.empty() ? appends_seen_.erase(client) : std::next(client);
+  }
+  start_position_ = position;
+  work_.NotifyAll();  // the trim is persisted with the next Ready
 }
 
 void StreamReplica::SendAll(const std::vector<Message>& messages) {
   for (const Message& m : messages) {
-    if (sends_.size() >= options_.sends_inflight_max) {
-      ++stats_.messages_dropped;
-      continue;
-    }
     ++stats_.messages_sent;
-    sends_.Spawn(SendOne(ToProto(m, stream_)));
+    send_(ToProto(m, stream_));
   }
 }
 
-Task<void> StreamReplica::SendOne(RaftMessage message) {
-  const NodeId to = message.to();
-  // One attempt, briefly: a lost message is Raft's to resend, with fresher content.
-  rpc::CallOptions options{.deadline = rt_.DeadlineAfter(options_.tick * 4), .attempts_max = 1};
-  absl::StatusOr<StepReply> reply = co_await rpc_.Call<StepReply>(to, "journal.step", message, options);
-  (void)reply;
-}
-
-absl::Status StreamReplica::Usable(const std::string& stream) const {
-  if (stream != stream_) return absl::NotFoundError(absl::StrCat("no journal stream \"", stream, "\" here"));
+absl::Status StreamReplica::Usable() const {
   if (!failure_.ok()) return absl::UnavailableError(absl::StrCat("replica stopped: ", failure_.message()));
   return absl::OkStatus();
-}
-
-Task<absl::StatusOr<StepReply>> StreamReplica::HandleStep(rpc::CallContext, RaftMessage request) {
-  CO_RETURN_IF_ERROR(Usable(request.stream()));
-  core_->Step(FromProto(request));
-  work_.NotifyAll();
-  co_return StepReply();
 }
 
 Task<absl::Status> StreamReplica::WaitCommitted(uint64_t index, uint64_t term, Instant deadline) {
@@ -219,37 +242,61 @@ Task<absl::Status> StreamReplica::WaitCommitted(uint64_t index, uint64_t term, I
     }
   }
   auto it = applied_terms_.find(index);
-  if (it == applied_terms_.end() || it->second != term) {
+  if (it == applied_terms_.end()) {
+    // Trimmed, or skipped by a reset: committed by someone, but whose entry is unknown here.
+    co_return absl::UnavailableError("the log moved past the entry; it may or may not be in the journal");
+  }
+  if (it->second != term) {
     ++stats_.appends_lost;
     co_return absl::AbortedError("leadership changed and another entry took the position; the record is not in the journal");
   }
   co_return absl::OkStatus();
 }
 
-Task<absl::StatusOr<AppendReply>> StreamReplica::HandleAppend(rpc::CallContext context, AppendRequest request) {
-  CO_RETURN_IF_ERROR(Usable(request.stream()));
+Task<absl::StatusOr<AppendReply>> StreamReplica::Append(const AppendRequest& request, Instant deadline) {
+  CO_RETURN_IF_ERROR(Usable());
   absl::StatusOr<uint64_t> index =
       core_->Propose(request.epoch(), request.record(), request.client(), request.seq());
   if (!index.ok()) co_return index.status();
   const uint64_t term = core_->term();
   work_.NotifyAll();
-  CO_RETURN_IF_ERROR(co_await WaitCommitted(*index, term, context.deadline));
+  CO_RETURN_IF_ERROR(co_await WaitCommitted(*index, term, deadline));
   ++stats_.appends;
   AppendReply reply;
-  reply.set_position(position_of_index_.at(*index));
+  reply.set_position(position_at_index_.at(*index));
   co_return reply;
 }
 
-Task<absl::StatusOr<FenceReply>> StreamReplica::HandleFence(rpc::CallContext context, FenceRequest request) {
-  CO_RETURN_IF_ERROR(Usable(request.stream()));
-  absl::StatusOr<std::pair<uint64_t, uint64_t>> fence = core_->ProposeFence();
+Task<absl::StatusOr<FenceReply>> StreamReplica::Fence(const FenceRequest& request, Instant deadline) {
+  CO_RETURN_IF_ERROR(Usable());
+  absl::StatusOr<std::pair<uint64_t, uint64_t>> fence = core_->ProposeFence(request.fence_id());
   if (!fence.ok()) co_return fence.status();
+  // A retry may be answered with an earlier attempt's entry, of an earlier term.
+  const uint64_t term = core_->entry(fence->first).term;
+  work_.NotifyAll();
+  CO_RETURN_IF_ERROR(co_await WaitCommitted(fence->first, term, deadline));
+  FenceReply reply;
+  reply.set_epoch(fence->second);
+  reply.set_start(start_position_);
+  reply.set_next(position_at_index_.at(fence->first));
+  co_return reply;
+}
+
+Task<absl::StatusOr<TrimReply>> StreamReplica::Trim(const TrimRequest& request, Instant deadline) {
+  CO_RETURN_IF_ERROR(Usable());
+  // A position never exceeds its Raft index (positions count a subset of the entries), so a
+  // trim past last_index() + 1 is past the end whatever the leader has yet to apply.
+  if (request.upto() > core_->last_index() + 1) {
+    co_return absl::InvalidArgumentError(
+        absl::StrCat("trim to ", request.upto(), " is past the end of the stream (next position ", next_position_, ")"));
+  }
+  absl::StatusOr<uint64_t> index = core_->ProposeTrim(request.epoch(), request.upto());
+  if (!index.ok()) co_return index.status();
   const uint64_t term = core_->term();
   work_.NotifyAll();
-  CO_RETURN_IF_ERROR(co_await WaitCommitted(fence->first, term, context.deadline));
-  FenceReply reply;
-  reply.set_position(fence->first);
-  reply.set_epoch(fence->second);
+  CO_RETURN_IF_ERROR(co_await WaitCommitted(*index, term, deadline));
+  TrimReply reply;
+  reply.set_start(start_position_);
   co_return reply;
 }
 
@@ -276,9 +323,13 @@ Task<absl::Status> StreamReplica::WaitLinearizable(Instant deadline) {
   }
 }
 
-Task<absl::StatusOr<ReadReply>> StreamReplica::HandleRead(rpc::CallContext context, ReadRequest request) {
-  CO_RETURN_IF_ERROR(Usable(request.stream()));
-  if (request.linearizable()) CO_RETURN_IF_ERROR(co_await WaitLinearizable(context.deadline));
+Task<absl::StatusOr<ReadReply>> StreamReplica::Read(const ReadRequest& request, Instant deadline) {
+  CO_RETURN_IF_ERROR(Usable());
+  if (request.linearizable()) CO_RETURN_IF_ERROR(co_await WaitLinearizable(deadline));
+  if (request.from() < start_position_) {
+    co_return absl::OutOfRangeError(absl::StrCat("stream ", stream_, ": positions before ", start_position_,
+                                                 " were trimmed (asked from ", request.from(), ")"));
+  }
   ReadReply reply;
   const size_t bytes_max = std::min<size_t>(request.max_bytes() == 0 ? options_.read_bytes_max : request.max_bytes(),
                                             options_.read_bytes_max);
@@ -292,6 +343,22 @@ Task<absl::StatusOr<ReadReply>> StreamReplica::HandleRead(rpc::CallContext conte
   }
   reply.set_next(next_position_);
   co_return reply;
+}
+
+InfoReply StreamReplica::Info() const {
+  InfoReply reply;
+  reply.set_leader(core_->leader());
+  reply.set_role(RoleName(core_->role()));
+  reply.set_term(core_->term());
+  reply.set_epoch(core_->epoch());
+  reply.set_start(start_position_);
+  reply.set_next(next_position_);
+  reply.set_commit(core_->commit());
+  reply.set_applied(applied_);
+  reply.set_first_index(core_->first_index());
+  reply.set_last_index(core_->last_index());
+  for (NodeId n : core_->members()) reply.add_members(n);
+  return reply;
 }
 
 }  // namespace cairn::journal

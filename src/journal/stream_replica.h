@@ -1,31 +1,37 @@
 // StreamReplica: one replica of one journal stream on a node — a RaftCore driven through its
-// RaftStorage and the node's RpcNode, on the node's executor.
+// RaftStorage, on the node's executor. The JournalNode hosting it ticks it, routes it the Raft
+// messages and requests that name its stream, and carries its outgoing messages (`send`).
 //
-// Two loops own the core's time and output: the tick loop ticks it every `tick`; the ready
-// loop takes each Ready, persists it (RaftStorage), reports it (OnPersisted), sends its
-// messages (one-way "journal.step" calls, each a single attempt: Raft retries on its own) and
-// applies its committed entries to the replica's record map. RPC handlers Step the core and
-// wake the ready loop. A storage failure stops the replica (fail-stop): it answers nothing
-// more until the node restarts and recovery sorts the disk out.
+// The ready loop owns the core's output: it takes each Ready, persists it (RaftStorage),
+// reports it (OnPersisted), hands its messages to `send` and applies its committed entries. A
+// storage failure stops the replica (fail-stop): it answers nothing more until the node
+// restarts and recovery sorts the disk out.
 //
-// Service (leader only; others answer FailedPrecondition naming the leader they know):
-//   journal.append  record, epoch → position, once committed
-//   journal.fence   → a new epoch, once committed; older epochs are refused from then on
-//   journal.read    committed records from a position: linearizable from the leader (after a
-//                   ReadIndex round), or from any replica's applied state
+// Requests (leader only; a follower answers NotLeaderError naming the leader it knows):
+//   Append  record, epoch, append id → position, once committed
+//   Fence   → a new epoch, once committed; older epochs are refused from then on
+//   Trim    epoch, upto → records before `upto` dropped on every replica (a replicated entry)
+//   Read    committed records from a position: linearizable from the leader (after a ReadIndex
+//           round), or from any replica's applied state
 //
 // Positions are dense: the state machine numbers the data records it applies 1, 2, 3, ...
-// (the leader's no-ops, fences and configuration entries take Raft indexes but no position),
-// and a retried append (same client and seq) takes no new one. Every replica applies the same
-// committed log, so every replica numbers alike. Until trimming goes through the service, the
-// numbering and the append ids seen are rebuilt from the whole log at restart.
+// (no-ops, fences, trims and configuration entries take Raft indexes but no position), and a
+// retried append (same append id) takes no new one. Every replica applies the same committed
+// log, so every replica numbers alike; the log's start carries the position its first record
+// takes (LogStart::first_position), so numbering survives trims and a follower adopting a start.
+//
+// Append ids are remembered for the records in the log; a trim forgets those before it. That is
+// safe because only the stream's writer trims, and only below records it was acknowledged (they
+// are in its SSTables), so it never again retries an append id from below the trim point; a
+// writer fenced off cannot append at all.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
-#include <set>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,95 +39,108 @@
 #include "src/journal/journal.pb.h"
 #include "src/journal/raft.h"
 #include "src/journal/raft_storage.h"
-#include "src/rpc/rpc_node.h"
 #include "src/runtime/notifier.h"
 #include "src/runtime/runtime.h"
 #include "src/runtime/task_group.h"
 
 namespace cairn::journal {
 
+// Hands one Raft message to the transport; never blocks (the transport may drop it: Raft resends).
+using RaftSend = std::function<void(RaftMessage message)>;
+
 struct StreamReplicaOptions {
   std::vector<NodeId> members;  // the stream's replicas, this one included (a new stream)
-  Duration tick = std::chrono::milliseconds(10);
   RaftOptions raft;
-  // Raft messages being sent at once; past it a message is dropped (Raft resends).
-  size_t sends_inflight_max = 256;
   // journal.read answers at most this many bytes of records.
   size_t read_bytes_max = 1u << 20;
   // Canary: send a Ready's messages (votes, acknowledgements) before persisting it. The
   // simulator must catch the acknowledged appends a crash then loses.
   bool canary_ack_before_fsync = false;
+  // Called once when the replica stops on a storage failure.
+  std::function<void(const absl::Status&)> on_failure;
 };
 
 struct StreamReplicaStats {
   uint64_t readies = 0;
   uint64_t messages_sent = 0;
-  uint64_t messages_dropped = 0;  // the send limit was reached
-  uint64_t appends = 0;           // committed through this replica as leader
-  uint64_t appends_lost = 0;      // proposed here, overwritten by another leader's entry
+  uint64_t appends = 0;       // committed through this replica as leader
+  uint64_t appends_lost = 0;  // proposed here, overwritten by another leader's entry
+  uint64_t trims = 0;         // trim entries applied
 };
 
 class StreamReplica {
  public:
-  static Task<absl::StatusOr<std::unique_ptr<StreamReplica>>> Open(Runtime& rt, rpc::RpcNode& rpc, std::string stream,
-                                                                   std::string dir, StreamReplicaOptions options);
+  // Opens (or, with options.members, creates) the replica's storage in `dir`.
+  static Task<absl::StatusOr<std::unique_ptr<StreamReplica>>> Open(Runtime& rt, std::string stream, std::string dir,
+                                                                   StreamReplicaOptions options, RaftSend send);
   ~StreamReplica();
   StreamReplica(const StreamReplica&) = delete;
   StreamReplica& operator=(const StreamReplica&) = delete;
 
-  // Registers the journal.* methods (before rpc.Start()), then starts the loops.
-  void RegisterMethods();
-  void Start();
+  void Start();  // the ready loop
+  void Tick();
+  void Step(const RaftMessage& message);
 
+  Task<absl::StatusOr<AppendReply>> Append(const AppendRequest& request, Instant deadline);
+  Task<absl::StatusOr<FenceReply>> Fence(const FenceRequest& request, Instant deadline);
+  Task<absl::StatusOr<TrimReply>> Trim(const TrimRequest& request, Instant deadline);
+  Task<absl::StatusOr<ReadReply>> Read(const ReadRequest& request, Instant deadline);
+  InfoReply Info() const;
+
+  const std::string& name() const { return stream_; }
   const RaftCore& core() const { return *core_; }
   uint64_t applied() const { return applied_; }
   const absl::Status& failure() const { return failure_; }
   const StreamReplicaStats& stats() const { return stats_; }
-  // The committed data records this replica has applied, by position.
+  // The committed data records this replica has applied and not trimmed, by position.
   const std::map<uint64_t, std::string>& records() const { return records_; }
+  // The first position readable here, and the one the next record takes.
+  uint64_t start_position() const { return start_position_; }
+  uint64_t next_position() const { return next_position_; }
 
   // Append ids remembered per client, the most recent.
   static constexpr size_t kAppendIdsRemembered = 4096;
 
  private:
-  StreamReplica(Runtime& rt, rpc::RpcNode& rpc, std::string stream, StreamReplicaOptions options);
-  Task<void> TickLoop();
+  StreamReplica(Runtime& rt, std::string stream, StreamReplicaOptions options, RaftSend send);
   Task<void> ReadyLoop();
-  Task<void> SendOne(RaftMessage message);
   void SendAll(const std::vector<Message>& messages);
-  absl::Status Usable(const std::string& stream) const;
+  absl::Status Usable() const;
+  void Apply(Entry e);
+  void Reset(const LogStart& start);  // the log now begins at `start`
+  void ApplyTrim(const Entry& e);
   // Waits until `index` is applied; OK if the entry there is the one proposed at `term`.
   Task<absl::Status> WaitCommitted(uint64_t index, uint64_t term, Instant deadline);
   // Confirms leadership (RaftCore::ReadIndex) and waits until the read index is applied.
   Task<absl::Status> WaitLinearizable(Instant deadline);
-  Task<absl::StatusOr<StepReply>> HandleStep(rpc::CallContext context, RaftMessage request);
-  Task<absl::StatusOr<AppendReply>> HandleAppend(rpc::CallContext context, AppendRequest request);
-  Task<absl::StatusOr<FenceReply>> HandleFence(rpc::CallContext context, FenceRequest request);
-  Task<absl::StatusOr<ReadReply>> HandleRead(rpc::CallContext context, ReadRequest request);
 
   Runtime& rt_;
-  rpc::RpcNode& rpc_;
   const std::string stream_;
   const StreamReplicaOptions options_;
+  const RaftSend send_;
   std::unique_ptr<RaftStorage> storage_;
   std::unique_ptr<RaftCore> core_;
-  void Apply(Entry e);
 
-  std::map<uint64_t, std::string> records_;     // by position
+  // The state machine: the untrimmed records and how positions map to Raft indexes.
+  std::map<uint64_t, std::string> records_;  // by position
+  uint64_t start_position_ = 1;
   uint64_t next_position_ = 1;
+  std::map<uint64_t, uint64_t> index_of_position_;  // position → the index of its record
+  // Raft index → the position its record took (a retry: the first one's); for other entries,
+  // the position the next record takes.
+  std::map<uint64_t, uint64_t> position_at_index_;
   std::map<uint64_t, uint64_t> applied_terms_;  // Raft index → term of the entry applied there
-  std::map<uint64_t, uint64_t> position_of_index_;  // Raft index → the position its record took
   std::map<uint64_t, std::map<uint64_t, uint64_t>> appends_seen_;  // client → seq → position
+  uint64_t applied_ = 0;
+
   // ReadIndex outcomes not yet picked up: the read index, or nullopt when it failed.
   std::map<uint64_t, std::optional<uint64_t>> read_outcomes_;
   std::set<uint64_t> abandoned_reads_;  // timed out before their outcome came
-  uint64_t applied_ = 0;
   absl::Status failure_;
   StreamReplicaStats stats_;
-  Notifier work_;     // the core may have a Ready
+  Notifier work_;  // the core may have a Ready
   Notifier applied_notifier_;
-  TaskGroup sends_;
-  TaskGroup loops_;  // last: the loops end before what they use
+  TaskGroup loops_;  // last: the loop ends before what it uses
 };
 
 // Conversions between the core's messages and the wire's.

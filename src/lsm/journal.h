@@ -8,8 +8,8 @@
 // indeterminate. Records are read back in order from any position at or after start(), which
 // Trim moves up once their contents live in SSTables.
 //
-// Implementations: LocalJournal (segments on the node's Disk, this issue) and the Raft journal
-// (src/journal, later). Both are used only from their node's executor.
+// Implementations: LocalJournal (segments on the node's Disk) and JournalClient (a Raft-
+// replicated stream over the network, src/journal). Both are used only from their node's executor.
 #pragma once
 
 #include <cstdint>
@@ -32,9 +32,10 @@ class Journal {
   virtual ~Journal() = default;
 
   // Appends `payload` as the next record and returns its position once it is durable.
-  // Positions follow the order of the calls; concurrent appends may complete in any order
-  // (the simulator shuffles wakeups), so a caller that applies records in position order
-  // must hold back a later one until the earlier ones are in.
+  // An append that begins after another completed gets a later position; concurrent appends
+  // may get their positions, and complete, in any order (the simulator shuffles wakeups, the
+  // network reorders retries), so a caller that applies records in position order must hold
+  // back a later one until the earlier ones are in.
   virtual Task<absl::StatusOr<uint64_t>> Append(std::string payload) = 0;
 
   // Records from position `from` (>= start()) in order: at least one if any exists, and no

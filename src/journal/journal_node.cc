@@ -1,0 +1,170 @@
+#include "src/journal/journal_node.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "src/base/status.h"
+#include "src/base/strings.h"
+
+namespace cairn::journal {
+
+JournalNode::JournalNode(Runtime& rt, rpc::RpcNode& rpc, std::string root, JournalNodeOptions options)
+    : rt_(rt),
+      rpc_(rpc),
+      root_(std::move(root)),
+      options_(std::move(options)),
+      outbox_(rt, rpc, options_.outbox),
+      failed_(rt.executor()),
+      loops_(rt.executor()) {}
+
+JournalNode::~JournalNode() { rpc_.CancelHandlers(); }
+
+absl::Status JournalNode::ValidateStreamName(std::string_view name) {
+  const bool chars_ok = std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.';
+  });
+  if (name.empty() || name.size() > 128 || name[0] == '.' || !chars_ok) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad stream name \"", AbslView(name), "\": want 1-128 of [A-Za-z0-9_.-], not starting with '.'"));
+  }
+  return absl::OkStatus();
+}
+
+Task<absl::StatusOr<std::unique_ptr<JournalNode>>> JournalNode::Open(Runtime& rt, rpc::RpcNode& rpc, std::string root,
+                                                                     JournalNodeOptions options) {
+  std::unique_ptr<JournalNode> node(new JournalNode(rt, rpc, std::move(root), std::move(options)));
+  CO_RETURN_IF_ERROR(co_await rt.disk().CreateDir(node->root_));
+  absl::StatusOr<std::vector<std::string>> names = co_await rt.disk().List(node->root_);
+  if (!names.ok()) co_return names.status();
+  std::sort(names->begin(), names->end());
+  for (std::string& name : *names) {
+    if (!ValidateStreamName(name).ok()) continue;
+    absl::Status s = co_await node->OpenStream(name, {});
+    if (absl::IsNotFound(s)) {
+      rt.Log(absl::StrCat("journal: ", node->root_, "/", name, " holds no stream (its creation was cut off); ignored"));
+      continue;
+    }
+    // Any other failure stops the node: a replica that forgot its votes or its log, and came
+    // back empty, could break Raft's safety.
+    if (!s.ok()) co_return s;
+  }
+  co_return node;
+}
+
+Task<absl::Status> JournalNode::OpenStream(std::string name, std::vector<NodeId> members) {
+  StreamReplicaOptions options;
+  options.members = std::move(members);
+  options.raft = options_.raft;
+  options.read_bytes_max = options_.read_bytes_max;
+  options.canary_ack_before_fsync = options_.canary_ack_before_fsync;
+  options.on_failure = [this](const absl::Status& s) {
+    if (failure_.ok()) failure_ = s;
+    failed_.NotifyAll();
+  };
+  absl::StatusOr<std::unique_ptr<StreamReplica>> replica = co_await StreamReplica::Open(
+      rt_, name, absl::StrCat(root_, "/", name), std::move(options),
+      [this](RaftMessage m) { outbox_.Send(std::move(m)); });
+  if (!replica.ok()) co_return replica.status();
+  if (started_) (*replica)->Start();
+  streams_[name] = *std::move(replica);
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> JournalNode::CreateStream(std::string stream, std::vector<NodeId> members) {
+  CO_RETURN_IF_ERROR(ValidateStreamName(stream));
+  std::sort(members.begin(), members.end());
+  members.erase(std::unique(members.begin(), members.end()), members.end());
+  if (members.empty() || members.size() > options_.members_max) {
+    co_return absl::InvalidArgumentError(
+        absl::StrCat("a stream has 1 to ", options_.members_max, " members, not ", members.size()));
+  }
+  if (!std::binary_search(members.begin(), members.end(), rt_.node_id())) {
+    co_return absl::InvalidArgumentError(absl::StrCat("node ", rt_.node_id(), " is not among the stream's members"));
+  }
+  if (streams_.contains(stream)) co_return absl::OkStatus();
+  if (creating_.contains(stream)) co_return absl::UnavailableError(absl::StrCat("stream ", stream, " is being created"));
+  if (streams_.size() + creating_.size() >= options_.streams_max) {
+    co_return absl::ResourceExhaustedError(absl::StrCat("this node hosts ", options_.streams_max, " streams already"));
+  }
+  creating_.insert(stream);
+  absl::Status s = co_await OpenStream(stream, std::move(members));
+  creating_.erase(stream);
+  co_return s;
+}
+
+Task<absl::Status> JournalNode::Failed() {
+  while (failure_.ok()) co_await failed_.Wait();
+  co_return failure_;
+}
+
+StreamReplica* JournalNode::stream(const std::string& name) const {
+  auto it = streams_.find(name);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+absl::StatusOr<StreamReplica*> JournalNode::Find(const std::string& name) const {
+  StreamReplica* s = stream(name);
+  if (s == nullptr) return absl::NotFoundError(absl::StrCat("no journal stream \"", name, "\" on node ", rt_.node_id()));
+  return s;
+}
+
+void JournalNode::RegisterMethods() {
+  rpc_.Register<CreateRequest, CreateReply>("journal.create", [this](rpc::CallContext, CreateRequest r) -> Task<absl::StatusOr<CreateReply>> {
+    std::vector<NodeId> members(r.members().begin(), r.members().end());
+    std::string name = r.stream();
+    CO_RETURN_IF_ERROR(co_await CreateStream(std::move(name), std::move(members)));
+    co_return CreateReply();
+  });
+  rpc_.Register<StepBatch, StepReply>("journal.step", [this](rpc::CallContext, StepBatch batch) -> Task<absl::StatusOr<StepReply>> {
+    for (const RaftMessage& m : batch.messages()) {
+      if (StreamReplica* s = stream(m.stream()); s != nullptr) {
+        s->Step(m);
+      } else {
+        ++stats_.steps_unknown_stream;
+      }
+    }
+    co_return StepReply();
+  });
+  rpc_.Register<AppendRequest, AppendReply>("journal.append", [this](rpc::CallContext c, AppendRequest r) -> Task<absl::StatusOr<AppendReply>> {
+    absl::StatusOr<StreamReplica*> s = Find(r.stream());
+    if (!s.ok()) co_return s.status();
+    co_return co_await (*s)->Append(r, c.deadline);
+  });
+  rpc_.Register<FenceRequest, FenceReply>("journal.fence", [this](rpc::CallContext c, FenceRequest r) -> Task<absl::StatusOr<FenceReply>> {
+    absl::StatusOr<StreamReplica*> s = Find(r.stream());
+    if (!s.ok()) co_return s.status();
+    co_return co_await (*s)->Fence(r, c.deadline);
+  });
+  rpc_.Register<TrimRequest, TrimReply>("journal.trim", [this](rpc::CallContext c, TrimRequest r) -> Task<absl::StatusOr<TrimReply>> {
+    absl::StatusOr<StreamReplica*> s = Find(r.stream());
+    if (!s.ok()) co_return s.status();
+    co_return co_await (*s)->Trim(r, c.deadline);
+  });
+  rpc_.Register<ReadRequest, ReadReply>("journal.read", [this](rpc::CallContext c, ReadRequest r) -> Task<absl::StatusOr<ReadReply>> {
+    absl::StatusOr<StreamReplica*> s = Find(r.stream());
+    if (!s.ok()) co_return s.status();
+    co_return co_await (*s)->Read(r, c.deadline);
+  });
+  rpc_.Register<InfoRequest, InfoReply>("journal.info", [this](rpc::CallContext, InfoRequest r) -> Task<absl::StatusOr<InfoReply>> {
+    absl::StatusOr<StreamReplica*> s = Find(r.stream());
+    if (!s.ok()) co_return s.status();
+    co_return (*s)->Info();
+  });
+}
+
+void JournalNode::Start() {
+  started_ = true;
+  for (auto& [name, replica] : streams_) replica->Start();
+  loops_.Spawn(TickLoop());
+}
+
+Task<void> JournalNode::TickLoop() {
+  while (true) {
+    co_await rt_.Sleep(options_.tick);
+    // Every stream ticks at once, so their heartbeats to a peer share one outbox call.
+    for (auto& [name, replica] : streams_) replica->Tick();
+  }
+}
+
+}  // namespace cairn::journal

@@ -1,0 +1,99 @@
+// JournalNode: the journal service of one node — the replicas of every stream it hosts, one
+// tick loop for all of them, one outbox carrying their Raft messages to the peers, and the
+// journal.* methods, routed to a stream by the name each request carries.
+//
+// On disk, stream S lives in <root>/<S>/ (its RaftStorage). A stream exists here once its
+// STATE is written; Open recovers every stream found under the root, and a directory whose
+// creation a crash cut off is left alone (logged). Streams are created by journal.create (the
+// master, later, decides which nodes replicate a stream) or CreateStream.
+//
+// Methods:
+//   journal.create  stream, members → this node replicates the stream (idempotent)
+//   journal.step    a batch of Raft messages from a peer (PeerOutbox)
+//   journal.append / journal.fence / journal.trim / journal.read   see StreamReplica
+//   journal.info    one replica's view of the stream (leader, term, epoch, start, next, ...)
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "src/journal/peer_outbox.h"
+#include "src/journal/stream_replica.h"
+#include "src/rpc/rpc_node.h"
+#include "src/runtime/notifier.h"
+#include "src/runtime/runtime.h"
+#include "src/runtime/task_group.h"
+
+namespace cairn::journal {
+
+struct JournalNodeOptions {
+  Duration tick = std::chrono::milliseconds(10);
+  RaftOptions raft;
+  size_t read_bytes_max = 1u << 20;
+  size_t streams_max = 16384;
+  size_t members_max = 9;
+  PeerOutboxOptions outbox;
+  bool canary_ack_before_fsync = false;  // see StreamReplicaOptions
+};
+
+struct JournalNodeStats {
+  uint64_t steps_unknown_stream = 0;  // Raft messages for a stream not hosted here
+};
+
+class JournalNode {
+ public:
+  // Recovers every stream under `root`.
+  static Task<absl::StatusOr<std::unique_ptr<JournalNode>>> Open(Runtime& rt, rpc::RpcNode& rpc, std::string root,
+                                                                 JournalNodeOptions options);
+  ~JournalNode();
+  JournalNode(const JournalNode&) = delete;
+  JournalNode& operator=(const JournalNode&) = delete;
+
+  // Registers the journal.* methods (before rpc.Start()), then starts the tick loop and the
+  // streams.
+  void RegisterMethods();
+  void Start();
+
+  // Makes this node a replica of a new stream with `members` (this node among them). OK if it
+  // already is one.
+  Task<absl::Status> CreateStream(std::string stream, std::vector<NodeId> members);
+
+  // Waits until a replica stops on a storage failure, and returns it. The node's process
+  // should then exit and restart: recovery sorts the disk out (an fsync that failed leaves
+  // the file's state unknown, so carrying on is not an option).
+  Task<absl::Status> Failed();
+
+  // nullptr when the stream is not hosted here.
+  StreamReplica* stream(const std::string& name) const;
+  const std::map<std::string, std::unique_ptr<StreamReplica>>& streams() const { return streams_; }
+  const PeerOutboxStats& outbox_stats() const { return outbox_.stats(); }
+  const JournalNodeStats& stats() const { return stats_; }
+
+  // Whether `name` may name a stream: 1-128 of [A-Za-z0-9_.-], not starting with '.'.
+  static absl::Status ValidateStreamName(std::string_view name);
+
+ private:
+  JournalNode(Runtime& rt, rpc::RpcNode& rpc, std::string root, JournalNodeOptions options);
+  Task<absl::Status> OpenStream(std::string name, std::vector<NodeId> members);
+  Task<void> TickLoop();
+  absl::StatusOr<StreamReplica*> Find(const std::string& name) const;
+
+  Runtime& rt_;
+  rpc::RpcNode& rpc_;
+  const std::string root_;
+  const JournalNodeOptions options_;
+  PeerOutbox outbox_;
+  std::map<std::string, std::unique_ptr<StreamReplica>> streams_;
+  std::set<std::string> creating_;  // CreateStream in progress
+  bool started_ = false;
+  absl::Status failure_;
+  Notifier failed_;
+  JournalNodeStats stats_;
+  TaskGroup loops_;  // last
+};
+
+}  // namespace cairn::journal
