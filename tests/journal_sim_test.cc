@@ -329,7 +329,6 @@ FaultMix NetworkMix() {
 TEST(JournalSim, ReplayOneSeed) {
   const char* seed = std::getenv("CAIRN_JOURNAL_SEED");
   if (seed == nullptr) GTEST_SKIP() << "set CAIRN_JOURNAL_SEED to replay a seed";
-  using enum fault::FaultKind;
   FaultMix mix;
   if (std::getenv("CAIRN_JOURNAL_NETWORK_MIX") != nullptr) mix = NetworkMix();
   Outcome o = RunSeed(std::strtoull(seed, nullptr, 10), {}, mix);

@@ -109,6 +109,16 @@ absl::StatusOr<StreamReplica*> JournalNode::Find(const std::string& name) const 
   return s;
 }
 
+template <typename Request, typename Reply>
+void JournalNode::RegisterRouted(std::string method,
+                                 Task<absl::StatusOr<Reply>> (StreamReplica::*serve)(const Request&, Instant)) {
+  rpc_.Register<Request, Reply>(std::move(method), [this, serve](rpc::CallContext c, Request r) -> Task<absl::StatusOr<Reply>> {
+    absl::StatusOr<StreamReplica*> s = Find(r.stream());
+    if (!s.ok()) co_return s.status();
+    co_return co_await ((*s)->*serve)(r, c.deadline);
+  });
+}
+
 void JournalNode::RegisterMethods() {
   rpc_.Register<CreateRequest, CreateReply>("journal.create", [this](rpc::CallContext, CreateRequest r) -> Task<absl::StatusOr<CreateReply>> {
     std::vector<NodeId> members(r.members().begin(), r.members().end());
@@ -126,26 +136,10 @@ void JournalNode::RegisterMethods() {
     }
     co_return StepReply();
   });
-  rpc_.Register<AppendRequest, AppendReply>("journal.append", [this](rpc::CallContext c, AppendRequest r) -> Task<absl::StatusOr<AppendReply>> {
-    absl::StatusOr<StreamReplica*> s = Find(r.stream());
-    if (!s.ok()) co_return s.status();
-    co_return co_await (*s)->Append(r, c.deadline);
-  });
-  rpc_.Register<FenceRequest, FenceReply>("journal.fence", [this](rpc::CallContext c, FenceRequest r) -> Task<absl::StatusOr<FenceReply>> {
-    absl::StatusOr<StreamReplica*> s = Find(r.stream());
-    if (!s.ok()) co_return s.status();
-    co_return co_await (*s)->Fence(r, c.deadline);
-  });
-  rpc_.Register<TrimRequest, TrimReply>("journal.trim", [this](rpc::CallContext c, TrimRequest r) -> Task<absl::StatusOr<TrimReply>> {
-    absl::StatusOr<StreamReplica*> s = Find(r.stream());
-    if (!s.ok()) co_return s.status();
-    co_return co_await (*s)->Trim(r, c.deadline);
-  });
-  rpc_.Register<ReadRequest, ReadReply>("journal.read", [this](rpc::CallContext c, ReadRequest r) -> Task<absl::StatusOr<ReadReply>> {
-    absl::StatusOr<StreamReplica*> s = Find(r.stream());
-    if (!s.ok()) co_return s.status();
-    co_return co_await (*s)->Read(r, c.deadline);
-  });
+  RegisterRouted<AppendRequest, AppendReply>("journal.append", &StreamReplica::Append);
+  RegisterRouted<FenceRequest, FenceReply>("journal.fence", &StreamReplica::Fence);
+  RegisterRouted<TrimRequest, TrimReply>("journal.trim", &StreamReplica::Trim);
+  RegisterRouted<ReadRequest, ReadReply>("journal.read", &StreamReplica::Read);
   rpc_.Register<InfoRequest, InfoReply>("journal.info", [this](rpc::CallContext, InfoRequest r) -> Task<absl::StatusOr<InfoReply>> {
     absl::StatusOr<StreamReplica*> s = Find(r.stream());
     if (!s.ok()) co_return s.status();

@@ -81,6 +81,9 @@ class JournalNode {
   Task<absl::Status> OpenStream(std::string name, std::vector<NodeId> members);
   Task<void> TickLoop();
   absl::StatusOr<StreamReplica*> Find(const std::string& name) const;
+  // Registers `method`, served by `serve` on the stream the request names.
+  template <typename Request, typename Reply>
+  void RegisterRouted(std::string method, Task<absl::StatusOr<Reply>> (StreamReplica::*serve)(const Request&, Instant));
 
   Runtime& rt_;
   rpc::RpcNode& rpc_;

@@ -169,8 +169,7 @@ void StreamReplica::Reset(const LogStart& start) {
   // replica lacked part of it. Its state machine starts over there.
   records_.clear();
   index_of_position_.clear();
-  position_at_index_.clear();
-  applied_terms_.clear();
+  applied_entries_.clear();
   appends_seen_.clear();
   start_position_ = next_position_ = start.first_position;
   applied_ = start.first_index - 1;
@@ -178,23 +177,21 @@ void StreamReplica::Reset(const LogStart& start) {
 
 void StreamReplica::Apply(Entry e) {
   CAIRN_CHECK_GT(e.index, applied_);
-  applied_terms_[e.index] = e.term;
   applied_ = e.index;
   if (e.kind == EntryKind::kTrim) ApplyTrim(e);
-  if (e.kind != EntryKind::kData) {
-    position_at_index_[e.index] = next_position_;
-    return;
-  }
+  AppliedEntry& applied = applied_entries_[e.index];
+  applied.term = e.term;
+  applied.position = next_position_;
+  if (e.kind != EntryKind::kData) return;
   if (e.client != 0) {
     std::map<uint64_t, uint64_t>& seen = appends_seen_[e.client];
     if (auto it = seen.find(e.seq); it != seen.end()) {
-      position_at_index_[e.index] = it->second;  // a retry: it answers the first one's position
+      applied.position = it->second;  // a retry: it answers the first one's position
       return;
     }
     seen[e.seq] = next_position_;
     while (seen.size() > kAppendIdsRemembered) seen.erase(seen.begin());
   }
-  position_at_index_[e.index] = next_position_;
   index_of_position_[next_position_] = e.index;
   records_[next_position_++] = std::move(e.payload);
 }
@@ -212,8 +209,7 @@ void StreamReplica::ApplyTrim(const Entry& e) {
   const uint64_t first_index = core_->first_index();
   records_.erase(records_.begin(), records_.lower_bound(position));
   index_of_position_.erase(index_of_position_.begin(), index_of_position_.lower_bound(position));
-  position_at_index_.erase(position_at_index_.begin(), position_at_index_.lower_bound(first_index));
-  applied_terms_.erase(applied_terms_.begin(), applied_terms_.lower_bound(first_index));
+  applied_entries_.erase(applied_entries_.begin(), applied_entries_.lower_bound(first_index));
   for (auto client = appends_seen_.begin(); client != appends_seen_.end();) {
     std::erase_if(client->second, [&](const auto& seq) { return seq.second < position; });
     client = client->second.empty() ? appends_seen_.erase(client) : std::next(client);
@@ -234,23 +230,26 @@ absl::Status StreamReplica::Usable() const {
   return absl::OkStatus();
 }
 
-Task<absl::Status> StreamReplica::WaitCommitted(uint64_t index, uint64_t term, Instant deadline) {
+Task<absl::StatusOr<uint64_t>> StreamReplica::WaitCommitted(uint64_t index, Instant deadline) {
+  // The entry proposed (or, for a retried fence, found) at `index`; read before any wait.
+  const uint64_t term = core_->entry(index).term;
+  work_.NotifyAll();
   while (applied_ < index) {
     if (!failure_.ok()) co_return absl::UnavailableError("replica stopped; the record may or may not be committed");
     if (!co_await applied_notifier_.Wait(deadline)) {
       co_return absl::DeadlineExceededError("not committed in time; the record may or may not be in the journal");
     }
   }
-  auto it = applied_terms_.find(index);
-  if (it == applied_terms_.end()) {
+  auto it = applied_entries_.find(index);
+  if (it == applied_entries_.end()) {
     // Trimmed, or skipped by a reset: committed by someone, but whose entry is unknown here.
     co_return absl::UnavailableError("the log moved past the entry; it may or may not be in the journal");
   }
-  if (it->second != term) {
+  if (it->second.term != term) {
     ++stats_.appends_lost;
     co_return absl::AbortedError("leadership changed and another entry took the position; the record is not in the journal");
   }
-  co_return absl::OkStatus();
+  co_return it->second.position;
 }
 
 Task<absl::StatusOr<AppendReply>> StreamReplica::Append(const AppendRequest& request, Instant deadline) {
@@ -258,12 +257,11 @@ Task<absl::StatusOr<AppendReply>> StreamReplica::Append(const AppendRequest& req
   absl::StatusOr<uint64_t> index =
       core_->Propose(request.epoch(), request.record(), request.client(), request.seq());
   if (!index.ok()) co_return index.status();
-  const uint64_t term = core_->term();
-  work_.NotifyAll();
-  CO_RETURN_IF_ERROR(co_await WaitCommitted(*index, term, deadline));
+  absl::StatusOr<uint64_t> position = co_await WaitCommitted(*index, deadline);
+  if (!position.ok()) co_return position.status();
   ++stats_.appends;
   AppendReply reply;
-  reply.set_position(position_at_index_.at(*index));
+  reply.set_position(*position);
   co_return reply;
 }
 
@@ -271,14 +269,12 @@ Task<absl::StatusOr<FenceReply>> StreamReplica::Fence(const FenceRequest& reques
   CO_RETURN_IF_ERROR(Usable());
   absl::StatusOr<std::pair<uint64_t, uint64_t>> fence = core_->ProposeFence(request.fence_id());
   if (!fence.ok()) co_return fence.status();
-  // A retry may be answered with an earlier attempt's entry, of an earlier term.
-  const uint64_t term = core_->entry(fence->first).term;
-  work_.NotifyAll();
-  CO_RETURN_IF_ERROR(co_await WaitCommitted(fence->first, term, deadline));
+  absl::StatusOr<uint64_t> next = co_await WaitCommitted(fence->first, deadline);
+  if (!next.ok()) co_return next.status();
   FenceReply reply;
   reply.set_epoch(fence->second);
   reply.set_start(start_position_);
-  reply.set_next(position_at_index_.at(fence->first));
+  reply.set_next(*next);
   co_return reply;
 }
 
@@ -292,9 +288,7 @@ Task<absl::StatusOr<TrimReply>> StreamReplica::Trim(const TrimRequest& request, 
   }
   absl::StatusOr<uint64_t> index = core_->ProposeTrim(request.epoch(), request.upto());
   if (!index.ok()) co_return index.status();
-  const uint64_t term = core_->term();
-  work_.NotifyAll();
-  CO_RETURN_IF_ERROR(co_await WaitCommitted(*index, term, deadline));
+  CO_RETURN_IF_ERROR((co_await WaitCommitted(*index, deadline)).status());
   TrimReply reply;
   reply.set_start(start_position_);
   co_return reply;

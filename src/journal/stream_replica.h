@@ -109,8 +109,9 @@ class StreamReplica {
   void Apply(Entry e);
   void Reset(const LogStart& start);  // the log now begins at `start`
   void ApplyTrim(const Entry& e);
-  // Waits until `index` is applied; OK if the entry there is the one proposed at `term`.
-  Task<absl::Status> WaitCommitted(uint64_t index, uint64_t term, Instant deadline);
+  // Waits until the entry now at `index` in the log is applied, and returns the position
+  // applied there (AppliedEntry). Aborted if another leader's entry took the index.
+  Task<absl::StatusOr<uint64_t>> WaitCommitted(uint64_t index, Instant deadline);
   // Confirms leadership (RaftCore::ReadIndex) and waits until the read index is applied.
   Task<absl::Status> WaitLinearizable(Instant deadline);
 
@@ -126,10 +127,13 @@ class StreamReplica {
   uint64_t start_position_ = 1;
   uint64_t next_position_ = 1;
   std::map<uint64_t, uint64_t> index_of_position_;  // position → the index of its record
-  // Raft index → the position its record took (a retry: the first one's); for other entries,
-  // the position the next record takes.
-  std::map<uint64_t, uint64_t> position_at_index_;
-  std::map<uint64_t, uint64_t> applied_terms_;  // Raft index → term of the entry applied there
+  struct AppliedEntry {
+    uint64_t term = 0;
+    // The position its record took (a retry: the first one's); for an entry without a
+    // record, the position the next record takes.
+    uint64_t position = 0;
+  };
+  std::map<uint64_t, AppliedEntry> applied_entries_;  // by Raft index, untrimmed
   std::map<uint64_t, std::map<uint64_t, uint64_t>> appends_seen_;  // client → seq → position
   uint64_t applied_ = 0;
 
