@@ -36,10 +36,24 @@ Task<absl::StatusOr<std::unique_ptr<JournalClient>>> JournalClient::Open(Runtime
   }
   std::unique_ptr<JournalClient> c(new JournalClient(rt, rpc, std::move(stream), std::move(options)));
   if (!c->options_.writer) co_return c;
+  const Instant deadline = rt.DeadlineAfter(c->options_.operation_timeout);
   FenceRequest request;
   request.set_stream(c->stream_);
   request.set_fence_id(c->options_.fence_id != 0 ? c->options_.fence_id : (rt.random().Next() | 1));
-  const Instant deadline = rt.DeadlineAfter(c->options_.operation_timeout);
+  if (c->options_.supersedes.has_value()) {
+    request.set_supersedes(*c->options_.supersedes);
+  } else {
+    // The epoch to supersede is the stream's as of now, confirmed by its leader. Should
+    // another writer fence between this read and our fence, the fence is refused: two
+    // writers opening at once never both believe they own the stream.
+    InfoRequest info_request;
+    info_request.set_stream(c->stream_);
+    info_request.set_linearizable(true);
+    std::string info_method = "journal.info";
+    absl::StatusOr<InfoReply> info = co_await c->CallLeader<InfoReply>(std::move(info_method), info_request, deadline);
+    if (!info.ok()) co_return info.status();
+    request.set_supersedes(info->epoch());
+  }
   std::string method = "journal.fence";
   absl::StatusOr<FenceReply> fence = co_await c->CallLeader<FenceReply>(std::move(method), request, deadline);
   if (!fence.ok()) co_return fence.status();

@@ -2,8 +2,9 @@
 //
 // Opening a client fences the stream (journal.fence): the client becomes its one writer, with
 // the new epoch, and every earlier writer's appends and trims are refused from then on — a
-// deposed shard owner can never write again. The fence also tells the client where the stream
-// starts and ends.
+// deposed shard owner can never write again. The fence names the epoch it supersedes, so a
+// fence request delayed past another writer's fence is refused rather than deposing it. The
+// fence also tells the client where the stream starts and ends.
 //
 // Every call goes to the replica the client believes leads, and follows a refusal that names
 // another ("not the leader (leader: N)"); an unreachable or stopped replica sends it on to the
@@ -18,6 +19,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,10 @@ struct JournalClientOptions {
   // after a failure must pass the same id: its earlier fence may have landed unanswered, or
   // still be on its way, and a new id would fence the writer out with its own request.
   uint64_t fence_id = 0;
+  // The epoch this writer takes over from, when its caller knows it (the master will: it
+  // hands the shard from one owner to the next). Unset: Open reads the stream's current epoch
+  // from the leader first. Either way the fence is refused if another writer fenced since.
+  std::optional<uint64_t> supersedes;
   Duration attempt_timeout = std::chrono::seconds(1);     // one call
   Duration operation_timeout = std::chrono::seconds(10);  // one Append, Read, Trim or the fence
   Duration retry_backoff = std::chrono::milliseconds(20);

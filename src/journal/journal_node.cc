@@ -140,11 +140,7 @@ void JournalNode::RegisterMethods() {
   RegisterRouted<FenceRequest, FenceReply>("journal.fence", &StreamReplica::Fence);
   RegisterRouted<TrimRequest, TrimReply>("journal.trim", &StreamReplica::Trim);
   RegisterRouted<ReadRequest, ReadReply>("journal.read", &StreamReplica::Read);
-  rpc_.Register<InfoRequest, InfoReply>("journal.info", [this](rpc::CallContext, InfoRequest r) -> Task<absl::StatusOr<InfoReply>> {
-    absl::StatusOr<StreamReplica*> s = Find(r.stream());
-    if (!s.ok()) co_return s.status();
-    co_return (*s)->Info();
-  });
+  RegisterRouted<InfoRequest, InfoReply>("journal.info", &StreamReplica::Describe);
 }
 
 void JournalNode::Start() {

@@ -553,7 +553,7 @@ absl::StatusOr<uint64_t> RaftCore::Propose(uint64_t epoch, std::string payload, 
   return index;
 }
 
-absl::StatusOr<std::pair<uint64_t, uint64_t>> RaftCore::ProposeFence(uint64_t fence_id) {
+absl::StatusOr<std::pair<uint64_t, uint64_t>> RaftCore::ProposeFence(uint64_t supersedes, uint64_t fence_id) {
   if (role_ != Role::kLeader) return NotLeader();
   if (transfer_target_ != kNoNode) return absl::UnavailableError("leadership is being transferred");
   if (fence_id != 0) {
@@ -562,6 +562,10 @@ absl::StatusOr<std::pair<uint64_t, uint64_t>> RaftCore::ProposeFence(uint64_t fe
       if (it->client == fence_id) return std::make_pair(it->index, it->epoch);
       break;  // only the latest fence may be answered again
     }
+  }
+  if (supersedes != epoch_) {
+    return absl::FailedPreconditionError(absl::StrCat("the stream is at epoch ", epoch_, ", not ", supersedes,
+                                                      ": another writer fenced it first"));
   }
   const uint64_t epoch = epoch_ + 1;
   const uint64_t index = AppendLocal(Entry{.kind = EntryKind::kFence, .epoch = epoch, .client = fence_id});

@@ -159,11 +159,14 @@ class RaftCore {
   // Appends a trim entry: once applied, the driver drops the records before `position`
   // (Trim). Refused like Propose for an older or unissued epoch.
   absl::StatusOr<uint64_t> ProposeTrim(uint64_t epoch, uint64_t position);
-  // Appends a fence raising the epoch to epoch() + 1 and returns (index, new epoch).
-  // `fence_id` (nonzero) makes a retry idempotent: when the latest fence in the log carries
-  // the same id, that one is answered instead of fencing again, so a writer whose first
-  // attempt landed unanswered does not fence itself out with its retry.
-  absl::StatusOr<std::pair<uint64_t, uint64_t>> ProposeFence(uint64_t fence_id = 0);
+  // Appends a fence raising the epoch from `supersedes` to supersedes + 1 and returns (index,
+  // new epoch). The fence is conditional: when the stream is no longer at `supersedes` it is
+  // refused (FailedPrecondition, naming the stream's epoch), so a fence request that
+  // was overtaken by another writer's fence — a late retry of a writer that gave up — can never
+  // depose the newer writer. `fence_id` (nonzero) makes a retry idempotent: when the latest
+  // fence in the log carries the same id, that one is answered instead, so a writer whose
+  // first attempt landed unanswered does not fence itself out with its retry.
+  absl::StatusOr<std::pair<uint64_t, uint64_t>> ProposeFence(uint64_t supersedes, uint64_t fence_id = 0);
   // Adds or removes one member. FailedPrecondition while a change is uncommitted or before the
   // leader committed an entry of its term; InvalidArgument for a no-op change.
   absl::StatusOr<uint64_t> ProposeMembers(std::vector<NodeId> members);

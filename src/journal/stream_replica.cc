@@ -267,7 +267,7 @@ Task<absl::StatusOr<AppendReply>> StreamReplica::Append(const AppendRequest& req
 
 Task<absl::StatusOr<FenceReply>> StreamReplica::Fence(const FenceRequest& request, Instant deadline) {
   CO_RETURN_IF_ERROR(Usable());
-  absl::StatusOr<std::pair<uint64_t, uint64_t>> fence = core_->ProposeFence(request.fence_id());
+  absl::StatusOr<std::pair<uint64_t, uint64_t>> fence = core_->ProposeFence(request.supersedes(), request.fence_id());
   if (!fence.ok()) co_return fence.status();
   absl::StatusOr<uint64_t> next = co_await WaitCommitted(fence->first, deadline);
   if (!next.ok()) co_return next.status();
@@ -337,6 +337,14 @@ Task<absl::StatusOr<ReadReply>> StreamReplica::Read(const ReadRequest& request, 
   }
   reply.set_next(next_position_);
   co_return reply;
+}
+
+Task<absl::StatusOr<InfoReply>> StreamReplica::Describe(const InfoRequest& request, Instant deadline) {
+  if (request.linearizable()) {
+    CO_RETURN_IF_ERROR(Usable());
+    CO_RETURN_IF_ERROR(co_await WaitLinearizable(deadline));
+  }
+  co_return Info();
 }
 
 InfoReply StreamReplica::Info() const {

@@ -85,6 +85,8 @@ class StreamReplica {
   Task<absl::StatusOr<FenceReply>> Fence(const FenceRequest& request, Instant deadline);
   Task<absl::StatusOr<TrimReply>> Trim(const TrimRequest& request, Instant deadline);
   Task<absl::StatusOr<ReadReply>> Read(const ReadRequest& request, Instant deadline);
+  // journal.info: Info(), after confirming leadership when the request is linearizable.
+  Task<absl::StatusOr<InfoReply>> Describe(const InfoRequest& request, Instant deadline);
   InfoReply Info() const;
 
   const std::string& name() const { return stream_; }
