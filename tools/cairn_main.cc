@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   cairn::tools::AddKnobsCommand(app, action);
   cairn::tools::AddCheckCommand(app, action);
   cairn::tools::AddSstCommands(app, action);
+  cairn::tools::AddJournalCommands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -16,5 +16,6 @@ void AddDemoCommands(CLI::App& app, Action& action);
 void AddKnobsCommand(CLI::App& app, Action& action);
 void AddCheckCommand(CLI::App& app, Action& action);
 void AddSstCommands(CLI::App& app, Action& action);
+void AddJournalCommands(CLI::App& app, Action& action);
 
 }  // namespace cairn::tools

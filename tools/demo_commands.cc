@@ -5,72 +5,27 @@
 
 #include <cstdio>
 #include <map>
-#include <random>
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "src/demo/register_client.h"
 #include "src/demo/register_replica.h"
 #include "src/runtime/real/real_node.h"
 #include "tools/commands.h"
+#include "tools/peer_flags.h"
 
 namespace cairn::tools {
 namespace {
 
-// "0=127.0.0.1:7101,1=127.0.0.1:7102" → {0: "127.0.0.1:7101", ...}
-absl::StatusOr<std::map<NodeId, std::string>> ParsePeers(const std::string& text) {
-  std::map<NodeId, std::string> peers;
-  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
-    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
-    NodeId id = 0;
-    if (!absl::SimpleAtoi(kv.first, &id) || kv.second.find(':') == absl::string_view::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--peers: '", part, "' is not ID=HOST:PORT (for example 0=127.0.0.1:7101)"));
-    }
-    peers[id] = std::string(kv.second);
-  }
-  if (peers.empty()) return absl::InvalidArgumentError("--peers: no replicas given");
-  return peers;
-}
-
-std::vector<NodeId> Ids(const std::map<NodeId, std::string>& peers) {
-  std::vector<NodeId> ids;
-  for (const auto& [id, addr] : peers) ids.push_back(id);
-  return ids;
-}
-
-int Fail(const absl::Status& s) {
-  std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
-  return 1;
-}
-
-struct CommonFlags {
-  std::string peers = "0=127.0.0.1:7101,1=127.0.0.1:7102,2=127.0.0.1:7103";
-  std::vector<std::string> knobs;
-  void Add(CLI::App* cmd) {
-    cmd->add_option("--peers", peers, "The replicas, as ID=HOST:PORT,...")->capture_default_str();
-    cmd->add_option("--knob", knobs, "Set a knob, name=value (see `cairn knobs`)");
-  }
-  absl::Status ApplyKnobs(Knobs& k) const {
-    for (const std::string& a : knobs) {
-      if (absl::Status s = k.SetAssignment(a); !s.ok()) return s;
-    }
-    return absl::OkStatus();
-  }
-};
-
 // Runs one client operation as a short-lived node with no listener.
-int RunClientOp(const CommonFlags& flags, int64_t timeout_ms,
+int RunClientOp(const PeerFlags& flags, int64_t timeout_ms,
                 std::function<Task<absl::Status>(demo::RegisterClient&, Instant)> op) {
   absl::StatusOr<std::map<NodeId, std::string>> peers = ParsePeers(flags.peers);
   if (!peers.ok()) return Fail(peers.status());
   real::NodeConfig config;
-  std::random_device rd;
-  config.id = (1u << 20) + rd() % (1u << 30);  // clients use ids far above the replicas'
+  config.id = ClientNodeId();
   config.peers = *peers;
   if (absl::Status s = flags.ApplyKnobs(config.knobs); !s.ok()) return Fail(s);
   absl::StatusOr<std::unique_ptr<real::RealNode>> node = real::RealNode::Create(config);
@@ -101,7 +56,7 @@ void AddDemoCommands(CLI::App& app, Action& action) {
 
   // cairn demo serve
   {
-    auto flags = std::make_shared<CommonFlags>();
+    auto flags = std::make_shared<PeerFlags>();
     auto id = std::make_shared<NodeId>(0);
     auto dir = std::make_shared<std::string>();
     CLI::App* serve = demo->add_subcommand(
@@ -197,7 +152,7 @@ void AddDemoCommands(CLI::App& app, Action& action) {
 
   // cairn demo put / get
   {
-    auto flags = std::make_shared<CommonFlags>();
+    auto flags = std::make_shared<PeerFlags>();
     auto key = std::make_shared<std::string>();
     auto value = std::make_shared<std::string>();
     auto timeout_ms = std::make_shared<int64_t>(3000);
@@ -217,7 +172,7 @@ void AddDemoCommands(CLI::App& app, Action& action) {
     });
   }
   {
-    auto flags = std::make_shared<CommonFlags>();
+    auto flags = std::make_shared<PeerFlags>();
     auto key = std::make_shared<std::string>();
     auto timeout_ms = std::make_shared<int64_t>(3000);
     CLI::App* get = demo->add_subcommand("get", "Read KEY; prints its value, or (nil); exit 0 either way");

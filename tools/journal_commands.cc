@@ -1,0 +1,248 @@
+// cairn journal serve | info | bench: the journal service as real processes over TCP — the
+// same JournalNode and JournalClient the simulator runs.
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "src/journal/journal_client.h"
+#include "src/journal/journal_node.h"
+#include "src/runtime/real/real_node.h"
+#include "src/runtime/task_group.h"
+#include "tools/commands.h"
+#include "tools/json_writer.h"
+#include "tools/peer_flags.h"
+
+namespace cairn::tools {
+namespace {
+
+using journal::JournalClient;
+using journal::JournalClientOptions;
+using journal::JournalNode;
+using journal::JournalNodeOptions;
+
+// Runs `main` on a short-lived client node (no listener, no disk) and returns the exit code.
+int RunClient(const PeerFlags& flags, std::function<Task<absl::Status>(Runtime&, std::vector<NodeId>)> main) {
+  absl::StatusOr<std::map<NodeId, std::string>> peers = ParsePeers(flags.peers);
+  if (!peers.ok()) return Fail(peers.status());
+  real::NodeConfig config;
+  config.id = ClientNodeId();
+  config.peers = *peers;
+  if (absl::Status s = flags.ApplyKnobs(config.knobs); !s.ok()) return Fail(s);
+  absl::StatusOr<std::unique_ptr<real::RealNode>> node = real::RealNode::Create(config);
+  if (!node.ok()) return Fail(node.status());
+  absl::Status s = (*node)->Run(main((*node)->runtime(), Ids(*peers)), /*handle_signals=*/true);
+  return s.ok() ? 0 : Fail(s);
+}
+
+Task<absl::Status> Serve(Runtime& rt, std::vector<std::string> streams, std::vector<NodeId> members) {
+  rpc::RpcNode rpc(rt);
+  std::string root = "journal";
+  absl::StatusOr<std::unique_ptr<JournalNode>> node = co_await JournalNode::Open(rt, rpc, std::move(root), {});
+  if (!node.ok()) co_return node.status();
+  for (std::string& stream : streams) {
+    CO_RETURN_IF_ERROR(co_await (*node)->CreateStream(stream, members));
+  }
+  (*node)->RegisterMethods();
+  rpc.Start();
+  (*node)->Start();
+  std::fprintf(stderr, "journal node %u: %zu streams\n", rt.node_id(), (*node)->streams().size());
+  absl::Status failed = co_await (*node)->Failed();
+  co_return absl::InternalError(absl::StrCat("a stream's storage failed; restart the node to recover: ",
+                                             failed.ToString()));
+}
+
+struct BenchResult {
+  uint64_t appends = 0;
+  uint64_t errors = 0;
+  double seconds = 0;
+  std::vector<int64_t> latencies_us;  // of the appends after the warmup
+};
+
+Task<void> Appender(Runtime& rt, JournalClient* client, std::string payload, Instant measure_from, Instant end,
+                    BenchResult* result) {
+  while (rt.Now() < end) {
+    const Instant begin = rt.Now();
+    absl::StatusOr<uint64_t> position = co_await client->Append(payload);
+    const Instant done = rt.Now();
+    if (!position.ok()) {
+      ++result->errors;
+      if (absl::IsFailedPrecondition(position.status())) co_return;  // fenced by another writer
+      continue;
+    }
+    if (begin >= measure_from && done <= end) {
+      ++result->appends;
+      result->latencies_us.push_back(std::chrono::duration_cast<std::chrono::microseconds>(done - begin).count());
+    }
+  }
+}
+
+double PercentileMs(std::vector<int64_t>& sorted_us, double p) {
+  if (sorted_us.empty()) return 0;
+  const size_t at = std::min(sorted_us.size() - 1, static_cast<size_t>(p * static_cast<double>(sorted_us.size())));
+  return static_cast<double>(sorted_us[at]) / 1000.0;
+}
+
+}  // namespace
+
+void AddJournalCommands(CLI::App& app, Action& action) {
+  CLI::App* journal = app.add_subcommand(
+      "journal", "The replicated journal (Raft per stream) as real processes on TCP: serve a node, "
+                 "inspect a stream, measure appends");
+  journal->require_subcommand(1);
+
+  // cairn journal serve
+  {
+    auto flags = std::make_shared<PeerFlags>();
+    auto id = std::make_shared<NodeId>(0);
+    auto dir = std::make_shared<std::string>();
+    auto streams = std::make_shared<std::vector<std::string>>();
+    CLI::App* serve = journal->add_subcommand(
+        "serve", "Run one journal node in the foreground until SIGINT/SIGTERM. Streams found under --dir "
+                 "are recovered; each --stream is created (replicated by every node of --peers) unless it exists");
+    serve->add_option("--id", *id, "This node's id (one of --peers)")->required();
+    serve->add_option("--dir", *dir, "This node's data directory")->required();
+    serve->add_option("--stream", *streams, "A stream to host (repeatable)");
+    flags->Add(serve);
+    serve->callback([&action, flags, id, dir, streams] {
+      action = [=] {
+        absl::StatusOr<std::map<NodeId, std::string>> peers = ParsePeers(flags->peers);
+        if (!peers.ok()) return Fail(peers.status());
+        if (!peers->contains(*id)) return Fail(absl::InvalidArgumentError(absl::StrCat("--id ", *id, " is not in --peers")));
+        real::NodeConfig config;
+        config.id = *id;
+        config.listen_address = peers->at(*id);
+        config.peers = *peers;
+        config.data_dir = *dir;
+        if (absl::Status s = flags->ApplyKnobs(config.knobs); !s.ok()) return Fail(s);
+        absl::StatusOr<std::unique_ptr<real::RealNode>> node = real::RealNode::Create(config);
+        if (!node.ok()) return Fail(node.status());
+        std::fprintf(stderr, "journal node %u serving on %s, data in %s\n", *id, (*node)->listen_address().c_str(),
+                     dir->c_str());
+        absl::Status s = (*node)->Run(Serve((*node)->runtime(), *streams, Ids(*peers)), /*handle_signals=*/true);
+        if (absl::IsCancelled(s)) return 0;  // a signal: a clean stop
+        return Fail(s);
+      };
+    });
+  }
+
+  // cairn journal info
+  {
+    auto flags = std::make_shared<PeerFlags>();
+    auto stream = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    CLI::App* info = journal->add_subcommand("info", "Each replica's view of a stream: role, term, epoch, positions, "
+                                                     "commit and applied indexes, members");
+    info->add_option("stream", *stream, "The stream")->required();
+    info->add_flag("--json", *json, "One JSON object per replica");
+    flags->Add(info);
+    info->callback([&action, flags, stream, json] {
+      action = [=] {
+        return RunClient(*flags, [stream, json](Runtime& rt, std::vector<NodeId> replicas) -> Task<absl::Status> {
+          rpc::RpcNode rpc(rt);
+          rpc.Start();
+          journal::InfoRequest request;
+          request.set_stream(*stream);
+          bool any = false;
+          for (NodeId r : replicas) {
+            rpc::CallOptions call{.deadline = rt.DeadlineAfter(std::chrono::seconds(2)), .attempts_max = 1};
+            std::string method = "journal.info";
+            absl::StatusOr<journal::InfoReply> reply = co_await rpc.Call<journal::InfoReply>(r, method, request, call);
+            if (!reply.ok()) {
+              std::printf("node %u: %s\n", r, reply.status().ToString().c_str());
+              continue;
+            }
+            any = true;
+            if (*json) {
+              JsonWriter w;
+              w.BeginObject().Field("node", r).Field("role", reply->role()).Field("term", reply->term());
+              w.Field("leader", reply->leader()).Field("epoch", reply->epoch()).Field("start", reply->start());
+              w.Field("next", reply->next()).Field("commit", reply->commit()).Field("applied", reply->applied());
+              w.Field("first_index", reply->first_index()).Field("last_index", reply->last_index()).EndObject();
+              std::printf("%s\n", w.str().c_str());
+            } else {
+              std::printf("node %u: %-9s term %llu  epoch %llu  positions [%llu, %llu)  commit %llu  applied %llu  "
+                          "log [%llu, %llu]\n",
+                          r, reply->role().c_str(), static_cast<unsigned long long>(reply->term()),
+                          static_cast<unsigned long long>(reply->epoch()), static_cast<unsigned long long>(reply->start()),
+                          static_cast<unsigned long long>(reply->next()), static_cast<unsigned long long>(reply->commit()),
+                          static_cast<unsigned long long>(reply->applied()),
+                          static_cast<unsigned long long>(reply->first_index()),
+                          static_cast<unsigned long long>(reply->last_index()));
+            }
+          }
+          co_return any ? absl::OkStatus() : absl::UnavailableError("no replica answered");
+        });
+      };
+    });
+  }
+
+  // cairn journal bench
+  {
+    auto flags = std::make_shared<PeerFlags>();
+    auto stream = std::make_shared<std::string>("bench");
+    auto appenders = std::make_shared<int>(16);
+    auto record_bytes = std::make_shared<size_t>(100);
+    auto seconds = std::make_shared<double>(5);
+    auto warmup = std::make_shared<double>(1);
+    auto json = std::make_shared<bool>(false);
+    CLI::App* bench = journal->add_subcommand(
+        "bench", "Fence a stream and append to it from N concurrent appenders for a while; print appends per "
+                 "second and latency percentiles (an append is acknowledged once a majority has it on disk)");
+    bench->add_option("--stream", *stream, "The stream (it must exist: `serve --stream`)")->capture_default_str();
+    bench->add_option("--appenders", *appenders, "Concurrent appenders")->check(CLI::Range(1, 1000))->capture_default_str();
+    bench->add_option("--record-bytes", *record_bytes, "Bytes per record")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+    bench->add_option("--seconds", *seconds, "Measured time")->check(CLI::Range(0.1, 3600.0))->capture_default_str();
+    bench->add_option("--warmup-seconds", *warmup, "Unmeasured time first")->check(CLI::Range(0.0, 600.0))->capture_default_str();
+    bench->add_flag("--json", *json, "One JSON object");
+    flags->Add(bench);
+    bench->callback([&action, flags, stream, appenders, record_bytes, seconds, warmup, json] {
+      action = [=] {
+        return RunClient(*flags, [=](Runtime& rt, std::vector<NodeId> replicas) -> Task<absl::Status> {
+          rpc::RpcNode rpc(rt);
+          rpc.Start();
+          JournalClientOptions options;
+          options.replicas = replicas;
+          std::string name = *stream;
+          absl::StatusOr<std::unique_ptr<JournalClient>> client = co_await JournalClient::Open(rt, rpc, name, options);
+          if (!client.ok()) co_return client.status();
+          std::string payload(*record_bytes, 'x');
+          for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + rt.random().Uniform(26));
+          const auto to_duration = [](double s) {
+            return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
+          };
+          const Instant measure_from = rt.Now() + to_duration(*warmup);
+          const Instant end = measure_from + to_duration(*seconds);
+          BenchResult result;
+          {
+            TaskGroup tasks(rt.executor());
+            for (int i = 0; i < *appenders; ++i) {
+              tasks.Spawn(Appender(rt, client->get(), payload, measure_from, end, &result));
+            }
+            while (!tasks.empty()) co_await rt.Sleep(std::chrono::milliseconds(10));
+          }
+          std::sort(result.latencies_us.begin(), result.latencies_us.end());
+          const double rate = static_cast<double>(result.appends) / *seconds;
+          const double p50 = PercentileMs(result.latencies_us, 0.50);
+          const double p99 = PercentileMs(result.latencies_us, 0.99);
+          if (*json) {
+            JsonWriter w;
+            w.BeginObject().Field("system", std::string("cairn")).Field("appenders", *appenders).Field("record_bytes", *record_bytes);
+            w.Field("appends_per_s", rate).Field("p50_ms", p50).Field("p99_ms", p99).Field("errors", result.errors).EndObject();
+            std::printf("%s\n", w.str().c_str());
+          } else {
+            std::printf("cairn journal, %d appenders, %zu-byte records: %.0f appends/s, p50 %.2f ms, p99 %.2f ms "
+                        "(%llu appends measured, %llu errors)\n",
+                        *appenders, *record_bytes, rate, p50, p99, static_cast<unsigned long long>(result.appends),
+                        static_cast<unsigned long long>(result.errors));
+          }
+          co_return absl::OkStatus();
+        });
+      };
+    });
+  }
+}
+
+}  // namespace cairn::tools

@@ -1,0 +1,35 @@
+// What every command that runs as (or talks to) a real node shares: the --peers list, --knob
+// assignments, and how a failed command reports its status.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
+#include "src/runtime/knobs.h"
+#include "src/runtime/network.h"
+
+namespace cairn::tools {
+
+// "0=127.0.0.1:7101,1=127.0.0.1:7102" → {0: "127.0.0.1:7101", ...}
+absl::StatusOr<std::map<NodeId, std::string>> ParsePeers(const std::string& text);
+
+std::vector<NodeId> Ids(const std::map<NodeId, std::string>& peers);
+
+// Prints "error: ..." to stderr and returns the exit code 1.
+int Fail(const absl::Status& s);
+
+// A node id for a short-lived client process: far above any server's, drawn from the OS so
+// two clients at once do not collide.
+NodeId ClientNodeId();
+
+struct PeerFlags {
+  std::string peers = "0=127.0.0.1:7101,1=127.0.0.1:7102,2=127.0.0.1:7103";
+  std::vector<std::string> knobs;
+  void Add(CLI::App* cmd);
+  absl::Status ApplyKnobs(Knobs& k) const;
+};
+
+}  // namespace cairn::tools
