@@ -59,4 +59,20 @@ done
 [ -n "$got" ] && [ "$got" = "$want" ] || fail "restarted node $l is at position ${got:-?}, the leader at $want"
 grep -q "1 streams" "$dir/n$l.log" || fail "node $l did not recover its stream"
 echo "ok: restarted node $l recovered and caught up to position $got"
+
+other=$(( ($(leader) + 1) % 3 ))
+"$cairn" journal transfer s --to "$other" --peers "$peers" >/dev/null || fail "transfer to $other"
+[ "$(leader)" = "$other" ] || fail "node $other does not lead after the transfer (leader: $(leader))"
+echo "ok: leadership transferred to $other"
+# Shrink the stream to two replicas and grow it back (each a committed one-member change).
+"$cairn" journal members s --set "$other,$(( (other + 1) % 3 ))" --peers "$peers" >/dev/null || fail "remove a member"
+pair="$other,$(( (other + 1) % 3 ))"
+[ "$(info | sed -n "s/^node $other: leader .*members \(.*\)/\1/p")" = "$(tr , '\n' <<<"$pair" | sort -n | paste -sd,)" ] ||
+  fail "the leader does not report members $pair"
+rate=$(appended 4)
+awk -v r="$rate" 'BEGIN { exit !(r > 0) }' || fail "no appends with two members"
+"$cairn" journal members s --set 0,1,2 --peers "$peers" >/dev/null || fail "add the member back"
+rate=$(appended 4)
+awk -v r="$rate" 'BEGIN { exit !(r > 0) }' || fail "no appends after the member came back"
+echo "ok: membership changed to two replicas and back, appends went on"
 echo "journal real cluster: passed"

@@ -839,8 +839,8 @@ TEST(Raft, MembershipChangesOneAtATimeUnderFaults) {
   absl::StatusOr<uint64_t> add = c.core(l).ProposeMembers({1, 2, 3, 4});
   ASSERT_TRUE(add.ok()) << add.status();
   // A second change waits for the first.
-  EXPECT_EQ(c.core(l).ProposeMembers({1, 2, 3}).status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(c.core(l).ProposeMembers({1, 2}).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(c.core(l).ProposeMembers({1, 2, 3}).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(c.core(l).ProposeMembers({1, 2}).status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(c.WaitApplied("m0", 4));
   c.RunTicks(20);
   EXPECT_EQ(c.core(4).members().size(), 4u);

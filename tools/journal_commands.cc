@@ -160,20 +160,81 @@ void AddJournalCommands(CLI::App& app, Action& action) {
               w.BeginObject().Field("node", r).Field("role", reply->role()).Field("term", reply->term());
               w.Field("leader", reply->leader()).Field("epoch", reply->epoch()).Field("start", reply->start());
               w.Field("next", reply->next()).Field("commit", reply->commit()).Field("applied", reply->applied());
-              w.Field("first_index", reply->first_index()).Field("last_index", reply->last_index()).EndObject();
+              w.Field("first_index", reply->first_index()).Field("last_index", reply->last_index());
+              w.Key("members").BeginArray();
+              for (NodeId m : reply->members()) w.Uint(m);
+              w.EndArray().EndObject();
               std::printf("%s\n", w.str().c_str());
             } else {
+              std::string members;
+              for (NodeId m : reply->members()) absl::StrAppend(&members, members.empty() ? "" : ",", m);
               std::printf("node %u: %-9s term %llu  epoch %llu  positions [%llu, %llu)  commit %llu  applied %llu  "
-                          "log [%llu, %llu]\n",
+                          "log [%llu, %llu]  members %s\n",
                           r, reply->role().c_str(), static_cast<unsigned long long>(reply->term()),
                           static_cast<unsigned long long>(reply->epoch()), static_cast<unsigned long long>(reply->start()),
                           static_cast<unsigned long long>(reply->next()), static_cast<unsigned long long>(reply->commit()),
                           static_cast<unsigned long long>(reply->applied()),
                           static_cast<unsigned long long>(reply->first_index()),
-                          static_cast<unsigned long long>(reply->last_index()));
+                          static_cast<unsigned long long>(reply->last_index()), members.c_str());
             }
           }
           co_return any ? absl::OkStatus() : absl::UnavailableError("no replica answered");
+        });
+      };
+    });
+  }
+
+  // cairn journal members / transfer
+  {
+    auto flags = std::make_shared<PeerFlags>();
+    auto stream = std::make_shared<std::string>();
+    auto members = std::make_shared<std::vector<NodeId>>();
+    CLI::App* cmd = journal->add_subcommand(
+        "members", "Move a stream to the given replicas, one at a time (additions first), each change "
+                   "committed before the next; a new replica is made to host the stream first");
+    cmd->add_option("stream", *stream, "The stream")->required();
+    cmd->add_option("--set", *members, "The replicas wanted, e.g. --set 0,1,3")->required()->delimiter(',');
+    flags->Add(cmd);
+    cmd->callback([&action, flags, stream, members] {
+      action = [=] {
+        return RunClient(*flags, [=](Runtime& rt, std::vector<NodeId> replicas) -> Task<absl::Status> {
+          rpc::RpcNode rpc(rt);
+          rpc.Start();
+          JournalClientOptions options;
+          options.replicas = replicas;
+          options.writer = false;
+          std::string name = *stream;
+          absl::StatusOr<std::unique_ptr<JournalClient>> client = co_await JournalClient::Open(rt, rpc, name, options);
+          if (!client.ok()) co_return client.status();
+          CO_RETURN_IF_ERROR(co_await (*client)->ChangeMembers(*members));
+          std::printf("OK\n");
+          co_return absl::OkStatus();
+        });
+      };
+    });
+  }
+  {
+    auto flags = std::make_shared<PeerFlags>();
+    auto stream = std::make_shared<std::string>();
+    auto to = std::make_shared<NodeId>(0);
+    CLI::App* cmd = journal->add_subcommand("transfer", "Hand a stream's leadership to one of its replicas");
+    cmd->add_option("stream", *stream, "The stream")->required();
+    cmd->add_option("--to", *to, "The replica to lead")->required();
+    flags->Add(cmd);
+    cmd->callback([&action, flags, stream, to] {
+      action = [=] {
+        return RunClient(*flags, [=](Runtime& rt, std::vector<NodeId> replicas) -> Task<absl::Status> {
+          rpc::RpcNode rpc(rt);
+          rpc.Start();
+          JournalClientOptions options;
+          options.replicas = replicas;
+          options.writer = false;
+          std::string name = *stream;
+          absl::StatusOr<std::unique_ptr<JournalClient>> client = co_await JournalClient::Open(rt, rpc, name, options);
+          if (!client.ok()) co_return client.status();
+          CO_RETURN_IF_ERROR(co_await (*client)->TransferLeadership(*to));
+          std::printf("OK\n");
+          co_return absl::OkStatus();
         });
       };
     });

@@ -16,6 +16,10 @@ bool Retryable(const absl::Status& s) {
          absl::IsResourceExhausted(s) || absl::IsCancelled(s);
 }
 
+// ChangeMembers: each step adds or removes one replica; more steps than two full groups
+// worth means the members keep moving under us.
+constexpr size_t kMembershipStepsMax = 20;
+
 }  // namespace
 
 JournalClient::JournalClient(Runtime& rt, rpc::RpcNode& rpc, std::string stream, JournalClientOptions options)
@@ -23,7 +27,8 @@ JournalClient::JournalClient(Runtime& rt, rpc::RpcNode& rpc, std::string stream,
       rpc_(rpc),
       stream_(std::move(stream)),
       options_(std::move(options)),
-      target_(options_.replicas.empty() ? kNoNode : options_.replicas[0]),
+      replicas_(options_.replicas),
+      target_(replicas_.empty() ? kNoNode : replicas_[0]),
       append_slot_(rt.executor()) {}
 
 Task<absl::StatusOr<std::unique_ptr<JournalClient>>> JournalClient::Open(Runtime& rt, rpc::RpcNode& rpc,
@@ -81,16 +86,85 @@ Task<absl::StatusOr<Reply>> JournalClient::CallLeader(std::string method, const 
     if (!Retryable(last)) co_return last;
     if (std::optional<NodeId> leader = LeaderHint(last);
         leader.has_value() && *leader != target_ &&
-        std::find(options_.replicas.begin(), options_.replicas.end(), *leader) != options_.replicas.end()) {
+        std::find(replicas_.begin(), replicas_.end(), *leader) != replicas_.end()) {
       ++stats_.redirects;
       target_ = *leader;
       continue;  // straight to the named leader
     }
     if (!absl::IsResourceExhausted(last)) {
-      auto it = std::find(options_.replicas.begin(), options_.replicas.end(), target_);
-      target_ = (it == options_.replicas.end() || std::next(it) == options_.replicas.end()) ? options_.replicas[0]
+      auto it = std::find(replicas_.begin(), replicas_.end(), target_);
+      target_ = (it == replicas_.end() || std::next(it) == replicas_.end()) ? replicas_[0]
                                                                                             : *std::next(it);
     }
+    co_await rt_.Sleep(options_.retry_backoff);
+  }
+}
+
+Task<absl::Status> JournalClient::ChangeMembers(std::vector<NodeId> target) {
+  std::sort(target.begin(), target.end());
+  target.erase(std::unique(target.begin(), target.end()), target.end());
+  if (target.empty()) co_return absl::InvalidArgumentError("a stream needs at least one replica");
+  for (NodeId n : target) {
+    if (std::find(replicas_.begin(), replicas_.end(), n) == replicas_.end()) replicas_.push_back(n);
+  }
+  const Instant deadline = rt_.DeadlineAfter(options_.operation_timeout);
+  // One replica at a time, additions first, so a replacement never shrinks the group; each
+  // step starts from the members the leader reports (an earlier attempt may have landed).
+  for (size_t step = 0; step < kMembershipStepsMax; ++step) {
+    InfoRequest info_request;
+    info_request.set_stream(stream_);
+    info_request.set_linearizable(true);
+    std::string info_method = "journal.info";
+    absl::StatusOr<InfoReply> info = co_await CallLeader<InfoReply>(std::move(info_method), info_request, deadline);
+    if (!info.ok()) co_return info.status();
+    std::vector<NodeId> current(info->members().begin(), info->members().end());
+    std::sort(current.begin(), current.end());
+    if (current == target) co_return absl::OkStatus();
+    std::vector<NodeId> add, remove;
+    std::set_difference(target.begin(), target.end(), current.begin(), current.end(), std::back_inserter(add));
+    std::set_difference(current.begin(), current.end(), target.begin(), target.end(), std::back_inserter(remove));
+    std::vector<NodeId> next = current;
+    if (!add.empty()) {
+      next.push_back(add.front());
+      // The new member hosts the stream before the group counts it.
+      CreateRequest create;
+      create.set_stream(stream_);
+      for (NodeId n : next) create.add_members(n);
+      std::string create_method = "journal.create";
+      const absl::Status created = co_await CallUntil<CreateReply>(add.front(), std::move(create_method), create, deadline);
+      CO_RETURN_IF_ERROR(created);
+    } else {
+      std::erase(next, remove.front());
+    }
+    MembersRequest request;
+    request.set_stream(stream_);
+    for (NodeId n : next) request.add_members(n);
+    std::string method = "journal.members";
+    absl::StatusOr<MembersReply> reply = co_await CallLeader<MembersReply>(std::move(method), request, deadline);
+    if (!reply.ok()) co_return reply.status();
+  }
+  co_return absl::InternalError("membership change did not converge");
+}
+
+Task<absl::Status> JournalClient::TransferLeadership(NodeId to) {
+  TransferRequest request;
+  request.set_stream(stream_);
+  request.set_to(to);
+  std::string method = "journal.transfer";
+  absl::StatusOr<TransferReply> reply =
+      co_await CallLeader<TransferReply>(std::move(method), request, rt_.DeadlineAfter(options_.operation_timeout));
+  if (!reply.ok()) co_return reply.status();
+  target_ = to;
+  co_return absl::OkStatus();
+}
+
+template <typename Reply, typename Request>
+Task<absl::Status> JournalClient::CallUntil(NodeId node, std::string method, const Request& request, Instant deadline) {
+  while (true) {
+    rpc::CallOptions call{.deadline = std::min(deadline, rt_.DeadlineAfter(options_.attempt_timeout)), .attempts_max = 1};
+    absl::StatusOr<Reply> reply = co_await rpc_.Call<Reply>(node, method, request, call);
+    if (reply.ok()) co_return absl::OkStatus();
+    if (!Retryable(reply.status()) || rt_.Now() >= deadline) co_return reply.status();
     co_await rt_.Sleep(options_.retry_backoff);
   }
 }

@@ -70,6 +70,14 @@ class JournalClient final : public lsm::Journal {
   uint64_t start() const override { return start_; }
   uint64_t next_position() const override { return next_; }
 
+  // Moves the stream to the replicas `target`, one replica at a time (additions first, so a
+  // replacement never shrinks the group), each change committed before the next; a new
+  // replica is made to host the stream (journal.create) before the group counts it. Works
+  // for a reader too. Idempotent: retrying after a failure carries on from where the group is.
+  Task<absl::Status> ChangeMembers(std::vector<NodeId> target);
+  // Hands the stream's leadership to replica `to`; returns once it leads.
+  Task<absl::Status> TransferLeadership(NodeId to);
+
   uint64_t epoch() const { return epoch_; }
   NodeId leader_guess() const { return target_; }
   const JournalClientStats& stats() const { return stats_; }
@@ -79,11 +87,15 @@ class JournalClient final : public lsm::Journal {
   // Calls `method` on the leader, following redirects and retrying until `deadline`.
   template <typename Reply, typename Request>
   Task<absl::StatusOr<Reply>> CallLeader(std::string method, const Request& request, Instant deadline);
+  // Calls `method` on one node, retrying what a retry may cure until `deadline`.
+  template <typename Reply, typename Request>
+  Task<absl::Status> CallUntil(NodeId node, std::string method, const Request& request, Instant deadline);
 
   Runtime& rt_;
   rpc::RpcNode& rpc_;
   const std::string stream_;
   const JournalClientOptions options_;
+  std::vector<NodeId> replicas_;  // where the leader may be: options.replicas and members added since
   NodeId target_;
   uint64_t epoch_ = 0;
   uint64_t start_ = 1;

@@ -141,6 +141,8 @@ void JournalNode::RegisterMethods() {
   RegisterRouted<TrimRequest, TrimReply>("journal.trim", &StreamReplica::Trim);
   RegisterRouted<ReadRequest, ReadReply>("journal.read", &StreamReplica::Read);
   RegisterRouted<InfoRequest, InfoReply>("journal.info", &StreamReplica::Describe);
+  RegisterRouted<MembersRequest, MembersReply>("journal.members", &StreamReplica::ChangeMembers);
+  RegisterRouted<TransferRequest, TransferReply>("journal.transfer", &StreamReplica::Transfer);
 }
 
 void JournalNode::Start() {

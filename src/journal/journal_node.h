@@ -12,6 +12,7 @@
 //   journal.step    a batch of Raft messages from a peer (PeerOutbox)
 //   journal.append / journal.fence / journal.trim / journal.read   see StreamReplica
 //   journal.info    one replica's view of the stream (leader, term, epoch, start, next, ...)
+//   journal.members / journal.transfer   membership change, leadership transfer
 #pragma once
 
 #include <map>

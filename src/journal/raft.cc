@@ -577,9 +577,9 @@ absl::StatusOr<std::pair<uint64_t, uint64_t>> RaftCore::ProposeFence(uint64_t su
 absl::StatusOr<uint64_t> RaftCore::ProposeMembers(std::vector<NodeId> members) {
   if (role_ != Role::kLeader) return NotLeader();
   if (transfer_target_ != kNoNode) return absl::UnavailableError("leadership is being transferred");
-  if (config_index_ > hard_.commit) return absl::FailedPreconditionError("a membership change is not yet committed");
+  if (config_index_ > hard_.commit) return absl::UnavailableError("a membership change is not yet committed");
   if (TermAt(hard_.commit) != hard_.term) {
-    return absl::FailedPreconditionError("the leader has not yet committed an entry of its term");
+    return absl::UnavailableError("the leader has not yet committed an entry of its term");
   }
   std::sort(members.begin(), members.end());
   members.erase(std::unique(members.begin(), members.end()), members.end());

@@ -167,8 +167,9 @@ class RaftCore {
   // fence in the log carries the same id, that one is answered instead, so a writer whose
   // first attempt landed unanswered does not fence itself out with its retry.
   absl::StatusOr<std::pair<uint64_t, uint64_t>> ProposeFence(uint64_t supersedes, uint64_t fence_id = 0);
-  // Adds or removes one member. FailedPrecondition while a change is uncommitted or before the
-  // leader committed an entry of its term; InvalidArgument for a no-op change.
+  // Adds or removes one member. Unavailable (try again shortly) while a change is uncommitted
+  // or before the leader committed an entry of its term; InvalidArgument unless the change
+  // adds or removes exactly one member.
   absl::StatusOr<uint64_t> ProposeMembers(std::vector<NodeId> members);
   // Hands leadership to `to` once its log matches.
   absl::Status TransferLeadership(NodeId to);
@@ -220,6 +221,7 @@ class RaftCore {
   uint64_t last_index() const { return first_index_ + entries_.size() - 1; }
   uint64_t epoch() const { return epoch_; }
   const std::vector<NodeId>& members() const { return members_; }
+  uint64_t config_index() const { return config_index_; }  // the latest configuration's entry (0: the start's)
   // The entry at `index` (first_index() <= index <= last_index()).
   const Entry& entry(uint64_t index) const;
   // The term of the entry at `index`; for first_index() - 1 the remembered term; nullopt

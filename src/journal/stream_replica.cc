@@ -294,6 +294,44 @@ Task<absl::StatusOr<TrimReply>> StreamReplica::Trim(const TrimRequest& request, 
   co_return reply;
 }
 
+Task<absl::StatusOr<MembersReply>> StreamReplica::ChangeMembers(const MembersRequest& request, Instant deadline) {
+  CO_RETURN_IF_ERROR(Usable());
+  std::vector<NodeId> want(request.members().begin(), request.members().end());
+  std::sort(want.begin(), want.end());
+  want.erase(std::unique(want.begin(), want.end()), want.end());
+  std::vector<NodeId> have = core_->members();
+  std::sort(have.begin(), have.end());
+  MembersReply reply;
+  if (want == have) {
+    // Already so (a retry of a change that landed): answer once the configuration commits.
+    if (core_->role() != Role::kLeader) co_return NotLeaderError(core_->leader());
+    if (core_->config_index() > core_->commit()) {
+      CO_RETURN_IF_ERROR((co_await WaitCommitted(core_->config_index(), deadline)).status());
+    }
+  } else {
+    absl::StatusOr<uint64_t> index = core_->ProposeMembers(want);
+    if (!index.ok()) co_return index.status();
+    CO_RETURN_IF_ERROR((co_await WaitCommitted(*index, deadline)).status());
+  }
+  for (NodeId n : core_->members()) reply.add_members(n);
+  co_return reply;
+}
+
+Task<absl::StatusOr<TransferReply>> StreamReplica::Transfer(const TransferRequest& request, Instant deadline) {
+  CO_RETURN_IF_ERROR(Usable());
+  if (request.to() == rt_.node_id() && core_->role() == Role::kLeader) co_return TransferReply();
+  CO_RETURN_IF_ERROR(core_->TransferLeadership(request.to()));
+  work_.NotifyAll();
+  // The hand-over takes a round trip or two (catch the target up, TimeoutNow, its election);
+  // this replica learns the outcome from the new leader's first append.
+  while (!(core_->leader() == request.to() && core_->role() != Role::kLeader)) {
+    if (!failure_.ok()) co_return absl::UnavailableError("replica stopped");
+    if (rt_.Now() >= deadline) co_return absl::DeadlineExceededError("leadership not transferred in time");
+    co_await rt_.Sleep(kTransferPoll);
+  }
+  co_return TransferReply();
+}
+
 Task<absl::Status> StreamReplica::WaitLinearizable(Instant deadline) {
   absl::StatusOr<uint64_t> id = core_->ReadIndex();
   if (!id.ok()) co_return id.status();

@@ -85,6 +85,10 @@ class StreamReplica {
   Task<absl::StatusOr<FenceReply>> Fence(const FenceRequest& request, Instant deadline);
   Task<absl::StatusOr<TrimReply>> Trim(const TrimRequest& request, Instant deadline);
   Task<absl::StatusOr<ReadReply>> Read(const ReadRequest& request, Instant deadline);
+  // journal.members: one membership change, answered once committed (see RaftCore::ProposeMembers).
+  Task<absl::StatusOr<MembersReply>> ChangeMembers(const MembersRequest& request, Instant deadline);
+  // journal.transfer: answered once `to` leads this stream.
+  Task<absl::StatusOr<TransferReply>> Transfer(const TransferRequest& request, Instant deadline);
   // journal.info: Info(), after confirming leadership when the request is linearizable.
   Task<absl::StatusOr<InfoReply>> Describe(const InfoRequest& request, Instant deadline);
   InfoReply Info() const;
@@ -102,6 +106,8 @@ class StreamReplica {
 
   // Append ids remembered per client, the most recent.
   static constexpr size_t kAppendIdsRemembered = 4096;
+  // How often a transfer checks whether the target has taken over.
+  static constexpr Duration kTransferPoll = std::chrono::milliseconds(5);
 
  private:
   StreamReplica(Runtime& rt, std::string stream, StreamReplicaOptions options, RaftSend send);
