@@ -551,6 +551,40 @@ TEST(Raft, FastBacktrackingOverManyConflictingEntries) {
 
 // --- Crashes, persistence, Figure 8 ---
 
+// Heals every fault and lets the cluster settle: a final value must reach every node, and every
+// entry applied anywhere during the faults must be on every node.
+void HealAndCheck(Cluster& c, uint64_t seed, std::string* violation) {
+  c.Heal();
+  c.ReleaseAll();
+  c.drop_probability = 0;
+  c.reorder = false;
+  c.delay_probability = 0;
+  for (NodeId id : c.ids()) {
+    if (!c.Up(id)) c.Restart(id);
+  }
+  const std::string marker = absl::StrCat("final-", seed);
+  for (int attempt = 0; attempt < 20 && c.AppliedBy(marker) < c.size() && c.violation.empty(); ++attempt) {
+    c.WaitForLeader();
+    c.Propose(marker);
+    c.WaitApplied(marker, c.size(), 200);
+  }
+  if (c.violation.empty() && c.AppliedBy(marker) < c.size()) c.violation = "no progress after healing";
+  // Everything committed during the chaos is on every node.
+  if (c.violation.empty()) {
+    for (const auto& [index, e] : c.committed) {
+      for (NodeId id : c.ids()) {
+        const auto& applied = c.applied(id);
+        auto it = applied.find(index);
+        if (it == applied.end() || !(it->second == e)) {
+          c.violation = absl::StrCat("committed entry ", index, " missing or different on node ", id);
+          break;
+        }
+      }
+    }
+  }
+  *violation = c.violation.empty() ? "" : absl::StrCat("seed ", seed, ": ", c.violation);
+}
+
 // Random proposals while random nodes crash and restart; every acknowledged (applied) value
 // must reach every node once the faults stop.
 void CrashSweep(uint64_t seed, bool unreliable, RaftOptions options, std::string* violation) {
@@ -634,36 +668,7 @@ void CrashSweep(uint64_t seed, bool unreliable, RaftOptions options, std::string
     }
     c.RunTicks(static_cast<int>(1 + c.random().Uniform(unreliable ? 30 : 15)));
   }
-  // Heal and let it settle: every committed entry reaches every node.
-  c.Heal();
-  c.ReleaseAll();
-  c.drop_probability = 0;
-  c.reorder = false;
-  c.delay_probability = 0;
-  for (NodeId id : c.ids()) {
-    if (!c.Up(id)) c.Restart(id);
-  }
-  const std::string marker = absl::StrCat("final-", seed);
-  for (int attempt = 0; attempt < 20 && c.AppliedBy(marker) < c.size() && c.violation.empty(); ++attempt) {
-    c.WaitForLeader();
-    c.Propose(marker);
-    c.WaitApplied(marker, c.size(), 200);
-  }
-  if (c.violation.empty() && c.AppliedBy(marker) < c.size()) c.violation = "no progress after healing";
-  // Everything committed during the chaos is on every node.
-  if (c.violation.empty()) {
-    for (const auto& [index, e] : c.committed) {
-      for (NodeId id : c.ids()) {
-        const auto& applied = c.applied(id);
-        auto it = applied.find(index);
-        if (it == applied.end() || !(it->second == e)) {
-          c.violation = absl::StrCat("committed entry ", index, " missing or different on node ", id);
-          break;
-        }
-      }
-    }
-  }
-  *violation = c.violation.empty() ? "" : absl::StrCat("seed ", seed, ": ", c.violation);
+  HealAndCheck(c, seed, violation);
 }
 
 TEST(Raft, PersistenceAndFigure8UnderCrashes) {
@@ -680,6 +685,85 @@ TEST(Raft, Figure8OnAnUnreliableNetwork) {
     CrashSweep(seed, /*unreliable=*/true, RaftOptions{}, &v);
     EXPECT_EQ(v, "");
   }
+}
+
+// Churn (as in the well-known Raft suites): proposals keep coming while nodes crash, restart,
+// lose their links and get them back, at random; on the unreliable network messages are also
+// lost, reordered and delayed. Everything applied must end up on every node.
+void ChurnSweep(uint64_t seed, bool unreliable, std::string* violation) {
+  Cluster c(5, seed);
+  if (unreliable) {
+    c.drop_probability = 0.1;
+    c.reorder = true;
+    c.delay_probability = 0.3;
+    c.delay_ticks_max = 30;
+  }
+  for (int round = 0; round < 300 && c.violation.empty(); ++round) {
+    const NodeId n = static_cast<NodeId>(1 + c.random().Uniform(c.size()));
+    const uint64_t dice = c.random().Uniform(10);
+    if (dice < 2) {
+      if (c.Up(n)) c.Crash(n);
+    } else if (dice < 5) {
+      if (!c.Up(n)) c.Restart(n);
+    } else if (dice < 7) {
+      c.Isolate(n);
+    } else {
+      for (NodeId o : c.ids()) c.Uncut(n, o);
+    }
+    for (uint64_t k = c.random().Uniform(4); k > 0; --k) c.Propose(absl::StrCat("churn-", seed, "-", round, "-", k));
+    c.RunTicks(static_cast<int>(1 + c.random().Uniform(10)));
+  }
+  // Churn that lets nothing commit tests nothing.
+  if (c.violation.empty() && c.committed.size() < 20) {
+    *violation = absl::StrCat("seed ", seed, ": only ", c.committed.size(), " entries committed during the churn");
+    return;
+  }
+  HealAndCheck(c, seed, violation);
+}
+
+TEST(Raft, ReliableChurn) {
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    std::string v;
+    ChurnSweep(seed, /*unreliable=*/false, &v);
+    EXPECT_EQ(v, "");
+  }
+}
+
+TEST(Raft, UnreliableChurn) {
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    std::string v;
+    ChurnSweep(seed, /*unreliable=*/true, &v);
+    EXPECT_EQ(v, "");
+  }
+}
+
+// Persistence across crashes of every combination of nodes: for each nonempty subset of a
+// 3-node group, a value commits, the subset crashes (the leader among them or not) and
+// restarts, and both that value and a new one reach every node.
+TEST(Raft, PersistenceAcrossCrashesOfEveryCombination) {
+  Cluster c(3, 21);
+  ASSERT_NE(c.WaitForLeader(), kNoNode);
+  for (uint32_t subset = 1; subset < 8; ++subset) {
+    const std::string before = absl::StrCat("before-", subset);
+    ASSERT_GT(c.Propose(before), 0u);
+    ASSERT_TRUE(c.WaitApplied(before, 3)) << "subset " << subset;
+    for (NodeId id : c.ids()) {
+      if (subset & (1u << (id - 1))) c.Crash(id);
+    }
+    for (NodeId id : c.ids()) {
+      if (!c.Up(id)) c.Restart(id);
+    }
+    const std::string after = absl::StrCat("after-", subset);
+    bool applied = false;
+    for (int attempt = 0; attempt < 10 && !applied; ++attempt) {
+      c.WaitForLeader();
+      c.Propose(after);
+      applied = c.WaitApplied(after, 3, 100);
+    }
+    EXPECT_TRUE(applied) << "subset " << subset;
+    EXPECT_EQ(c.AppliedBy(before), 3u);
+  }
+  EXPECT_EQ(c.violation, "");
 }
 
 // The sweep must catch the canary: a follower that takes appends without checking their term
