@@ -145,19 +145,25 @@ Task<void> Writer(Runtime& rt, Run* run, std::string name, Duration start_after)
   while (!tasks.empty()) co_await rt.Sleep(milliseconds(100));
 }
 
-Task<void> Reader(Runtime& rt, Run* run) {
-  rpc::RpcNode rpc(rt);
-  rpc.Start();
+// A client that does not fence (a reader, or an operator's tool); opening one cannot fail.
+Task<std::unique_ptr<JournalClient>> OpenReader(Runtime& rt, rpc::RpcNode& rpc, Run* run, Duration operation_timeout) {
   JournalClientOptions options;
   options.replicas = run->servers;
   options.writer = false;
-  options.operation_timeout = seconds(2);
+  options.operation_timeout = operation_timeout;
   std::string stream = kStream;
   auto client = co_await JournalClient::Open(rt, rpc, std::move(stream), options);
   CAIRN_CHECK_OK(client.status());
+  co_return *std::move(client);
+}
+
+Task<void> Reader(Runtime& rt, Run* run) {
+  rpc::RpcNode rpc(rt);
+  rpc.Start();
+  std::unique_ptr<JournalClient> client = co_await OpenReader(rt, rpc, run, seconds(2));
   while (rt.Now() < run->stop_at) {
     const uint64_t op = run->history.Invoke(100, sim::OpKind::kRead, kStream, std::nullopt, run->world->Now());
-    absl::StatusOr<std::vector<lsm::JournalRecord>> records = co_await (*client)->Read(1, 1u << 20);
+    absl::StatusOr<std::vector<lsm::JournalRecord>> records = co_await client->Read(1, 1u << 20);
     if (records.ok()) {
       std::string value;
       for (const lsm::JournalRecord& r : *records) value += r.payload;
@@ -177,13 +183,7 @@ Task<void> Reader(Runtime& rt, Run* run) {
 Task<void> Reconfigurer(Runtime& rt, Run* run, Instant until) {
   rpc::RpcNode rpc(rt);
   rpc.Start();
-  JournalClientOptions options;
-  options.replicas = run->servers;
-  options.writer = false;
-  options.operation_timeout = seconds(3);
-  std::string stream = kStream;
-  auto client = co_await JournalClient::Open(rt, rpc, std::move(stream), options);
-  CAIRN_CHECK_OK(client.status());
+  std::unique_ptr<JournalClient> client = co_await OpenReader(rt, rpc, run, seconds(3));
   std::vector<NodeId> members = run->replicas;  // what we last made them
   while (rt.Now() < until) {
     co_await rt.Sleep(milliseconds(300 + static_cast<int64_t>(rt.random().Uniform(400))));
@@ -193,7 +193,7 @@ Task<void> Reconfigurer(Runtime& rt, Run* run, Instant until) {
     }
     std::vector<NodeId> target = members;
     target[rt.random().Uniform(target.size())] = spares[rt.random().Uniform(spares.size())];
-    absl::Status changed = co_await (*client)->ChangeMembers(target);
+    absl::Status changed = co_await client->ChangeMembers(target);
     if (changed.ok()) {
       members = target;
       ++run->membership_changes;

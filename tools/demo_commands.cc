@@ -22,16 +22,10 @@ namespace {
 // Runs one client operation as a short-lived node with no listener.
 int RunClientOp(const PeerFlags& flags, int64_t timeout_ms,
                 std::function<Task<absl::Status>(demo::RegisterClient&, Instant)> op) {
-  absl::StatusOr<std::map<NodeId, std::string>> peers = ParsePeers(flags.peers);
-  if (!peers.ok()) return Fail(peers.status());
-  real::NodeConfig config;
-  config.id = ClientNodeId();
-  config.peers = *peers;
-  if (absl::Status s = flags.ApplyKnobs(config.knobs); !s.ok()) return Fail(s);
-  absl::StatusOr<std::unique_ptr<real::RealNode>> node = real::RealNode::Create(config);
-  if (!node.ok()) return Fail(node.status());
-  Runtime& rt = (*node)->runtime();
-  const std::vector<NodeId> replicas = Ids(*peers);
+  absl::StatusOr<PeerNode> client = CreateClientNode(flags);
+  if (!client.ok()) return Fail(client.status());
+  Runtime& rt = client->node->runtime();
+  const std::vector<NodeId> replicas = client->replicas;
   auto main = [](Runtime& rt, std::vector<NodeId> replicas, int64_t timeout_ms,
                  std::function<Task<absl::Status>(demo::RegisterClient&, Instant)> op)
       -> Task<absl::Status> {
@@ -42,7 +36,7 @@ int RunClientOp(const PeerFlags& flags, int64_t timeout_ms,
     demo::RegisterClient client(rpc, options);
     co_return co_await op(client, rt.DeadlineAfter(std::chrono::milliseconds(timeout_ms)));
   };
-  absl::Status s = (*node)->Run(main(rt, replicas, timeout_ms, std::move(op)), true);
+  absl::Status s = client->node->Run(main(rt, replicas, timeout_ms, std::move(op)), true);
   return s.ok() ? 0 : Fail(s);
 }
 
@@ -66,28 +60,18 @@ void AddDemoCommands(CLI::App& app, Action& action) {
     flags->Add(serve);
     serve->callback([&action, flags, id, dir] {
       action = [=] {
-        absl::StatusOr<std::map<NodeId, std::string>> peers = ParsePeers(flags->peers);
-        if (!peers.ok()) return Fail(peers.status());
-        if (!peers->contains(*id)) {
-          return Fail(absl::InvalidArgumentError(absl::StrCat("--id ", *id, " is not in --peers")));
-        }
-        real::NodeConfig config;
-        config.id = *id;
-        config.listen_address = peers->at(*id);
-        config.peers = *peers;
-        config.data_dir = *dir;
-        if (absl::Status s = flags->ApplyKnobs(config.knobs); !s.ok()) return Fail(s);
-        absl::StatusOr<std::unique_ptr<real::RealNode>> node = real::RealNode::Create(config);
-        if (!node.ok()) return Fail(node.status());
+        absl::StatusOr<PeerNode> server = CreateServerNode(*flags, *id, *dir);
+        if (!server.ok()) return Fail(server.status());
+        std::unique_ptr<real::RealNode>& node = server->node;
         std::fprintf(stderr, "replica %u serving on %s, data in %s\n", *id,
-                     (*node)->listen_address().c_str(), dir->c_str());
+                     node->listen_address().c_str(), dir->c_str());
         demo::ReplicaOptions replica_options;
-        replica_options.replicas = Ids(*peers);
+        replica_options.replicas = server->replicas;
         auto main = [](Runtime& rt, demo::ReplicaOptions options) -> Task<absl::Status> {
           co_await demo::RunReplica(rt, std::move(options));
           co_return absl::InternalError("the replica stopped (see its log above)");
         };
-        absl::Status s = (*node)->Run(main((*node)->runtime(), std::move(replica_options)), true);
+        absl::Status s = node->Run(main(node->runtime(), std::move(replica_options)), true);
         if (absl::IsCancelled(s)) return 0;  // a signal: a clean stop
         return Fail(s);
       };

@@ -25,16 +25,29 @@ using journal::JournalNodeOptions;
 
 // Runs `main` on a short-lived client node (no listener, no disk) and returns the exit code.
 int RunClient(const PeerFlags& flags, std::function<Task<absl::Status>(Runtime&, std::vector<NodeId>)> main) {
-  absl::StatusOr<std::map<NodeId, std::string>> peers = ParsePeers(flags.peers);
-  if (!peers.ok()) return Fail(peers.status());
-  real::NodeConfig config;
-  config.id = ClientNodeId();
-  config.peers = *peers;
-  if (absl::Status s = flags.ApplyKnobs(config.knobs); !s.ok()) return Fail(s);
-  absl::StatusOr<std::unique_ptr<real::RealNode>> node = real::RealNode::Create(config);
-  if (!node.ok()) return Fail(node.status());
-  absl::Status s = (*node)->Run(main((*node)->runtime(), Ids(*peers)), /*handle_signals=*/true);
+  absl::StatusOr<PeerNode> client = CreateClientNode(flags);
+  if (!client.ok()) return Fail(client.status());
+  real::RealNode& node = *client->node;
+  absl::Status s = node.Run(main(node.runtime(), client->replicas), /*handle_signals=*/true);
   return s.ok() ? 0 : Fail(s);
+}
+
+// Runs one operator's call on a stream through a reader client (no fence) and prints OK.
+int RunOperatorCall(const PeerFlags& flags, std::string stream,
+                    std::function<Task<absl::Status>(JournalClient&)> call) {
+  return RunClient(flags, [stream, call](Runtime& rt, std::vector<NodeId> replicas) -> Task<absl::Status> {
+    rpc::RpcNode rpc(rt);
+    rpc.Start();
+    JournalClientOptions options;
+    options.replicas = replicas;
+    options.writer = false;
+    std::string name = stream;
+    absl::StatusOr<std::unique_ptr<JournalClient>> client = co_await JournalClient::Open(rt, rpc, name, options);
+    if (!client.ok()) co_return client.status();
+    CO_RETURN_IF_ERROR(co_await call(**client));
+    std::printf("OK\n");
+    co_return absl::OkStatus();
+  });
 }
 
 Task<absl::Status> Serve(Runtime& rt, std::vector<std::string> streams, std::vector<NodeId> members) {
@@ -108,20 +121,12 @@ void AddJournalCommands(CLI::App& app, Action& action) {
     flags->Add(serve);
     serve->callback([&action, flags, id, dir, streams] {
       action = [=] {
-        absl::StatusOr<std::map<NodeId, std::string>> peers = ParsePeers(flags->peers);
-        if (!peers.ok()) return Fail(peers.status());
-        if (!peers->contains(*id)) return Fail(absl::InvalidArgumentError(absl::StrCat("--id ", *id, " is not in --peers")));
-        real::NodeConfig config;
-        config.id = *id;
-        config.listen_address = peers->at(*id);
-        config.peers = *peers;
-        config.data_dir = *dir;
-        if (absl::Status s = flags->ApplyKnobs(config.knobs); !s.ok()) return Fail(s);
-        absl::StatusOr<std::unique_ptr<real::RealNode>> node = real::RealNode::Create(config);
-        if (!node.ok()) return Fail(node.status());
-        std::fprintf(stderr, "journal node %u serving on %s, data in %s\n", *id, (*node)->listen_address().c_str(),
+        absl::StatusOr<PeerNode> server = CreateServerNode(*flags, *id, *dir);
+        if (!server.ok()) return Fail(server.status());
+        real::RealNode& node = *server->node;
+        std::fprintf(stderr, "journal node %u serving on %s, data in %s\n", *id, node.listen_address().c_str(),
                      dir->c_str());
-        absl::Status s = (*node)->Run(Serve((*node)->runtime(), *streams, Ids(*peers)), /*handle_signals=*/true);
+        absl::Status s = node.Run(Serve(node.runtime(), *streams, server->replicas), /*handle_signals=*/true);
         if (absl::IsCancelled(s)) return 0;  // a signal: a clean stop
         return Fail(s);
       };
@@ -197,19 +202,7 @@ void AddJournalCommands(CLI::App& app, Action& action) {
     flags->Add(cmd);
     cmd->callback([&action, flags, stream, members] {
       action = [=] {
-        return RunClient(*flags, [=](Runtime& rt, std::vector<NodeId> replicas) -> Task<absl::Status> {
-          rpc::RpcNode rpc(rt);
-          rpc.Start();
-          JournalClientOptions options;
-          options.replicas = replicas;
-          options.writer = false;
-          std::string name = *stream;
-          absl::StatusOr<std::unique_ptr<JournalClient>> client = co_await JournalClient::Open(rt, rpc, name, options);
-          if (!client.ok()) co_return client.status();
-          CO_RETURN_IF_ERROR(co_await (*client)->ChangeMembers(*members));
-          std::printf("OK\n");
-          co_return absl::OkStatus();
-        });
+        return RunOperatorCall(*flags, *stream, [members](JournalClient& c) { return c.ChangeMembers(*members); });
       };
     });
   }
@@ -223,19 +216,7 @@ void AddJournalCommands(CLI::App& app, Action& action) {
     flags->Add(cmd);
     cmd->callback([&action, flags, stream, to] {
       action = [=] {
-        return RunClient(*flags, [=](Runtime& rt, std::vector<NodeId> replicas) -> Task<absl::Status> {
-          rpc::RpcNode rpc(rt);
-          rpc.Start();
-          JournalClientOptions options;
-          options.replicas = replicas;
-          options.writer = false;
-          std::string name = *stream;
-          absl::StatusOr<std::unique_ptr<JournalClient>> client = co_await JournalClient::Open(rt, rpc, name, options);
-          if (!client.ok()) co_return client.status();
-          CO_RETURN_IF_ERROR(co_await (*client)->TransferLeadership(*to));
-          std::printf("OK\n");
-          co_return absl::OkStatus();
-        });
+        return RunOperatorCall(*flags, *stream, [to](JournalClient& c) { return c.TransferLeadership(*to); });
       };
     });
   }

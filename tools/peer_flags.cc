@@ -1,6 +1,7 @@
 #include "tools/peer_flags.h"
 
 #include <cstdio>
+#include <optional>
 #include <random>
 
 #include "absl/strings/numbers.h"
@@ -51,5 +52,34 @@ absl::Status PeerFlags::ApplyKnobs(Knobs& k) const {
   }
   return absl::OkStatus();
 }
+
+namespace {
+absl::StatusOr<PeerNode> CreateNode(const PeerFlags& flags, std::optional<NodeId> server_id, const std::string& dir) {
+  absl::StatusOr<std::map<NodeId, std::string>> peers = ParsePeers(flags.peers);
+  if (!peers.ok()) return peers.status();
+  real::NodeConfig config;
+  config.peers = *peers;
+  if (server_id.has_value()) {
+    if (!peers->contains(*server_id)) {
+      return absl::InvalidArgumentError(absl::StrCat("--id ", *server_id, " is not in --peers"));
+    }
+    config.id = *server_id;
+    config.listen_address = peers->at(*server_id);
+    config.data_dir = dir;
+  } else {
+    config.id = ClientNodeId();
+  }
+  if (absl::Status s = flags.ApplyKnobs(config.knobs); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<real::RealNode>> node = real::RealNode::Create(config);
+  if (!node.ok()) return node.status();
+  return PeerNode{.node = *std::move(node), .replicas = Ids(*peers)};
+}
+}  // namespace
+
+absl::StatusOr<PeerNode> CreateServerNode(const PeerFlags& flags, NodeId id, const std::string& dir) {
+  return CreateNode(flags, id, dir);
+}
+
+absl::StatusOr<PeerNode> CreateClientNode(const PeerFlags& flags) { return CreateNode(flags, std::nullopt, ""); }
 
 }  // namespace cairn::tools

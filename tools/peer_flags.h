@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "src/runtime/knobs.h"
 #include "src/runtime/network.h"
+#include "src/runtime/real/real_node.h"
 
 namespace cairn::tools {
 
@@ -31,5 +33,17 @@ struct PeerFlags {
   void Add(CLI::App* cmd);
   absl::Status ApplyKnobs(Knobs& k) const;
 };
+
+// A real node made from the flags, and the ids of --peers (the replicas it serves with or
+// talks to).
+struct PeerNode {
+  std::unique_ptr<real::RealNode> node;
+  std::vector<NodeId> replicas;
+};
+
+// A server: `id` (one of --peers) listens at its address, with its data under `dir`.
+absl::StatusOr<PeerNode> CreateServerNode(const PeerFlags& flags, NodeId id, const std::string& dir);
+// A short-lived client: no listener, no disk, an id from ClientNodeId().
+absl::StatusOr<PeerNode> CreateClientNode(const PeerFlags& flags);
 
 }  // namespace cairn::tools

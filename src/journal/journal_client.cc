@@ -51,11 +51,7 @@ Task<absl::StatusOr<std::unique_ptr<JournalClient>>> JournalClient::Open(Runtime
     // The epoch to supersede is the stream's as of now, confirmed by its leader. Should
     // another writer fence between this read and our fence, the fence is refused: two
     // writers opening at once never both believe they own the stream.
-    InfoRequest info_request;
-    info_request.set_stream(c->stream_);
-    info_request.set_linearizable(true);
-    std::string info_method = "journal.info";
-    absl::StatusOr<InfoReply> info = co_await c->CallLeader<InfoReply>(std::move(info_method), info_request, deadline);
+    absl::StatusOr<InfoReply> info = co_await c->LeaderInfo(deadline);
     if (!info.ok()) co_return info.status();
     request.set_supersedes(info->epoch());
   }
@@ -111,11 +107,7 @@ Task<absl::Status> JournalClient::ChangeMembers(std::vector<NodeId> target) {
   // One replica at a time, additions first, so a replacement never shrinks the group; each
   // step starts from the members the leader reports (an earlier attempt may have landed).
   for (size_t step = 0; step < kMembershipStepsMax; ++step) {
-    InfoRequest info_request;
-    info_request.set_stream(stream_);
-    info_request.set_linearizable(true);
-    std::string info_method = "journal.info";
-    absl::StatusOr<InfoReply> info = co_await CallLeader<InfoReply>(std::move(info_method), info_request, deadline);
+    absl::StatusOr<InfoReply> info = co_await LeaderInfo(deadline);
     if (!info.ok()) co_return info.status();
     std::vector<NodeId> current(info->members().begin(), info->members().end());
     std::sort(current.begin(), current.end());
@@ -144,6 +136,14 @@ Task<absl::Status> JournalClient::ChangeMembers(std::vector<NodeId> target) {
     if (!reply.ok()) co_return reply.status();
   }
   co_return absl::InternalError("membership change did not converge");
+}
+
+Task<absl::StatusOr<InfoReply>> JournalClient::LeaderInfo(Instant deadline) {
+  InfoRequest request;
+  request.set_stream(stream_);
+  request.set_linearizable(true);
+  std::string method = "journal.info";
+  co_return co_await CallLeader<InfoReply>(std::move(method), request, deadline);
 }
 
 Task<absl::Status> JournalClient::TransferLeadership(NodeId to) {

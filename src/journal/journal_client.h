@@ -87,6 +87,8 @@ class JournalClient final : public lsm::Journal {
   // Calls `method` on the leader, following redirects and retrying until `deadline`.
   template <typename Reply, typename Request>
   Task<absl::StatusOr<Reply>> CallLeader(std::string method, const Request& request, Instant deadline);
+  // The stream as its leader sees it, once it confirmed it leads (epoch, members, ...).
+  Task<absl::StatusOr<InfoReply>> LeaderInfo(Instant deadline);
   // Calls `method` on one node, retrying what a retry may cure until `deadline`.
   template <typename Reply, typename Request>
   Task<absl::Status> CallUntil(NodeId node, std::string method, const Request& request, Instant deadline);
