@@ -3,8 +3,11 @@
 //
 //   magic (8 bytes)  u32 body length  body  u32 masked CRC-32C of the body
 //
-// ReplaceSealedFile writes `<dir>/<name>.tmp`, syncs it, renames it over `<dir>/<name>` and
-// syncs the directory, so a crash leaves the old file or the new one, never a mix.
+// ReplaceSealedFile writes `<dir>/<name>.tmp`, syncs it, reads it back (a write the device
+// put in the wrong place is caught here, and written again), renames it over `<dir>/<name>`
+// and syncs the directory, so a crash leaves the old file or the new one, never a mix.
+// ReadSealedBody re-reads a file whose checksum fails before it believes the damage: a bit
+// flipped in transit is not a bit flipped at rest.
 #pragma once
 
 #include <cstddef>
@@ -27,5 +30,12 @@ absl::StatusOr<std::string_view> OpenSealedBody(std::string_view magic, std::str
 Task<absl::Status> ReplaceSealedFile(Disk& disk, std::string dir, std::string name, std::string bytes, bool sync);
 // The whole file, at most `bytes_max` of it.
 Task<absl::StatusOr<std::string>> ReadSealedFile(Disk& disk, std::string path, size_t bytes_max);
+// The body of the sealed file at `path`: NotFound when there is none, DataLoss when every one
+// of kSealedReadAttemptsMax reads finds it damaged.
+Task<absl::StatusOr<std::string>> ReadSealedBody(Disk& disk, std::string path, std::string_view magic,
+                                                 std::string_view what, size_t bytes_max);
+
+inline constexpr int kSealedReadAttemptsMax = 3;
+inline constexpr int kSealedWriteAttemptsMax = 4;
 
 }  // namespace cairn::lsm
