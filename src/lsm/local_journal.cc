@@ -54,16 +54,53 @@ uint64_t ParseRecords(std::string_view bytes, uint64_t first, std::vector<uint64
   return at;
 }
 
-// Whether an intact record for a position after `after` starts anywhere in `bytes` past
-// `from`: then the damage at `from` is not a torn tail but a record lost inside the journal.
-bool IntactRecordFollows(std::string_view bytes, uint64_t from, uint64_t after) {
-  for (uint64_t at = from + 1; at + kJournalRecordHeaderBytes <= bytes.size(); ++at) {
+// The first intact record at or after offset `from` of `bytes` whose position is at least
+// `min_position` (and plausible: no further on than the bytes could hold records).
+struct FoundRecord {
+  uint64_t offset;
+  RecordHeader header;
+};
+std::optional<FoundRecord> FindIntactRecord(std::string_view bytes, uint64_t from, uint64_t min_position) {
+  const uint64_t max_position = min_position + bytes.size() / kJournalRecordHeaderBytes;
+  for (uint64_t at = from; at + kJournalRecordHeaderBytes <= bytes.size(); ++at) {
     // A cheap filter first, so the scan stays linear: a plausible position, then the checksum.
     const uint64_t position = DecodeFixed64(bytes.data() + at + 8);
-    if (position <= after || position > after + bytes.size()) continue;
-    if (IntactRecordAt(bytes, at)) return true;
+    if (position < min_position || position > max_position) continue;
+    if (std::optional<RecordHeader> r = IntactRecordAt(bytes, at)) return FoundRecord{at, *r};
   }
-  return false;
+  return std::nullopt;
+}
+
+// A segment image, parsed: every record found intact, in position order from `first`, and the
+// positions between them that it lacks (damaged, or lost to a misdirected write).
+struct ParsedSegment {
+  std::vector<uint64_t> offsets;  // per position; a missing one: where its damage begins
+  std::vector<uint64_t> missing;
+  uint64_t good = 0;              // the offset after the last intact record
+  bool irregular = false;         // missing or displaced records
+};
+ParsedSegment ParseSegment(std::string_view bytes, uint64_t first) {
+  ParsedSegment p;
+  uint64_t at = 0;
+  while (true) {
+    const uint64_t expected = first + p.offsets.size();
+    std::optional<RecordHeader> r = IntactRecordAt(bytes, at);
+    if (!r.has_value() || r->position != expected) {
+      std::optional<FoundRecord> found = FindIntactRecord(bytes, at, expected);
+      if (!found.has_value()) break;  // nothing intact after: the tail
+      p.irregular = true;
+      for (uint64_t q = expected; q < found->header.position; ++q) {
+        p.offsets.push_back(at);
+        p.missing.push_back(q);
+      }
+      at = found->offset;
+      r = found->header;
+    }
+    p.offsets.push_back(at);
+    at += kJournalRecordHeaderBytes + r->length;
+    p.good = at;
+  }
+  return p;
 }
 
 }  // namespace
@@ -122,7 +159,16 @@ Task<absl::Status> LocalJournal::Recover() {
   for (size_t i = 0; i < firsts.size(); ++i) {
     segments_.push_back(Segment{.first = firsts[i]});
     CO_RETURN_IF_ERROR(co_await RecoverSegment(segments_.back(), i + 1 == firsts.size()));
-    const Segment& s = segments_.back();
+    Segment& s = segments_.back();
+    if (options_.tolerate_damage && i + 1 < firsts.size()) {
+      // A segment that lost its last records: the next one says where they ended.
+      for (uint64_t q = s.end(); q < firsts[i + 1]; ++q) {
+        s.offsets.push_back(s.size);
+        damaged_.insert(q);
+        ++stats_.damaged_records;
+        s.irregular = true;
+      }
+    }
     if (i + 1 < firsts.size() && s.end() != firsts[i + 1]) {
       co_return absl::DataLossError(absl::StrCat(SegmentPath(s.first), ": holds positions ", s.first, "..",
                                                  s.end(), " but the next segment starts at ", firsts[i + 1]));
@@ -146,32 +192,42 @@ Task<absl::Status> LocalJournal::RecoverSegment(Segment& s, bool last) {
   if (!file.ok()) co_return file.status();
   absl::StatusOr<uint64_t> size = co_await (*file)->Size();
   if (!size.ok()) co_return size.status();
-  uint64_t good = 0;
-  bool damage_inside = false;
+  ParsedSegment parsed;
   for (int attempt = 1;; ++attempt) {
     absl::StatusOr<std::string> bytes = co_await (*file)->Read(0, *size);
     if (!bytes.ok()) {
       if (attempt < kReadAttemptsMax) continue;
       co_return bytes.status();
     }
-    s.offsets.clear();
-    good = ParseRecords(*bytes, s.first, &s.offsets);
-    if (good == bytes->size() || attempt == kReadAttemptsMax) {
-      damage_inside = good < bytes->size() && IntactRecordFollows(*bytes, good, s.end() - 1);
-      break;
-    }
+    parsed = ParseSegment(*bytes, s.first);
+    if ((parsed.missing.empty() && parsed.good == bytes->size()) || attempt == kReadAttemptsMax) break;
   }
-  if (good < *size) {
-    if (!last || damage_inside) {
-      co_return absl::DataLossError(absl::StrCat(path, ": damaged record at offset ", good, " (position ",
-                                                 s.end(), ") before the end of the journal"));
+  if (!parsed.missing.empty()) {
+    if (!options_.tolerate_damage) {
+      co_return absl::DataLossError(absl::StrCat(path, ": damaged record at offset ", parsed.offsets[parsed.missing[0] - s.first],
+                                                 " (position ", parsed.missing[0], ") before the end of the journal"));
+    }
+    stats_.damaged_records += parsed.missing.size();
+    damaged_.insert(parsed.missing.begin(), parsed.missing.end());
+  }
+  s.offsets = std::move(parsed.offsets);
+  s.irregular = parsed.irregular;
+  s.size = parsed.good;
+  if (parsed.good < *size) {
+    if (!last) {
+      // Not a torn tail: later segments were written after this one was complete.
+      if (!options_.tolerate_damage) {
+        co_return absl::DataLossError(absl::StrCat(path, ": damaged record at offset ", parsed.good, " (position ",
+                                                   s.end(), ") before the end of the journal"));
+      }
+      s.irregular = true;  // Recover lists the positions up to the next segment as damaged
+      co_return absl::OkStatus();
     }
     // The unacknowledged tail of the last segment: cut it off, durably, before appending.
-    stats_.truncated_tail_bytes += *size - good;
-    CO_RETURN_IF_ERROR(co_await (*file)->Truncate(good));
+    stats_.truncated_tail_bytes += *size - parsed.good;
+    CO_RETURN_IF_ERROR(co_await (*file)->Truncate(parsed.good));
     CO_RETURN_IF_ERROR(co_await (*file)->Sync());
   }
-  s.size = good;
   co_return absl::OkStatus();
 }
 
@@ -263,6 +319,7 @@ Task<absl::Status> LocalJournal::TruncateFrom(uint64_t position) {
   if (removed) CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
   seg.offsets.resize(index);
   seg.size = offset;
+  damaged_.erase(damaged_.lower_bound(position), damaged_.end());
   next_position_ = position;
   durable_position_ = position - 1;
   co_return absl::OkStatus();
@@ -278,6 +335,7 @@ Task<absl::Status> LocalJournal::Reset(uint64_t first) {
     CO_RETURN_IF_ERROR(co_await disk_.Remove(path));
   }
   CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
+  damaged_.clear();
   CO_RETURN_IF_ERROR(co_await StartSegment(first));
   next_position_ = first;
   durable_position_ = first - 1;
@@ -329,11 +387,13 @@ Task<absl::StatusOr<std::vector<JournalRecord>>> LocalJournal::Read(uint64_t fro
   if (from < start()) {
     co_return absl::OutOfRangeError(absl::StrCat("journal position ", from, " is trimmed (start ", start(), ")"));
   }
+  while (damaged_.contains(from)) ++from;
   if (from > durable_position_) co_return out;
   auto seg = std::upper_bound(segments_.begin(), segments_.end(), from,
                               [](uint64_t p, const Segment& s) { return p < s.first; });
   CAIRN_CHECK(seg != segments_.begin());
   Segment& s = *std::prev(seg);
+  if (s.irregular) co_return co_await ReadIrregular(s, from, max_bytes);
   const std::string path = SegmentPath(s.first);
   const uint64_t index = from - s.first;
   CAIRN_CHECK_LT(index, s.offsets.size());
@@ -371,6 +431,49 @@ Task<absl::StatusOr<std::vector<JournalRecord>>> LocalJournal::Read(uint64_t fro
   }
 }
 
+Task<absl::StatusOr<std::vector<JournalRecord>>> LocalJournal::ReadIrregular(Segment& s, uint64_t from,
+                                                                             size_t max_bytes) {
+  const std::string path = SegmentPath(s.first);
+  const uint64_t first = s.first;
+  std::vector<std::pair<uint64_t, uint64_t>> wanted;  // (position, offset)
+  for (uint64_t q = from; q < s.end() && q <= durable_position_; ++q) {
+    if (!damaged_.contains(q)) wanted.emplace_back(q, s.offsets[q - first]);
+  }
+  absl::StatusOr<std::shared_ptr<File>> file = co_await FileOf(s);
+  if (!file.ok()) co_return file.status();
+  std::vector<JournalRecord> out;
+  size_t bytes_out = 0;
+  for (const auto& [position, offset] : wanted) {
+    if (!out.empty() && bytes_out >= max_bytes) break;
+    absl::Status problem;
+    bool done = false;
+    for (int attempt = 1; attempt <= kReadAttemptsMax && !done; ++attempt) {
+      absl::StatusOr<std::string> header = co_await (*file)->Read(offset, kJournalRecordHeaderBytes);
+      if (!header.ok() || header->size() < kJournalRecordHeaderBytes) {
+        problem = header.ok() ? absl::DataLossError("short read") : header.status();
+        continue;
+      }
+      const uint32_t length = std::min(DecodeFixed32(header->data() + 4), kJournalRecordBytesMax);
+      absl::StatusOr<std::string> bytes = co_await (*file)->Read(offset, kJournalRecordHeaderBytes + length);
+      if (!bytes.ok()) {
+        problem = bytes.status();
+        continue;
+      }
+      std::optional<RecordHeader> r = IntactRecordAt(*bytes, 0);
+      if (r.has_value() && r->position == position) {
+        out.push_back(JournalRecord{position, bytes->substr(kJournalRecordHeaderBytes, r->length)});
+        bytes_out += r->length;
+        done = true;
+      } else {
+        problem = absl::DataLossError(
+            absl::StrCat(path, ": record at offset ", offset, " (position ", position, ") is damaged"));
+      }
+    }
+    if (!done) co_return problem;
+  }
+  co_return out;
+}
+
 Task<absl::Status> LocalJournal::Trim(uint64_t upto) {
   // Whole segments only, and never the one being appended to.
   while (segments_.size() > 1 && segments_[1].first <= upto) {
@@ -379,6 +482,7 @@ Task<absl::Status> LocalJournal::Trim(uint64_t upto) {
     CO_RETURN_IF_ERROR(co_await disk_.Remove(path));
     ++stats_.segments_trimmed;
   }
+  damaged_.erase(damaged_.begin(), damaged_.lower_bound(start()));
   co_return co_await disk_.SyncDir(dir_);
 }
 

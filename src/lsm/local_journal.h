@@ -15,13 +15,20 @@
 //
 // Recovery (Open) reads every segment. A record that fails its checksum, or is cut short, at
 // the end of the last segment is the tail of a write that was never acknowledged (a torn or
-// lost write at a crash): the segment is truncated there. Anywhere else it is DataLoss: an
-// acknowledged record is damaged and the journal will not silently skip it.
+// lost write at a crash): the segment is truncated there. Anywhere else — an intact record for
+// a later position follows it, or a later segment does — it is damage: by default DataLoss,
+// since an acknowledged record is damaged and the journal will not silently skip it. With
+// `tolerate_damage` the journal opens anyway, lists the positions it lost (damaged()), and
+// serves the rest; its owner decides what the loss means (the Raft log keeps two copies of
+// each entry and repairs from the peers, src/journal/raft_storage.h). Recovery finds an
+// intact record wherever the segment holds it, so a record a misdirected write put a few
+// sectors off is still found.
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,6 +49,8 @@ struct LocalJournalOptions {
   // loses nothing, a machine crash may lose acknowledged appends (RocksDB's WriteOptions::sync
   // = false). For benchmarks and data that can be rebuilt, never for promised durability.
   bool sync = true;
+  // Open past damaged records instead of failing (see the header comment).
+  bool tolerate_damage = false;
 };
 
 constexpr size_t kJournalRecordHeaderBytes = 16;
@@ -61,6 +70,9 @@ class LocalJournal final : public Journal {
   Task<absl::Status> Trim(uint64_t upto) override;
   uint64_t start() const override;
   uint64_t next_position() const override { return next_position_; }
+  // Positions (at or after start(), before next_position()) whose records recovery found
+  // damaged, with tolerate_damage; Read skips them.
+  const std::set<uint64_t>& damaged() const { return damaged_; }
 
   // For a log that can be rewritten (the Raft journal's storage). Each waits for appends in
   // flight first, and is durable when it returns.
@@ -80,14 +92,19 @@ class LocalJournal final : public Journal {
     uint64_t segments_trimmed = 0;
     uint64_t recovered_records = 0;
     uint64_t truncated_tail_bytes = 0;  // dropped at Open: the unacknowledged tail
+    uint64_t damaged_records = 0;       // found damaged at Open (tolerate_damage)
   };
   const Stats& stats() const { return stats_; }
 
  private:
   struct Segment {
     uint64_t first = 0;                  // position of its first record
-    std::vector<uint64_t> offsets;       // offsets[i]: record first + i
+    // offsets[i]: record first + i (a damaged record: where the damage begins)
+    std::vector<uint64_t> offsets;
     uint64_t size = 0;                   // bytes of whole records
+    // Recovery found damaged or displaced records: offsets are not one contiguous run, so
+    // reads take one record at a time.
+    bool irregular = false;
     std::shared_ptr<File> file;          // opened on first use
     uint64_t end() const { return first + offsets.size(); }
   };
@@ -99,6 +116,7 @@ class LocalJournal final : public Journal {
   LocalJournal(Disk& disk, Executor& executor, std::string dir, LocalJournalOptions options);
   Task<absl::Status> Recover();
   Task<absl::Status> RecoverSegment(Segment& s, bool last);
+  Task<absl::StatusOr<std::vector<JournalRecord>>> ReadIrregular(Segment& s, uint64_t from, size_t max_bytes);
   Task<absl::Status> StartSegment(uint64_t first);
   Task<absl::StatusOr<std::shared_ptr<File>>> FileOf(Segment& s);
   Task<void> CommitLoop();
@@ -116,6 +134,7 @@ class LocalJournal final : public Journal {
   std::deque<Segment> segments_;
   uint64_t next_position_ = 1;
   uint64_t durable_position_ = 0;  // every record before and at it is synced
+  std::set<uint64_t> damaged_;
   std::vector<Pending> pending_;   // appended, not yet written
   bool committing_ = false;
   absl::Status error_;             // sticky: see the header comment
