@@ -8,7 +8,10 @@
 #include "sim/world.h"
 #include "tests/sim_program.h"
 #include "src/journal/raft.h"
+#include "src/base/check.h"
+#include "src/base/coding.h"
 #include "src/journal/raft_storage.h"
+#include "src/lsm/local_journal.h"
 #include "src/lsm/sealed_file.h"
 
 namespace cairn::journal {
@@ -115,15 +118,18 @@ TEST(RaftStorage, ACrashInTheMiddleOfAResetComesBackAtTheNewStart) {
       r.entries = Entries(1, 5, 1, "a");
       r.hard_state = HardState{.term = 1, .vote = 1};
       EXPECT_TRUE((co_await (*s)->Persist(r)).ok());
-      std::string state_path = "g/STATE";
+      std::string state_path = "g/STATE.0";
       old_state = *co_await lsm::ReadSealedFile(rt.disk(), std::move(state_path), 1 << 20);
       RaftCore::Ready reset;
       reset.reset = LogStart{.first_index = 50, .first_prev_term = 4, .members = {1, 2, 3}, .epoch = 0};
       EXPECT_TRUE((co_await (*s)->Persist(reset)).ok());
     }
     // Put the old STATE back, as if the crash came before its rewrite.
-    std::string dir = "g", name = "STATE";
-    EXPECT_TRUE((co_await lsm::ReplaceSealedFile(rt.disk(), dir, std::move(name), old_state, true)).ok());
+    std::string dir = "g";
+    for (std::string_view copy : kStateFileNames) {
+      std::string name(copy);
+      EXPECT_TRUE((co_await lsm::ReplaceSealedFile(rt.disk(), dir, std::move(name), old_state, true)).ok());
+    }
     std::vector<NodeId> members = {1, 2, 3};
     auto s = co_await RaftStorage::Open(rt.disk(), rt.executor(), std::move(dir), std::move(members));
     EXPECT_TRUE(s.ok()) << s.status();
@@ -172,6 +178,139 @@ TEST(RaftStorage, ACoreRestartedFromItsStorageCarriesOn) {
       last = core.last_index();
     }
     EXPECT_EQ(last, 3u * 6u);  // per incarnation: a no-op and 5 records
+  });
+}
+
+// --- Damage ---
+
+// Flips one byte of `path` at `offset` (silent corruption at rest).
+Task<void> FlipByte(Runtime& rt, std::string path, uint64_t offset) {
+  auto file = co_await rt.disk().Open(std::move(path), OpenOptions{});
+  CAIRN_CHECK_OK(file.status());
+  absl::StatusOr<std::string> byte = co_await (*file)->Read(offset, 1);
+  CAIRN_CHECK_OK(byte.status());
+  CAIRN_CHECK_EQ(byte->size(), 1u);
+  (*byte)[0] = static_cast<char>((*byte)[0] ^ 0x40);
+  CAIRN_CHECK_OK(co_await (*file)->Write(offset, *std::move(byte)));
+  CAIRN_CHECK_OK(co_await (*file)->Sync());
+}
+
+// The offset of the payload of the record for journal `position` in the log's one segment.
+Task<std::pair<std::string, uint64_t>> PayloadOf(Runtime& rt, uint64_t position) {
+  std::string dir = "g/log";
+  auto names = co_await rt.disk().List(dir);
+  CAIRN_CHECK_OK(names.status());
+  CAIRN_CHECK_EQ(names->size(), 1u);
+  std::string path = absl::StrCat(dir, "/", names->front());
+  auto file = co_await rt.disk().Open(path, OpenOptions{});
+  CAIRN_CHECK_OK(file.status());
+  absl::StatusOr<uint64_t> size = co_await (*file)->Size();
+  absl::StatusOr<std::string> bytes = co_await (*file)->Read(0, *size);
+  CAIRN_CHECK_OK(bytes.status());
+  for (uint64_t at = 0; at + lsm::kJournalRecordHeaderBytes <= bytes->size();) {
+    const uint32_t length = DecodeFixed32(bytes->data() + at + 4);
+    if (DecodeFixed64(bytes->data() + at + 8) == position) co_return std::pair(path, at + lsm::kJournalRecordHeaderBytes);
+    at += lsm::kJournalRecordHeaderBytes + length;
+  }
+  CAIRN_CHECK_MSG(false, "no record for the position");
+  co_return std::pair(path, uint64_t{0});
+}
+
+Task<void> DamageEntryCopy(Runtime& rt, uint64_t index, int copy) {
+  auto [path, offset] = co_await PayloadOf(rt, JournalPositionOf(index, copy));
+  co_await FlipByte(rt, path, offset + 2);
+}
+
+// Each kind of damage RaftStorage recovers from, and the one it refuses to guess about.
+TEST(RaftStorage, RepairsWhatItCanAndRaisesTheVoteFloorOverWhatItCannot) {
+  OnSim(4, [](Runtime& rt) -> Task<void> {
+    auto open = [&rt]() -> Task<absl::StatusOr<std::unique_ptr<RaftStorage>>> {
+      std::string dir = "g";
+      std::vector<NodeId> members = {1, 2, 3};
+      co_return co_await RaftStorage::Open(rt.disk(), rt.executor(), std::move(dir), std::move(members));
+    };
+    {
+      auto s = co_await open();
+      CAIRN_CHECK_OK(s.status());
+      RaftCore::Ready a;
+      a.entries = Entries(1, 5, 1, "a");
+      a.hard_state = HardState{.term = 1, .vote = 1};
+      EXPECT_EQ(*co_await (*s)->Persist(a), 5u);
+      RaftCore::Ready b;  // a later write
+      b.entries = Entries(6, 8, 2, "b");
+      b.hard_state = HardState{.term = 2, .vote = 2};
+      EXPECT_EQ(*co_await (*s)->Persist(b), 8u);
+    }
+    // One copy of entry 3 rots: the other serves, nothing is lost.
+    co_await DamageEntryCopy(rt, 3, 0);
+    {
+      auto s = co_await open();
+      CAIRN_CHECK_OK(s.status());
+      EXPECT_EQ((*s)->recovered().entries.size(), 8u);
+      EXPECT_EQ((*s)->recovered().entries[2], E(3, 1, "a3"));
+      EXPECT_EQ((*s)->recovery_stats().entries_from_one_copy, 1u);
+      EXPECT_FALSE((*s)->recovered().hard.floored());
+    }
+    // Both copies of entry 4, synced before the write of 6..8: it may have been acknowledged.
+    co_await DamageEntryCopy(rt, 4, 0);
+    co_await DamageEntryCopy(rt, 4, 1);
+    for (int reopen = 0; reopen < 2; ++reopen) {
+      auto s = co_await open();
+      CAIRN_CHECK_OK(s.status());
+      const RaftState& st = (*s)->recovered();
+      EXPECT_EQ(st.entries.size(), 3u);
+      EXPECT_EQ(st.hard.floor_term, 2u);
+      EXPECT_EQ(st.hard.floor_index, 8u);
+      EXPECT_EQ(st.hard.term, 2u);
+      EXPECT_EQ((*s)->recovery_stats().damaged_entries_dropped, reopen == 0 ? 5u : 0u);
+    }
+    // A core started from it refuses a candidate that lacks what it lost, grants one that has it.
+    {
+      auto s = co_await open();
+      CAIRN_CHECK_OK(s.status());
+      RaftCore core(1, (*s)->recovered(), RaftOptions{}, rt.random());
+      EXPECT_TRUE(core.floored());
+      core.Step(Message{.type = MessageType::kVote, .from = 2, .to = 1, .term = 3, .log_index = 7, .log_term = 2});
+      core.Step(Message{.type = MessageType::kVote, .from = 3, .to = 1, .term = 4, .log_index = 8, .log_term = 2});
+      RaftCore::Ready r = core.TakeReady();
+      EXPECT_EQ(r.messages.size(), 2u);
+      if (r.messages.size() == 2) {
+        EXPECT_TRUE(r.messages[0].reject);
+        EXPECT_FALSE(r.messages[1].reject);
+      }
+    }
+    // The last write torn by a crash: entry 5 of 4..6 lost in both copies, 6 intact. Never
+    // acknowledged (it was not synced), so dropped without touching the floor.
+    {
+      auto s = co_await open();
+      CAIRN_CHECK_OK(s.status());
+      RaftCore::Ready c;
+      c.entries = Entries(4, 6, 3, "c");
+      c.hard_state = HardState{.term = 3, .vote = 3, .floor_term = 2, .floor_index = 8};
+      EXPECT_EQ(*co_await (*s)->Persist(c), 6u);
+    }
+    co_await DamageEntryCopy(rt, 5, 0);
+    co_await DamageEntryCopy(rt, 5, 1);
+    {
+      auto s = co_await open();
+      CAIRN_CHECK_OK(s.status());
+      EXPECT_EQ((*s)->recovered().entries.size(), 4u);
+      EXPECT_EQ((*s)->recovery_stats().torn_entries_dropped, 2u);
+      EXPECT_EQ((*s)->recovered().hard.floor_index, 8u);
+    }
+    // STATE: one damaged copy is rewritten from the other; both damaged is DataLoss.
+    const std::string state0 = "g/STATE.0", state1 = "g/STATE.1";
+    co_await FlipByte(rt, state1, 10);
+    {
+      auto s = co_await open();
+      CAIRN_CHECK_OK(s.status());
+      EXPECT_EQ((*s)->recovery_stats().state_copies_repaired, 1u);
+      EXPECT_EQ((*s)->recovered().hard.term, 3u);
+    }
+    co_await FlipByte(rt, state0, 10);
+    co_await FlipByte(rt, state1, 10);
+    auto s = co_await open();
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss) << s.status();
   });
 }
 

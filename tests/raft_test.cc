@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "src/base/check.h"
 #include "src/journal/raft.h"
 #include "src/runtime/random.h"
 
@@ -44,6 +45,19 @@ class Cluster {
     node.core = std::make_unique<RaftCore>(id, node.disk, options_, random_);
   }
   bool Up(NodeId id) const { return nodes_.at(id).core != nullptr; }
+  // Storage damage while the node is down: its log loses every entry from `from` on. With
+  // `floor`, the node comes back as RaftStorage would bring it back, its vote floor raised to
+  // the old end; without, it forgets it ever had them.
+  void LoseSuffix(NodeId id, uint64_t from, bool floor) {
+    RaftState& d = nodes_.at(id).disk;
+    CAIRN_CHECK(nodes_.at(id).core == nullptr);
+    if (floor && !d.entries.empty() && d.entries.back().index >= from) {
+      d.hard.floor_term = d.entries.back().term;
+      d.hard.floor_index = d.entries.back().index;
+    }
+    std::erase_if(d.entries, [&](const Entry& e) { return e.index >= from; });
+    d.hard.commit = std::min(d.hard.commit, from - 1);
+  }
   void Cut(NodeId a, NodeId b) {
     cut_.insert({a, b});
     cut_.insert({b, a});
@@ -860,6 +874,45 @@ TEST(Raft, TheStaleAppendScheduleCatchesADroppedTermCheck) {
 }
 
 // --- Fencing, trimming, membership, transfer ---
+
+// A follower whose disk lost entries it had acknowledged: the only other copy of a committed
+// entry is on the leader, which dies. Without the vote floor the follower elects the node that
+// never had the entry, which overwrites it; with the floor it waits for the leader.
+void LoseACommittedEntryOnTheFollowerThatAcknowledgedIt(bool floor, std::string* violation, bool* recovered) {
+  Cluster c(3, 17);
+  const NodeId l = c.WaitForLeader();
+  ASSERT_NE(l, kNoNode);
+  const NodeId f = l % 3 + 1, g = f % 3 + 1;
+  c.Cut(l, g);  // the entry reaches f only
+  const uint64_t index = c.Propose("x");
+  ASSERT_NE(index, 0u);
+  ASSERT_TRUE(c.WaitApplied("x", 1));
+  c.Crash(f);
+  c.Crash(l);
+  c.LoseSuffix(f, index, floor);
+  c.Restart(f);
+  c.Heal();
+  c.RunTicks(300);
+  *violation = c.violation;
+  if (!floor) return;
+  EXPECT_EQ(c.Leader(), kNoNode) << "g has not got x, and f must not elect it";
+  EXPECT_TRUE(c.core(f).floored());
+  c.Restart(l);
+  *recovered = c.WaitForLeader() != kNoNode && c.WaitApplied("x", 3);
+  EXPECT_FALSE(c.core(f).floored()) << "caught up past its old end";
+  *violation = c.violation;
+}
+
+TEST(Raft, TheVoteFloorKeepsADamagedFollowerFromElectingALeaderWithoutItsAcknowledgedEntries) {
+  std::string violation;
+  bool recovered = false;
+  LoseACommittedEntryOnTheFollowerThatAcknowledgedIt(/*floor=*/false, &violation, &recovered);
+  EXPECT_NE(violation, "") << "without the floor the committed entry must be overwritten (the scenario bites)";
+  violation.clear();
+  LoseACommittedEntryOnTheFollowerThatAcknowledgedIt(/*floor=*/true, &violation, &recovered);
+  EXPECT_EQ(violation, "");
+  EXPECT_TRUE(recovered);
+}
 
 TEST(Raft, StaleEpochAppendsAreRefusedAfterAFence) {
   Cluster c(3, 12);

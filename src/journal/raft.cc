@@ -49,6 +49,8 @@ RaftCore::RaftCore(NodeId id, RaftState state, RaftOptions options, Random& rand
   // Entries before the start are committed and applied by definition: they were trimmed.
   hard_.commit = std::max(hard_.commit, first_index_ - 1);
   CAIRN_CHECK_LE(hard_.commit, last_index());
+  CAIRN_CHECK_EQ(hard_.floor_term == 0, hard_.floor_index == 0);
+  MaybeClearFloor();
   persisted_hard_ = hard_;
   applied_ = first_index_ - 1;
   persisted_index_ = last_index();
@@ -122,8 +124,20 @@ void RaftCore::RecomputeConfigAndEpoch() {
 bool RaftCore::IsMember(NodeId n) const { return std::find(members_.begin(), members_.end(), n) != members_.end(); }
 
 bool RaftCore::LogUpToDate(uint64_t index, uint64_t term) const {
+  // A floored node compares with the log it lost (MaybeClearFloor keeps the floor only while
+  // it is ahead of the log it has).
+  const uint64_t my_term = floored() ? hard_.floor_term : *TermAt(last_index());
+  const uint64_t my_index = floored() ? hard_.floor_index : last_index();
+  return term > my_term || (term == my_term && index >= my_index);
+}
+
+void RaftCore::MaybeClearFloor() {
+  if (!floored()) return;
   const uint64_t my_term = *TermAt(last_index());
-  return term > my_term || (term == my_term && index >= last_index());
+  if (my_term > hard_.floor_term || (my_term == hard_.floor_term && last_index() >= hard_.floor_index)) {
+    hard_.floor_term = 0;
+    hard_.floor_index = 0;
+  }
 }
 
 void RaftCore::Trim(uint64_t upto, uint64_t first_position) {
@@ -206,7 +220,9 @@ void RaftCore::BecomeLeader() {
 }
 
 void RaftCore::Campaign(bool pre_vote, bool transfer) {
-  if (!IsMember(id_)) return;
+  // A floored node may lack entries it acknowledged: it must not lead. Another member, whose
+  // log reaches the floor, will; this one catches up from it.
+  if (!IsMember(id_) || floored()) return;
   if (pre_vote) {
     BecomePreCandidate();
   } else {
@@ -445,6 +461,7 @@ void RaftCore::HandleAppend(const Message& m) {
     }
     if (e.kind == EntryKind::kFence) epoch_ = e.epoch;
   }
+  MaybeClearFloor();
   const uint64_t last_new = m.log_index + m.entries.size();
   const uint64_t commit = std::min(m.commit, last_new);
   if (commit > hard_.commit) hard_.commit = commit;

@@ -117,6 +117,14 @@ struct HardState {
   uint64_t term = 0;
   NodeId vote = kNoNode;
   uint64_t commit = 0;
+  // The end (last index, and its term) of a log this node had and lost part of to storage
+  // damage (RaftStorage found it; 0: none). Entries it acknowledged may have been lost with
+  // it, so until its log is again at least as up to date as this end, the node votes as if it
+  // still had that log, and does not campaign: a leader elected by it still holds everything
+  // it acknowledged. docs/journal.md has the argument.
+  uint64_t floor_term = 0;
+  uint64_t floor_index = 0;
+  bool floored() const { return floor_index != 0; }
   friend bool operator==(const HardState&, const HardState&) = default;
 };
 
@@ -220,6 +228,8 @@ class RaftCore {
   uint64_t first_index() const { return first_index_; }
   uint64_t last_index() const { return first_index_ + entries_.size() - 1; }
   uint64_t epoch() const { return epoch_; }
+  bool floored() const { return hard_.floored(); }
+  const HardState& hard_state() const { return hard_; }
   const std::vector<NodeId>& members() const { return members_; }
   uint64_t config_index() const { return config_index_; }  // the latest configuration's entry (0: the start's)
   // The entry at `index` (first_index() <= index <= last_index()).
@@ -251,6 +261,8 @@ class RaftCore {
   bool Quorum(size_t votes) const { return votes * 2 > members_.size(); }
   bool IsMember(NodeId n) const;
   bool LogUpToDate(uint64_t last_index, uint64_t last_term) const;
+  // Drops the floor once the log is at least as up to date as it.
+  void MaybeClearFloor();
   void Send(Message m);
   // An append of what `to` lacks (or, heartbeat_only, none), carrying a read's `context`.
   void SendAppend(NodeId to, bool heartbeat_only, uint64_t context = 0);

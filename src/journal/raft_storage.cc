@@ -1,8 +1,11 @@
 #include "src/journal/raft_storage.h"
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "src/base/check.h"
 #include "src/base/status.h"
+#include "src/base/strings.h"
 #include "src/base/varint.h"
 #include "src/lsm/sealed_file.h"
 
@@ -10,13 +13,12 @@ namespace cairn::journal {
 namespace {
 
 constexpr std::string_view kStateMagic = "CRNRAFTS";
-constexpr uint64_t kStateFormatVersion = 2;  // 2: the start carries first_position
+constexpr uint64_t kStateFormatVersion = 3;  // 3: two copies with a sequence number, the vote floor
 constexpr size_t kStateBytesMax = 1u << 20;
 constexpr size_t kRecoveryReadBytes = 4u << 20;
 constexpr char kEntryTag = 'E';
 constexpr char kStartTag = 'S';
 constexpr size_t kMembersMax = 1000;
-
 void PutMembers(std::string* out, const std::vector<NodeId>& members) {
   PutVarint64(out, members.size());
   for (NodeId n : members) PutVarint64(out, n);
@@ -53,6 +55,41 @@ std::string EncodeStartMarker(const LogStart& s) {
   return out;
 }
 
+// The fields of an entry after its tag; false when they do not parse.
+bool ReadEntryFields(ByteReader& r, Entry* e) {
+  e->term = r.Varint64();
+  const uint64_t kind = r.Varint64();
+  e->epoch = r.Varint64();
+  const bool members_ok = ReadMembers(r, &e->members);
+  e->payload.assign(r.LengthPrefixed());
+  e->client = r.Varint64();
+  e->seq = r.Varint64();
+  e->position = r.Varint64();
+  if (!r.ok() || !members_ok || kind > static_cast<uint64_t>(EntryKind::kTrim)) return false;
+  e->kind = static_cast<EntryKind>(kind);
+  return true;
+}
+
+// A log record: the entry, then the first index of the Persist that wrote it (which tells a
+// torn last write from damage to an earlier one).
+std::string EncodeEntryRecord(const Entry& e, uint64_t batch_first) {
+  std::string out = EncodeEntry(e);
+  PutVarint64(&out, batch_first);
+  return out;
+}
+
+absl::Status DecodeEntryRecord(uint64_t index, std::string_view bytes, Entry* e, uint64_t* batch_first) {
+  ByteReader r(bytes);
+  e->index = index;
+  const uint8_t tag = r.Byte();
+  const bool fields_ok = ReadEntryFields(r, e);
+  *batch_first = r.Varint64();
+  if (!r.ok() || !fields_ok || tag != kEntryTag || r.remaining() != 0 || *batch_first > index) {
+    return absl::DataLossError(absl::StrCat("raft log: the record of entry ", index, " is malformed"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string EncodeEntry(const Entry& e) {
@@ -73,19 +110,9 @@ absl::StatusOr<Entry> DecodeEntry(uint64_t index, std::string_view bytes) {
   Entry e;
   e.index = index;
   const uint8_t tag = r.Byte();
-  e.term = r.Varint64();
-  const uint64_t kind = r.Varint64();
-  e.epoch = r.Varint64();
-  const bool members_ok = ReadMembers(r, &e.members);
-  e.payload.assign(r.LengthPrefixed());
-  e.client = r.Varint64();
-  e.seq = r.Varint64();
-  e.position = r.Varint64();
-  if (!r.ok() || !members_ok || tag != kEntryTag || kind > static_cast<uint64_t>(EntryKind::kTrim) ||
-      r.remaining() != 0) {
+  if (!ReadEntryFields(r, &e) || !r.ok() || tag != kEntryTag || r.remaining() != 0) {
     return absl::DataLossError(absl::StrCat("raft log: entry ", index, " is malformed"));
   }
-  e.kind = static_cast<EntryKind>(kind);
   return e;
 }
 
@@ -99,87 +126,195 @@ Task<absl::StatusOr<std::unique_ptr<RaftStorage>>> RaftStorage::Open(Disk& disk,
 Task<absl::Status> RaftStorage::WriteState() {
   std::string body;
   PutVarint64(&body, kStateFormatVersion);
+  PutVarint64(&body, ++state_seq_);
   PutVarint64(&body, recovered_.hard.term);
   PutVarint64(&body, recovered_.hard.vote);
   PutVarint64(&body, recovered_.hard.commit);
+  PutVarint64(&body, recovered_.hard.floor_term);
+  PutVarint64(&body, recovered_.hard.floor_index);
   PutStart(&body, start_);
-  CO_RETURN_IF_ERROR(co_await lsm::ReplaceSealedFile(disk_, dir_, "STATE", lsm::SealBody(kStateMagic, body), true));
+  const std::string sealed = lsm::SealBody(kStateMagic, body);
+  // Copy 0, then copy 1; the caller acts only after both (see the header).
+  for (std::string_view name : kStateFileNames) {
+    CO_RETURN_IF_ERROR(co_await lsm::ReplaceSealedFile(disk_, dir_, std::string(name), sealed, true));
+  }
   written_ = recovered_.hard;
   co_return absl::OkStatus();
 }
 
-uint64_t RaftStorage::LastIndex() const { return std::max(log_->next_position(), start_.first_index) - 1; }
+uint64_t RaftStorage::LastIndex() const {
+  CAIRN_CHECK_EQ(log_->next_position() % 2, 0u);
+  return std::max(log_->next_position() / 2, start_.first_index) - 1;
+}
 
 Task<absl::Status> RaftStorage::Recover(Executor& executor, std::vector<NodeId> members) {
   CO_RETURN_IF_ERROR(co_await disk_.CreateDir(dir_));
-  // STATE: the hard state and the start, or a new group.
   bool fresh = false;
-  {
-    absl::StatusOr<std::string> bytes = co_await lsm::ReadSealedFile(disk_, dir_ + "/STATE", kStateBytesMax);
-    if (absl::IsNotFound(bytes.status())) {
-      if (members.empty()) {
-        co_return absl::NotFoundError(absl::StrCat(dir_, ": no raft group here (no STATE, and no members to create one)"));
-      }
-      fresh = true;
-      start_ = LogStart{.first_index = 1, .first_prev_term = 0, .members = std::move(members), .epoch = 0};
-    } else {
-      if (!bytes.ok()) co_return bytes.status();
-      absl::StatusOr<std::string_view> body = lsm::OpenSealedBody(kStateMagic, *bytes, "raft state");
-      if (!body.ok()) co_return body.status();
-      ByteReader r(*body);
-      const uint64_t version = r.Varint64();
-      recovered_.hard.term = r.Varint64();
-      recovered_.hard.vote = static_cast<NodeId>(r.Varint64());
-      recovered_.hard.commit = r.Varint64();
-      if (!ReadStart(r, &start_) || version != kStateFormatVersion || r.remaining() != 0) {
-        co_return absl::DataLossError(absl::StrCat(dir_, "/STATE: malformed (format version ", version, ")"));
-      }
+  bool state_stale = false;
+  CO_RETURN_IF_ERROR(co_await RecoverState(std::move(members), &fresh, &state_stale));
+  CO_RETURN_IF_ERROR(co_await RecoverLog(executor, &state_stale));
+  if (state_stale) CO_RETURN_IF_ERROR(co_await WriteState());
+  recovered_.start = start_;
+  // The commit index is relearned from a leader; it never claims more than the log holds.
+  recovered_.hard.commit = std::min(recovered_.hard.commit, LastIndex());
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> RaftStorage::RecoverState(std::vector<NodeId> members, bool* fresh, bool* state_stale) {
+  struct Copy {
+    absl::Status status;
+    uint64_t seq = 0;
+    HardState hard;
+    LogStart start;
+  };
+  Copy copies[2];
+  for (int c = 0; c < 2; ++c) {
+    const std::string path = absl::StrCat(dir_, "/", AbslView(kStateFileNames[c]));
+    absl::StatusOr<std::string> body = co_await lsm::ReadSealedBody(disk_, path, kStateMagic, path, kStateBytesMax);
+    if (!body.ok()) {
+      copies[c].status = body.status();
+      continue;
+    }
+    ByteReader r(*body);
+    Copy& copy = copies[c];
+    const uint64_t version = r.Varint64();
+    copy.seq = r.Varint64();
+    copy.hard.term = r.Varint64();
+    copy.hard.vote = static_cast<NodeId>(r.Varint64());
+    copy.hard.commit = r.Varint64();
+    copy.hard.floor_term = r.Varint64();
+    copy.hard.floor_index = r.Varint64();
+    if (!ReadStart(r, &copy.start) || version != kStateFormatVersion || r.remaining() != 0 ||
+        (copy.hard.floor_term == 0) != (copy.hard.floor_index == 0)) {
+      copy.status = absl::DataLossError(absl::StrCat(path, ": malformed (format version ", version, ")"));
     }
   }
-  absl::StatusOr<std::unique_ptr<lsm::LocalJournal>> log = co_await lsm::LocalJournal::Open(disk_, executor, dir_ + "/log");
+  const bool ok0 = copies[0].status.ok(), ok1 = copies[1].status.ok();
+  if (!ok0 && !ok1) {
+    if (absl::IsDataLoss(copies[0].status) && absl::IsDataLoss(copies[1].status)) {
+      co_return absl::DataLossError(absl::StrCat(dir_, ": both copies of STATE are damaged (", copies[0].status.message(),
+                                                 "; ", copies[1].status.message(),
+                                                 "): this replica forgot its votes; replace it with another"));
+    }
+    if (!absl::IsNotFound(copies[0].status) && !absl::IsDataLoss(copies[0].status)) co_return copies[0].status;
+    if (!absl::IsNotFound(copies[1].status) && !absl::IsDataLoss(copies[1].status)) co_return copies[1].status;
+    // No copy at all, or copy 0 only (damaged) and never copy 1: the group's creation was cut
+    // off before its first STATE write finished, so this node never acted as a member.
+    if (members.empty()) {
+      co_return absl::NotFoundError(absl::StrCat(dir_, ": no raft group here (no STATE, and no members to create one)"));
+    }
+    *fresh = true;
+    *state_stale = true;
+    start_ = LogStart{.first_index = 1, .first_prev_term = 0, .members = std::move(members), .epoch = 0};
+    co_return absl::OkStatus();
+  }
+  for (int c = 0; c < 2; ++c) {
+    if (!copies[c].status.ok() && !absl::IsNotFound(copies[c].status) && !absl::IsDataLoss(copies[c].status)) {
+      co_return copies[c].status;  // an IO error: try again later rather than repair
+    }
+  }
+  const int best = (ok0 && (!ok1 || copies[0].seq >= copies[1].seq)) ? 0 : 1;
+  if (!ok0 || !ok1 || copies[0].seq != copies[1].seq) {
+    *state_stale = true;  // rewrite both from the survivor (or the later write)
+    if (!ok0 || !ok1) ++recovery_stats_.state_copies_repaired;
+  }
+  state_seq_ = copies[best].seq;
+  recovered_.hard = copies[best].hard;
+  written_ = recovered_.hard;
+  start_ = copies[best].start;
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> RaftStorage::RecoverLog(Executor& executor, bool* state_stale) {
+  lsm::LocalJournalOptions options;
+  options.tolerate_damage = true;
+  absl::StatusOr<std::unique_ptr<lsm::LocalJournal>> log =
+      co_await lsm::LocalJournal::Open(disk_, executor, dir_ + "/log", options);
   if (!log.ok()) co_return log.status();
   log_ = *std::move(log);
 
-  // The log: a start marker first if a reset wrote one, then entries.
-  std::vector<Entry> entries;
-  bool state_stale = fresh;
+  // Every record: a start marker first if a reset wrote one, then entries, each twice.
+  struct Found {
+    Entry entry;
+    uint64_t batch_first = 0;
+    int copies = 0;
+  };
+  std::map<uint64_t, Found> found;  // by index, from start_.first_index on
   for (uint64_t position = log_->start(); position < log_->next_position();) {
     absl::StatusOr<std::vector<lsm::JournalRecord>> records = co_await log_->Read(position, kRecoveryReadBytes);
     if (!records.ok()) co_return records.status();
     if (records->empty()) break;
     for (lsm::JournalRecord& rec : *records) {
       position = rec.position + 1;
+      const uint64_t index = rec.position / 2;
       if (!rec.payload.empty() && rec.payload[0] == kStartTag) {
         ByteReader r(std::string_view(rec.payload).substr(1));
         LogStart marker;
-        if (!ReadStart(r, &marker) || marker.first_index != rec.position + 1 || rec.position != log_->start()) {
+        if (!ReadStart(r, &marker) || marker.first_index != index + 1 || index != log_->start() / 2) {
           co_return absl::DataLossError(absl::StrCat(dir_, ": malformed start marker at ", rec.position));
         }
         if (marker.first_index > start_.first_index) {
           start_ = marker;  // a reset whose STATE write a crash cut off
-          state_stale = true;
+          *state_stale = true;
         }
         continue;
       }
-      if (rec.position < start_.first_index) continue;  // trimmed
-      absl::StatusOr<Entry> e = DecodeEntry(rec.position, rec.payload);
-      if (!e.ok()) co_return e.status();
-      if (entries.empty() && rec.position != start_.first_index) {
-        co_return absl::DataLossError(absl::StrCat(dir_, ": the log resumes at ", rec.position, ", after its start ",
-                                                   start_.first_index));
-      }
-      entries.push_back(*std::move(e));
+      if (index < start_.first_index) continue;  // trimmed
+      Found f;
+      CO_RETURN_IF_ERROR(DecodeEntryRecord(index, rec.payload, &f.entry, &f.batch_first));
+      auto [it, inserted] = found.try_emplace(index, std::move(f));
+      ++it->second.copies;
     }
   }
-  if (state_stale) CO_RETURN_IF_ERROR(co_await WriteState());
-  // A log that holds nothing from the start on (new, or cut off in a reset) continues there.
-  if (entries.empty() && log_->next_position() != start_.first_index) {
-    CO_RETURN_IF_ERROR(co_await log_->Reset(start_.first_index));
+
+  // The first index from the start that no copy holds.
+  const uint64_t first = start_.first_index;
+  uint64_t gap = first;
+  while (found.contains(gap)) ++gap;
+  if (!found.empty() && gap < found.rbegin()->first) {
+    const auto& [last, last_found] = *found.rbegin();
+    const uint64_t dropped = last - gap + 1;  // the damaged entries and the intact ones after them
+    if (last_found.batch_first <= gap) {
+      recovery_stats_.torn_entries_dropped += dropped;
+    } else {
+      // An entry synced before a later write was lost: raise the floor to the old end, durably,
+      // before the log forgets it.
+      recovery_stats_.damaged_entries_dropped += dropped;
+      HardState& hard = recovered_.hard;
+      if (std::pair(last_found.entry.term, last) > std::pair(hard.floor_term, hard.floor_index)) {
+        hard.floor_term = last_found.entry.term;
+        hard.floor_index = last;
+      }
+      CO_RETURN_IF_ERROR(co_await WriteState());
+      *state_stale = false;
+    }
+    CO_RETURN_IF_ERROR(co_await log_->TruncateFrom(std::max(JournalPositionOf(gap, 0), log_->start())));
+    found.erase(found.lower_bound(gap), found.end());
   }
-  recovered_.start = start_;
+  // A last record standing alone: the second copy of the last entry, torn off; write it again.
+  // (Alone and not an entry's: a marker's, or a damaged record's twin; drop it.)
+  if (const uint64_t next = log_->next_position(); next % 2 == 1 && next > log_->start()) {
+    auto it = found.find((next - 1) / 2);
+    if (it != found.end()) {
+      std::vector<std::string> again = {EncodeEntryRecord(it->second.entry, it->second.batch_first)};
+      absl::StatusOr<uint64_t> at = co_await log_->AppendBatch(std::move(again));
+      if (!at.ok()) co_return at.status();
+    } else {
+      CO_RETURN_IF_ERROR(co_await log_->TruncateFrom(next - 1));
+    }
+  }
+  std::vector<Entry> entries;
+  entries.reserve(found.size());
+  for (auto& [index, f] : found) {
+    CAIRN_CHECK_EQ(index, first + entries.size());
+    if (f.copies == 1) ++recovery_stats_.entries_from_one_copy;
+    entries.push_back(std::move(f.entry));
+  }
+  // A log that holds nothing from the start on (new, or cut off in a reset) continues there.
+  if (entries.empty() && log_->next_position() != JournalPositionOf(first, 0)) {
+    CO_RETURN_IF_ERROR(co_await log_->Reset(JournalPositionOf(first, 0)));
+  }
   recovered_.entries = std::move(entries);
-  // The commit index is relearned from a leader; it never claims more than the log holds.
-  recovered_.hard.commit = std::min(recovered_.hard.commit, LastIndex());
   co_return absl::OkStatus();
 }
 
@@ -188,13 +323,15 @@ Task<absl::StatusOr<uint64_t>> RaftStorage::Persist(const RaftCore::Ready& ready
   failed_ = true;  // until this Persist succeeds
   bool state_changed = false;
   if (ready.hard_state.has_value()) {
-    state_changed = ready.hard_state->term != written_.term || ready.hard_state->vote != written_.vote;
+    state_changed = ready.hard_state->term != written_.term || ready.hard_state->vote != written_.vote ||
+                    ready.hard_state->floor_index != written_.floor_index ||
+                    ready.hard_state->floor_term != written_.floor_term;
     recovered_.hard = *ready.hard_state;
   }
   if (ready.reset.has_value()) {
     CAIRN_CHECK_GE(ready.reset->first_index, 2u);
-    CO_RETURN_IF_ERROR(co_await log_->Reset(ready.reset->first_index - 1));
-    std::vector<std::string> marker = {EncodeStartMarker(*ready.reset)};
+    CO_RETURN_IF_ERROR(co_await log_->Reset(JournalPositionOf(ready.reset->first_index - 1, 0)));
+    std::vector<std::string> marker = {EncodeStartMarker(*ready.reset), EncodeStartMarker(*ready.reset)};
     absl::StatusOr<uint64_t> at = co_await log_->AppendBatch(std::move(marker));
     if (!at.ok()) co_return at.status();
     start_ = *ready.reset;
@@ -204,17 +341,24 @@ Task<absl::StatusOr<uint64_t>> RaftStorage::Persist(const RaftCore::Ready& ready
     start_ = *ready.trim;
     CO_RETURN_IF_ERROR(co_await WriteState());  // first: recovery skips what the log still holds below
     state_changed = false;
-    CO_RETURN_IF_ERROR(co_await log_->Trim(start_.first_index));
+    CO_RETURN_IF_ERROR(co_await log_->Trim(JournalPositionOf(start_.first_index, 0)));
   }
-  if (ready.truncate_from != 0) CO_RETURN_IF_ERROR(co_await log_->TruncateFrom(ready.truncate_from));
+  if (ready.truncate_from != 0) {
+    CO_RETURN_IF_ERROR(co_await log_->TruncateFrom(JournalPositionOf(ready.truncate_from, 0)));
+  }
   if (!ready.entries.empty()) {
-    CAIRN_CHECK_EQ(ready.entries.front().index, std::max(log_->next_position(), start_.first_index));
+    const uint64_t batch_first = ready.entries.front().index;
+    CAIRN_CHECK_EQ(batch_first, LastIndex() + 1);
+    // Both copies of each entry, in one write: a flipped bit spoils one of them.
     std::vector<std::string> records;
-    records.reserve(ready.entries.size());
-    for (const Entry& e : ready.entries) records.push_back(EncodeEntry(e));
+    records.reserve(2 * ready.entries.size());
+    for (const Entry& e : ready.entries) {
+      records.push_back(EncodeEntryRecord(e, batch_first));
+      records.push_back(records.back());
+    }
     absl::StatusOr<uint64_t> last = co_await log_->AppendBatch(std::move(records));
     if (!last.ok()) co_return last.status();
-    CAIRN_CHECK_EQ(*last, ready.entries.back().index);
+    CAIRN_CHECK_EQ(*last, JournalPositionOf(ready.entries.back().index, 1));
   }
   if (state_changed) CO_RETURN_IF_ERROR(co_await WriteState());
   failed_ = false;

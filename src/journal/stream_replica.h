@@ -98,6 +98,8 @@ class StreamReplica {
   uint64_t applied() const { return applied_; }
   const absl::Status& failure() const { return failure_; }
   const StreamReplicaStats& stats() const { return stats_; }
+  // What recovery found on disk and repaired when this replica opened.
+  const RaftStorage::RecoveryStats& recovery_stats() const { return storage_->recovery_stats(); }
   // The committed data records this replica has applied and not trimmed, by position.
   const std::map<uint64_t, std::string>& records() const { return records_; }
   // The first position readable here, and the one the next record takes.
