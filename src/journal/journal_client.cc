@@ -76,21 +76,24 @@ Task<absl::StatusOr<Reply>> JournalClient::CallLeader(std::string method, const 
     ++stats_.calls;
     if (attempt > 0) ++stats_.retries;
     rpc::CallOptions call{.deadline = std::min(deadline, rt_.DeadlineAfter(options_.attempt_timeout)), .attempts_max = 1};
-    absl::StatusOr<Reply> reply = co_await rpc_.Call<Reply>(target_, method, request, call);
+    // Concurrent calls share target_: each moves on from the node it tried, and only if no
+    // other call moved target_ meanwhile. (Three appends timing out on one dead node, each
+    // stepping target_ on by one, once sent them all around the ring back to it.)
+    const NodeId tried = target_;
+    absl::StatusOr<Reply> reply = co_await rpc_.Call<Reply>(tried, method, request, call);
     if (reply.ok()) co_return reply;
     last = reply.status();
     if (!Retryable(last)) co_return last;
     if (std::optional<NodeId> leader = LeaderHint(last);
-        leader.has_value() && *leader != target_ &&
+        leader.has_value() && *leader != tried &&
         std::find(replicas_.begin(), replicas_.end(), *leader) != replicas_.end()) {
       ++stats_.redirects;
       target_ = *leader;
       continue;  // straight to the named leader
     }
-    if (!absl::IsResourceExhausted(last)) {
-      auto it = std::find(replicas_.begin(), replicas_.end(), target_);
-      target_ = (it == replicas_.end() || std::next(it) == replicas_.end()) ? replicas_[0]
-                                                                                            : *std::next(it);
+    if (!absl::IsResourceExhausted(last) && target_ == tried) {
+      auto it = std::find(replicas_.begin(), replicas_.end(), tried);
+      target_ = (it == replicas_.end() || std::next(it) == replicas_.end()) ? replicas_[0] : *std::next(it);
     }
     co_await rt_.Sleep(options_.retry_backoff);
   }
