@@ -417,7 +417,9 @@ TEST(JournalSim, TheStreamStaysLinearizableAndLosesNothingUnderTheFullFaultModel
 
 // Storage corruption of one replica's disk (bits flipped at rest and in reads, misdirected
 // writes), often, with crashes and power losses to make every replica recover from its disk:
-// the repairs of src/journal/raft_storage.h run, and nothing acknowledged is lost.
+// the repairs of src/journal/raft_storage.h run, and nothing acknowledged is lost. Seed 14
+// found the client stepping its shared target round the ring back to a dead replica (fixed in
+// journal_client.cc, CallLeader); the sweep keeps that seed.
 TEST(JournalSim, OneRottingDiskLosesNothing) {
   using enum fault::FaultKind;
   constexpr uint64_t kSeeds = 24;
