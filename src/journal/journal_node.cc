@@ -56,6 +56,7 @@ Task<absl::Status> JournalNode::OpenStream(std::string name, std::vector<NodeId>
   StreamReplicaOptions options;
   options.members = std::move(members);
   options.raft = options_.raft;
+  if (options_.quiesce) options.raft.node_liveness = [this](NodeId n) { return NodeLiveness(n); };
   options.read_bytes_max = options_.read_bytes_max;
   options.canary_ack_before_fsync = options_.canary_ack_before_fsync;
   options.on_failure = [this](const absl::Status& s) {
@@ -126,7 +127,8 @@ void JournalNode::RegisterMethods() {
     CO_RETURN_IF_ERROR(co_await CreateStream(std::move(name), std::move(members)));
     co_return CreateReply();
   });
-  rpc_.Register<StepBatch, StepReply>("journal.step", [this](rpc::CallContext, StepBatch batch) -> Task<absl::StatusOr<StepReply>> {
+  rpc_.Register<StepBatch, StepReply>("journal.step", [this](rpc::CallContext c, StepBatch batch) -> Task<absl::StatusOr<StepReply>> {
+    heard_[c.from] = Heard{.at = rt_.Now(), .generation = batch.generation()};  // before the messages
     for (const RaftMessage& m : batch.messages()) {
       if (StreamReplica* s = stream(m.stream()); s != nullptr) {
         s->Step(m);
@@ -156,7 +158,35 @@ Task<void> JournalNode::TickLoop() {
     co_await rt_.Sleep(options_.tick);
     // Every stream ticks at once, so their heartbeats to a peer share one outbox call.
     for (auto& [name, replica] : streams_) replica->Tick();
+    if (!options_.quiesce) continue;
+    // The generation moves when a replica here stops leading: followers quiesced under the old
+    // one wake. Those still led from here are woken too, so that their followers hear from
+    // them before they time out.
+    std::set<std::string> leading;
+    std::set<NodeId> peers;
+    for (auto& [name, replica] : streams_) {
+      if (replica->core().role() == Role::kLeader) leading.insert(name);
+      for (NodeId n : replica->core().members()) {
+        if (n != rt_.node_id()) peers.insert(n);
+      }
+    }
+    bool lost = false;
+    for (const std::string& name : leading_) lost = lost || !leading.contains(name);
+    leading_ = std::move(leading);
+    if (lost) {
+      ++stats_.leaderships_lost;
+      outbox_.set_generation(stats_.leaderships_lost);
+      for (const std::string& name : leading_) streams_.at(name)->Wake();
+    }
+    for (NodeId n : peers) outbox_.Heartbeat(n);
   }
+}
+
+std::optional<uint64_t> JournalNode::NodeLiveness(NodeId node) const {
+  if (node == rt_.node_id()) return stats_.leaderships_lost;
+  auto it = heard_.find(node);
+  if (it == heard_.end() || rt_.Now() - it->second.at > options_.tick * options_.raft.election_ticks) return std::nullopt;
+  return it->second.generation;
 }
 
 }  // namespace cairn::journal

@@ -17,6 +17,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -39,10 +40,14 @@ struct JournalNodeOptions {
   size_t members_max = 9;
   PeerOutboxOptions outbox;
   bool canary_ack_before_fsync = false;  // see StreamReplicaOptions
+  // Idle streams go quiet (RaftCore, quiescence): the node heartbeats each peer once a tick,
+  // and a stream with nothing to send sends nothing.
+  bool quiesce = true;
 };
 
 struct JournalNodeStats {
   uint64_t steps_unknown_stream = 0;  // Raft messages for a stream not hosted here
+  uint64_t leaderships_lost = 0;      // the generation: replicas here that stopped leading
 };
 
 class JournalNode {
@@ -81,6 +86,8 @@ class JournalNode {
   JournalNode(Runtime& rt, rpc::RpcNode& rpc, std::string root, JournalNodeOptions options);
   Task<absl::Status> OpenStream(std::string name, std::vector<NodeId> members);
   Task<void> TickLoop();
+  // Quiescence: whether `node` was heard from within an election timeout, and its generation.
+  std::optional<uint64_t> NodeLiveness(NodeId node) const;
   absl::StatusOr<StreamReplica*> Find(const std::string& name) const;
   // Registers `method`, served by `serve` on the stream the request names.
   template <typename Request, typename Reply>
@@ -93,6 +100,12 @@ class JournalNode {
   PeerOutbox outbox_;
   std::map<std::string, std::unique_ptr<StreamReplica>> streams_;
   std::set<std::string> creating_;  // CreateStream in progress
+  std::set<std::string> leading_;   // streams led here as of the last tick
+  struct Heard {
+    Instant at;
+    uint64_t generation = 0;
+  };
+  std::map<NodeId, Heard> heard_;   // peers, by their last journal.step call
   bool started_ = false;
   absl::Status failure_;
   Notifier failed_;

@@ -21,14 +21,25 @@ void PeerOutbox::Send(RaftMessage message) {
   }
 }
 
+void PeerOutbox::Heartbeat(NodeId to) {
+  Peer& peer = peers_[to];
+  peer.heartbeat_due = true;
+  if (!peer.flushing) {
+    peer.flushing = true;
+    flushers_.Spawn(Flush(to));
+  }
+}
+
 Task<void> PeerOutbox::Flush(NodeId to) {
   while (true) {
     Peer& peer = peers_[to];
-    if (peer.queued.empty()) {
+    if (peer.queued.empty() && !peer.heartbeat_due) {
       peer.flushing = false;
       co_return;
     }
+    peer.heartbeat_due = false;
     StepBatch batch;
+    batch.set_generation(generation_);
     size_t bytes = 0, taken = 0;
     for (; taken < peer.queued.size(); ++taken) {
       const size_t size = peer.queued[taken].ByteSizeLong();

@@ -42,12 +42,17 @@ class PeerOutbox {
 
   // Queues `message` for message.to(); it leaves with the next call to that peer.
   void Send(RaftMessage message);
+  // Makes sure a call goes to `to` soon, messages or not: the node's own heartbeat, which
+  // quiesced streams rely on instead of theirs. Every call carries `generation`.
+  void Heartbeat(NodeId to);
+  void set_generation(uint64_t generation) { generation_ = generation; }
 
   const PeerOutboxStats& stats() const { return stats_; }
 
  private:
   struct Peer {
     std::vector<RaftMessage> queued;
+    bool heartbeat_due = false;
     bool flushing = false;
   };
   Task<void> Flush(NodeId to);
@@ -56,6 +61,7 @@ class PeerOutbox {
   rpc::RpcNode& rpc_;
   const PeerOutboxOptions options_;
   std::map<NodeId, Peer> peers_;
+  uint64_t generation_ = 0;
   PeerOutboxStats stats_;
   TaskGroup flushers_;  // last
 };

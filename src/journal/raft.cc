@@ -77,6 +77,7 @@ LogStart RaftCore::Start() const {
 }
 
 uint64_t RaftCore::AppendLocal(Entry e) {
+  Unquiesce();  // followers must hear of it
   e.index = last_index() + 1;
   e.term = hard_.term;
   if (e.kind == EntryKind::kConfig) {
@@ -167,6 +168,7 @@ void RaftCore::ResetElectionTimer() {
 }
 
 void RaftCore::BecomeFollower(uint64_t term, NodeId leader) {
+  quiesced_ = false;
   for (const PendingRead& r : pending_reads_) reads_failed_.push_back(r.id);
   pending_reads_.clear();
   if (term > hard_.term) {
@@ -184,6 +186,7 @@ void RaftCore::BecomeFollower(uint64_t term, NodeId leader) {
 }
 
 void RaftCore::BecomePreCandidate() {
+  quiesced_ = false;
   role_ = Role::kPreCandidate;
   leader_ = kNoNode;
   ticks_in_role_ = 0;
@@ -193,6 +196,7 @@ void RaftCore::BecomePreCandidate() {
 }
 
 void RaftCore::BecomeCandidate() {
+  quiesced_ = false;
   hard_.term += 1;
   hard_.vote = id_;
   role_ = Role::kCandidate;
@@ -206,6 +210,7 @@ void RaftCore::BecomeCandidate() {
 void RaftCore::BecomeLeader() {
   CAIRN_CHECK(role_ == Role::kCandidate);
   role_ = Role::kLeader;
+  quiesced_ = false;
   leader_ = id_;
   ticks_in_role_ = 0;
   ticks_since_heard_ = 0;
@@ -254,10 +259,16 @@ void RaftCore::Tick() {
   ++ticks_in_role_;
   ++ticks_since_heard_;
   if (role_ == Role::kLeader) {
+    if (quiesced_) return;  // nothing to say, and nobody to check on until there is
     if (ticks_since_heard_ >= options_.heartbeat_ticks) {
       ticks_since_heard_ = 0;
+      const bool quiesce = CanQuiesce();
       for (const auto& [n, pr] : progress_) {
-        if (n != id_) SendAppend(n, /*heartbeat_only=*/pr.inflight.size() >= options_.inflight_appends_max);
+        if (n != id_) SendAppend(n, /*heartbeat_only=*/pr.inflight.size() >= options_.inflight_appends_max, 0, quiesce);
+      }
+      if (quiesce) {
+        quiesced_ = true;
+        return;
       }
     }
     if (transfer_target_ != kNoNode && ++transfer_ticks_ >= options_.election_ticks) {
@@ -278,7 +289,38 @@ void RaftCore::Tick() {
     }
     return;
   }
+  if (quiesced_) {
+    const std::optional<uint64_t> generation = options_.node_liveness(leader_);
+    if (generation.has_value() && *generation == quiesced_generation_) {
+      ticks_since_heard_ = 0;  // the leader is there, with nothing to say
+      return;
+    }
+    quiesced_ = false;  // its node is gone, or lost a leadership since: count from here
+  }
   if (ticks_since_heard_ >= election_timeout_ && IsMember(id_)) Campaign(options_.pre_vote, false);
+}
+
+// --- Quiescence ---
+
+bool RaftCore::CanQuiesce() const {
+  if (!options_.node_liveness || role_ != Role::kLeader || !pending_reads_.empty() || transfer_target_ != kNoNode ||
+      broadcast_pending_ || hard_.commit != last_index() || persisted_index_ != last_index()) {
+    return false;
+  }
+  for (const auto& [n, pr] : progress_) {
+    if (n != id_ && (pr.match != last_index() || !pr.inflight.empty())) return false;
+  }
+  return true;
+}
+
+void RaftCore::Unquiesce() {
+  if (!quiesced_) return;
+  quiesced_ = false;
+  if (role_ == Role::kLeader) {
+    ticks_since_heard_ = options_.heartbeat_ticks;  // heartbeat at the next tick
+    ticks_in_role_ = 0;                             // and a fresh check-quorum window
+    for (auto& [n, pr] : progress_) pr.recent_active = true;
+  }
 }
 
 // --- Messages ---
@@ -291,6 +333,17 @@ void RaftCore::Send(Message m) {
 
 void RaftCore::Step(const Message& m) {
   const bool vote_request = m.type == MessageType::kPreVote || m.type == MessageType::kVote;
+  if (quiesced_) {
+    if (role_ == Role::kLeader) {
+      // A member with something to say (not a plain acknowledgement) wakes the leader: a
+      // follower that missed the last heartbeat campaigns, and its pre-vote lands here.
+      if (IsMember(m.from) && !(m.type == MessageType::kAppendReply && !m.reject)) Unquiesce();
+    } else if (!(m.type == MessageType::kAppend && m.from == leader_)) {
+      Unquiesce();
+      // The leader asking for votes has stopped leading; its lease is over.
+      if (vote_request && m.from == leader_) leader_ = kNoNode;
+    }
+  }
   if (m.term > hard_.term) {
     if (vote_request && options_.check_quorum && !m.transfer && leader_ != kNoNode &&
         ticks_since_heard_ < options_.election_ticks) {
@@ -332,6 +385,15 @@ void RaftCore::Step(const Message& m) {
       leader_ = m.from;
       ticks_since_heard_ = 0;
       HandleAppend(m);
+      if (!m.quiesce) {
+        quiesced_ = false;
+      } else if (options_.node_liveness && last_index() == m.log_index + m.entries.size() &&
+                 hard_.commit == last_index()) {
+        if (std::optional<uint64_t> generation = options_.node_liveness(m.from); generation.has_value()) {
+          quiesced_ = true;
+          quiesced_generation_ = *generation;
+        }
+      }
       break;
     case MessageType::kAppendReply:
       if (role_ == Role::kLeader) HandleAppendReply(m);
@@ -376,9 +438,9 @@ void RaftCore::HandleVoteReply(const Message& m) {
   }
 }
 
-void RaftCore::SendAppend(NodeId to, bool heartbeat_only, uint64_t context) {
+void RaftCore::SendAppend(NodeId to, bool heartbeat_only, uint64_t context, bool quiesce) {
   Progress& pr = progress_[to];
-  Message m{.type = MessageType::kAppend, .to = to, .commit = hard_.commit, .context = context};
+  Message m{.type = MessageType::kAppend, .to = to, .commit = hard_.commit, .context = context, .quiesce = quiesce};
   if (pr.next < first_index_) pr.next = first_index_;  // it will adopt the start
   m.log_index = pr.next - 1;
   m.log_term = *TermAt(m.log_index);
@@ -619,6 +681,7 @@ absl::StatusOr<uint64_t> RaftCore::ReadIndex() {
   if (role_ != Role::kLeader) {
     return NotLeader();
   }
+  Unquiesce();  // the read needs a heartbeat round
   if (TermAt(hard_.commit) != hard_.term) {
     return absl::FailedPreconditionError("the leader has not yet committed an entry of its term");
   }
@@ -651,6 +714,7 @@ void RaftCore::ConfirmReads() {
 absl::Status RaftCore::TransferLeadership(NodeId to) {
   if (role_ != Role::kLeader) return NotLeader();
   if (to == id_ || !IsMember(to)) return absl::InvalidArgumentError(absl::StrCat("node ", to, " cannot take over"));
+  Unquiesce();
   transfer_target_ = to;
   transfer_ticks_ = 0;
   if (progress_[to].match == last_index()) {

@@ -23,10 +23,16 @@
 //                 none before the leader has committed an entry of its own term.
 //   fencing       an append carries the writer's epoch; Fence appends an entry raising the
 //                 stream's epoch, after which the leader refuses appends with an older epoch.
+//   quiescence    a leader with nothing to send (every follower holds its whole log, which is
+//                 committed) tells its followers so in one last heartbeat and stops
+//                 heartbeating; a quiesced follower counts no election ticks while the
+//                 driver's node-level liveness says the leader's node is up and has lost no
+//                 leadership since (RaftOptions::node_liveness). Anything to say wakes it.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -106,6 +112,7 @@ struct Message {
   // still took this leader's term when it answered).
   uint64_t context = 0;
   bool reject = false;
+  bool quiesce = false;  // appends: the leader's last heartbeat until it has something to send
   // A rejected append's hint for fast backtracking: the follower's last index, and the term of
   // its entry at log_index with the first index of that term (0 when it has none there).
   uint64_t hint_last_index = 0;
@@ -141,6 +148,11 @@ struct RaftOptions {
   size_t inflight_appends_max = 16;
   // Canary: accept AppendEntries without checking the sender's term. The sweeps must catch it.
   bool canary_skip_append_term_check = false;
+  // Quiescence (unset: never). For a node, whether it is up — heard from within an election
+  // timeout — and if so its leadership generation, a number its driver raises whenever any of
+  // its replicas stops leading. A quiesced follower waits while its leader's node is up at the
+  // generation it quiesced under; otherwise it wakes and counts towards an election.
+  std::function<std::optional<uint64_t>(NodeId)> node_liveness;
 };
 
 enum class Role : uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
@@ -179,6 +191,9 @@ class RaftCore {
   // or before the leader committed an entry of its term; InvalidArgument unless the change
   // adds or removes exactly one member.
   absl::StatusOr<uint64_t> ProposeMembers(std::vector<NodeId> members);
+  // Ends quiescence (a leader then heartbeats at the next tick). The driver wakes its leaders
+  // when its node's generation moves, so their followers hear from them before they time out.
+  void Wake() { Unquiesce(); }
   // Hands leadership to `to` once its log matches.
   absl::Status TransferLeadership(NodeId to);
   // A linearizable read (the ReadIndex protocol of the Raft thesis): remembers the commit index
@@ -229,6 +244,7 @@ class RaftCore {
   uint64_t last_index() const { return first_index_ + entries_.size() - 1; }
   uint64_t epoch() const { return epoch_; }
   bool floored() const { return hard_.floored(); }
+  bool quiesced() const { return quiesced_; }
   const HardState& hard_state() const { return hard_; }
   const std::vector<NodeId>& members() const { return members_; }
   uint64_t config_index() const { return config_index_; }  // the latest configuration's entry (0: the start's)
@@ -265,7 +281,7 @@ class RaftCore {
   void MaybeClearFloor();
   void Send(Message m);
   // An append of what `to` lacks (or, heartbeat_only, none), carrying a read's `context`.
-  void SendAppend(NodeId to, bool heartbeat_only, uint64_t context = 0);
+  void SendAppend(NodeId to, bool heartbeat_only, uint64_t context = 0, bool quiesce = false);
   absl::Status NotLeader() const;
   // Whether a writer with `epoch` may append now.
   absl::Status CheckWriter(uint64_t epoch) const;
@@ -279,6 +295,9 @@ class RaftCore {
   void MaybeCommit();
   uint64_t AppendLocal(Entry e);
   void RecomputeConfigAndEpoch();
+  // Quiescence: whether the leader has nothing to send; wake up (either role).
+  bool CanQuiesce() const;
+  void Unquiesce();
 
   const NodeId id_;
   const RaftOptions options_;
@@ -310,6 +329,8 @@ class RaftCore {
   bool ready_outstanding_ = false;  // taken, not yet reported persisted
 
   int ticks_since_heard_ = 0;   // followers: since the leader; leaders: since the heartbeat
+  bool quiesced_ = false;
+  uint64_t quiesced_generation_ = 0;  // followers: the leader node's, when it quiesced
   int election_timeout_ = 0;    // randomized
   int ticks_in_role_ = 0;
   std::set<NodeId> votes_granted_, votes_rejected_;

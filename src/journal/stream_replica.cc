@@ -61,6 +61,7 @@ RaftMessage ToProto(const Message& m, const std::string& stream) {
   p.set_hint_term_first_index(m.hint_term_first_index);
   p.set_transfer(m.transfer);
   p.set_context(m.context);
+  p.set_quiesce(m.quiesce);
   return p;
 }
 
@@ -89,6 +90,7 @@ Message FromProto(const RaftMessage& p) {
   m.hint_term_first_index = p.hint_term_first_index();
   m.transfer = p.transfer();
   m.context = p.context();
+  m.quiesce = p.quiesce();
   return m;
 }
 
@@ -125,6 +127,12 @@ void StreamReplica::Start() { loops_.Spawn(ReadyLoop()); }
 void StreamReplica::Tick() {
   if (!failure_.ok()) return;
   core_->Tick();
+  work_.NotifyAll();
+}
+
+void StreamReplica::Wake() {
+  if (!failure_.ok()) return;
+  core_->Wake();
   work_.NotifyAll();
 }
 

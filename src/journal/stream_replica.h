@@ -79,6 +79,7 @@ class StreamReplica {
 
   void Start();  // the ready loop
   void Tick();
+  void Wake();  // ends quiescence (RaftCore::Wake)
   void Step(const RaftMessage& message);
 
   Task<absl::StatusOr<AppendReply>> Append(const AppendRequest& request, Instant deadline);
