@@ -15,7 +15,10 @@ JournalNode::JournalNode(Runtime& rt, rpc::RpcNode& rpc, std::string root, Journ
       options_(std::move(options)),
       outbox_(rt, rpc, options_.outbox),
       failed_(rt.executor()),
-      loops_(rt.executor()) {}
+      boot_(rt.random().Next() & 0xffffffffu),
+      loops_(rt.executor()) {
+  outbox_.set_generation(Generation());
+}
 
 JournalNode::~JournalNode() { rpc_.CancelHandlers(); }
 
@@ -128,7 +131,15 @@ void JournalNode::RegisterMethods() {
     co_return CreateReply();
   });
   rpc_.Register<StepBatch, StepReply>("journal.step", [this](rpc::CallContext c, StepBatch batch) -> Task<absl::StatusOr<StepReply>> {
-    heard_[c.from] = Heard{.at = rt_.Now(), .generation = batch.generation()};  // before the messages
+    // Before the messages: a quiesce heartbeat among them is taken under this generation. A
+    // peer whose generation moved lost a leadership or restarted (and may be behind, or
+    // floored, with nothing to say): the leaders here wake, so that it hears from them.
+    auto [heard, first] = heard_.try_emplace(c.from);
+    const bool moved = first || heard->second.generation != batch.generation();
+    heard->second = Heard{.at = rt_.Now(), .generation = batch.generation()};
+    if (moved && options_.quiesce) {
+      for (const std::string& name : leading_) streams_.at(name)->Wake();
+    }
     for (const RaftMessage& m : batch.messages()) {
       if (StreamReplica* s = stream(m.stream()); s != nullptr) {
         s->Step(m);
@@ -175,15 +186,17 @@ Task<void> JournalNode::TickLoop() {
     leading_ = std::move(leading);
     if (lost) {
       ++stats_.leaderships_lost;
-      outbox_.set_generation(stats_.leaderships_lost);
+      outbox_.set_generation(Generation());
       for (const std::string& name : leading_) streams_.at(name)->Wake();
     }
     for (NodeId n : peers) outbox_.Heartbeat(n);
   }
 }
 
+uint64_t JournalNode::Generation() const { return boot_ << 32 | (stats_.leaderships_lost & 0xffffffffu); }
+
 std::optional<uint64_t> JournalNode::NodeLiveness(NodeId node) const {
-  if (node == rt_.node_id()) return stats_.leaderships_lost;
+  if (node == rt_.node_id()) return Generation();
   auto it = heard_.find(node);
   if (it == heard_.end() || rt_.Now() - it->second.at > options_.tick * options_.raft.election_ticks) return std::nullopt;
   return it->second.generation;

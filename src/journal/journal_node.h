@@ -88,6 +88,8 @@ class JournalNode {
   Task<void> TickLoop();
   // Quiescence: whether `node` was heard from within an election timeout, and its generation.
   std::optional<uint64_t> NodeLiveness(NodeId node) const;
+  // This node's: a per-boot number (so a restart moves it) and the leaderships lost since.
+  uint64_t Generation() const;
   absl::StatusOr<StreamReplica*> Find(const std::string& name) const;
   // Registers `method`, served by `serve` on the stream the request names.
   template <typename Request, typename Reply>
@@ -110,6 +112,7 @@ class JournalNode {
   absl::Status failure_;
   Notifier failed_;
   JournalNodeStats stats_;
+  const uint64_t boot_;
   TaskGroup loops_;  // last
 };
 

@@ -1,6 +1,7 @@
 #include "src/journal/raft_storage.h"
 
 #include <map>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "src/base/check.h"
@@ -240,6 +241,7 @@ Task<absl::Status> RaftStorage::RecoverLog(Executor& executor, bool* state_stale
     int copies = 0;
   };
   std::map<uint64_t, Found> found;  // by index, from start_.first_index on
+  std::optional<LogStart> marker;     // the journal's start marker, if it has one
   for (uint64_t position = log_->start(); position < log_->next_position();) {
     absl::StatusOr<std::vector<lsm::JournalRecord>> records = co_await log_->Read(position, kRecoveryReadBytes);
     if (!records.ok()) co_return records.status();
@@ -249,14 +251,15 @@ Task<absl::Status> RaftStorage::RecoverLog(Executor& executor, bool* state_stale
       const uint64_t index = rec.position / 2;
       if (!rec.payload.empty() && rec.payload[0] == kStartTag) {
         ByteReader r(std::string_view(rec.payload).substr(1));
-        LogStart marker;
-        if (!ReadStart(r, &marker) || marker.first_index != index + 1 || index != log_->start() / 2) {
+        LogStart read;
+        if (!ReadStart(r, &read) || read.first_index != index + 1 || index != log_->start() / 2) {
           co_return absl::DataLossError(absl::StrCat(dir_, ": malformed start marker at ", rec.position));
         }
-        if (marker.first_index > start_.first_index) {
-          start_ = marker;  // a reset whose STATE write a crash cut off
+        if (read.first_index > start_.first_index) {
+          start_ = read;  // a reset whose STATE write a crash cut off
           *state_stale = true;
         }
+        marker = read;
         continue;
       }
       if (index < start_.first_index) continue;  // trimmed
@@ -271,19 +274,27 @@ Task<absl::Status> RaftStorage::RecoverLog(Executor& executor, bool* state_stale
   const uint64_t first = start_.first_index;
   uint64_t gap = first;
   while (found.contains(gap)) ++gap;
-  if (!found.empty() && gap < found.rbegin()->first) {
-    const auto& [last, last_found] = *found.rbegin();
-    const uint64_t dropped = last - gap + 1;  // the damaged entries and the intact ones after them
-    if (last_found.batch_first <= gap) {
-      recovery_stats_.torn_entries_dropped += dropped;
+  if (const uint64_t next = log_->next_position(); next > JournalPositionOf(gap, 0)) {
+    // The journal holds something at or after the gap: intact entries, or positions it found
+    // damaged (followed by an intact record, or by a later segment).
+    const uint64_t old_end = (next - 1) / 2;
+    const bool intact_after = !found.empty() && found.rbegin()->first > gap;
+    const uint64_t last = intact_after ? found.rbegin()->first : 0;
+    const bool damaged_after_last =
+        !log_->damaged().empty() && *log_->damaged().rbegin() > JournalPositionOf(last, 1);
+    const uint64_t dropped = old_end - gap + 1;  // the damaged entries and the intact ones after them
+    if (intact_after && found.rbegin()->second.batch_first <= gap && !damaged_after_last) {
+      recovery_stats_.torn_entries_dropped += dropped;  // inside the last write: torn, never acknowledged
     } else {
-      // An entry synced before a later write was lost: raise the floor to the old end, durably,
-      // before the log forgets it.
+      // An entry synced before a later write began was lost: raise the floor to the old end
+      // (its term, when the entry there survived; else the current term, which no entry's
+      // exceeds), durably, before the log forgets it.
       recovery_stats_.damaged_entries_dropped += dropped;
       HardState& hard = recovered_.hard;
-      if (std::pair(last_found.entry.term, last) > std::pair(hard.floor_term, hard.floor_index)) {
-        hard.floor_term = last_found.entry.term;
-        hard.floor_index = last;
+      const uint64_t end_term = intact_after && last == old_end ? found.rbegin()->second.entry.term : hard.term;
+      if (std::pair(end_term, old_end) > std::pair(hard.floor_term, hard.floor_index)) {
+        hard.floor_term = end_term;
+        hard.floor_index = old_end;
       }
       CO_RETURN_IF_ERROR(co_await WriteState());
       *state_stale = false;
@@ -291,12 +302,18 @@ Task<absl::Status> RaftStorage::RecoverLog(Executor& executor, bool* state_stale
     CO_RETURN_IF_ERROR(co_await log_->TruncateFrom(std::max(JournalPositionOf(gap, 0), log_->start())));
     found.erase(found.lower_bound(gap), found.end());
   }
-  // A last record standing alone: the second copy of the last entry, torn off; write it again.
-  // (Alone and not an entry's: a marker's, or a damaged record's twin; drop it.)
+  // A last record standing alone: the second copy of the last entry (or of the start marker),
+  // torn off; write it again. (A damaged record's lone twin: drop it.)
   if (const uint64_t next = log_->next_position(); next % 2 == 1 && next > log_->start()) {
-    auto it = found.find((next - 1) / 2);
+    const uint64_t lone = (next - 1) / 2;
+    auto it = found.find(lone);
+    std::vector<std::string> again;
     if (it != found.end()) {
-      std::vector<std::string> again = {EncodeEntryRecord(it->second.entry, it->second.batch_first)};
+      again.push_back(EncodeEntryRecord(it->second.entry, it->second.batch_first));
+    } else if (marker.has_value() && lone + 1 == marker->first_index) {
+      again.push_back(EncodeStartMarker(*marker));
+    }
+    if (!again.empty()) {
       absl::StatusOr<uint64_t> at = co_await log_->AppendBatch(std::move(again));
       if (!at.ok()) co_return at.status();
     } else {

@@ -34,8 +34,9 @@
 //     leader, and the floor keeps it from electing one that lacks what it acknowledged.
 //   - Both copies gone in the last Persist's entries (nothing later survives): a write a
 //     crash tore before its sync, never acknowledged; the log is cut there, as any torn tail.
-//     (Two separate flips, one in each copy of an entry of the last write, would look the
-//     same: that is outside the fault model this promises to survive.)
+//     (Damage spoiling both copies of an entry of the last write looks the same: two separate
+//     flips, or a lost sector over a small entry's side-by-side copies. Not survived.)
+//   - Positions lost at the end of a segment that a later one follows were synced: floor.
 #pragma once
 
 #include <cstdint>

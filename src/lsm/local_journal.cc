@@ -435,8 +435,11 @@ Task<absl::StatusOr<std::vector<JournalRecord>>> LocalJournal::ReadIrregular(Seg
                                                                              size_t max_bytes) {
   const std::string path = SegmentPath(s.first);
   const uint64_t first = s.first;
+  // Copied before the first await (`s` may be trimmed meanwhile), and bounded, so that reading
+  // a long segment call by call stays linear.
+  constexpr size_t kRecordsPerReadMax = 4096;
   std::vector<std::pair<uint64_t, uint64_t>> wanted;  // (position, offset)
-  for (uint64_t q = from; q < s.end() && q <= durable_position_; ++q) {
+  for (uint64_t q = from; q < s.end() && q <= durable_position_ && wanted.size() < kRecordsPerReadMax; ++q) {
     if (!damaged_.contains(q)) wanted.emplace_back(q, s.offsets[q - first]);
   }
   absl::StatusOr<std::shared_ptr<File>> file = co_await FileOf(s);
