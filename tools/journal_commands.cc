@@ -50,10 +50,12 @@ int RunOperatorCall(const PeerFlags& flags, std::string stream,
   });
 }
 
-Task<absl::Status> Serve(Runtime& rt, std::vector<std::string> streams, std::vector<NodeId> members) {
+Task<absl::Status> Serve(Runtime& rt, std::vector<std::string> streams, std::vector<NodeId> members,
+                         JournalNodeOptions options) {
   rpc::RpcNode rpc(rt);
   std::string root = "journal";
-  absl::StatusOr<std::unique_ptr<JournalNode>> node = co_await JournalNode::Open(rt, rpc, std::move(root), {});
+  absl::StatusOr<std::unique_ptr<JournalNode>> node =
+      co_await JournalNode::Open(rt, rpc, std::move(root), std::move(options));
   if (!node.ok()) co_return node.status();
   for (std::string& stream : streams) {
     CO_RETURN_IF_ERROR(co_await (*node)->CreateStream(stream, members));
@@ -118,15 +120,31 @@ void AddJournalCommands(CLI::App& app, Action& action) {
     serve->add_option("--id", *id, "This node's id (one of --peers)")->required();
     serve->add_option("--dir", *dir, "This node's data directory")->required();
     serve->add_option("--stream", *streams, "A stream to host (repeatable)");
+    auto tick_ms = std::make_shared<int>(10);
+    auto election_ms = std::make_shared<int>(1000);
+    serve->add_option("--tick-ms", *tick_ms, "Raft tick: leaders of busy streams heartbeat every tick")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    serve->add_option("--election-ms", *election_ms,
+                      "A follower that hears nothing from its leader for between this and twice this campaigns. "
+                      "Keep it well above the time a vote takes to reach the disk when many streams elect at "
+                      "once (each persists its term and vote)")
+        ->check(CLI::Range(2, 600000))
+        ->capture_default_str();
     flags->Add(serve);
-    serve->callback([&action, flags, id, dir, streams] {
+    serve->callback([&action, flags, id, dir, streams, tick_ms, election_ms] {
+      if (*election_ms < 2 * *tick_ms) throw CLI::ValidationError("--election-ms", "must be at least two ticks");
       action = [=] {
+        JournalNodeOptions options;
+        options.tick = std::chrono::milliseconds(*tick_ms);
+        options.raft.election_ticks = *election_ms / *tick_ms;
         absl::StatusOr<PeerNode> server = CreateServerNode(*flags, *id, *dir);
         if (!server.ok()) return Fail(server.status());
         real::RealNode& node = *server->node;
         std::fprintf(stderr, "journal node %u serving on %s, data in %s\n", *id, node.listen_address().c_str(),
                      dir->c_str());
-        absl::Status s = node.Run(Serve(node.runtime(), *streams, server->replicas), /*handle_signals=*/true);
+        absl::Status s =
+            node.Run(Serve(node.runtime(), *streams, server->replicas, std::move(options)), /*handle_signals=*/true);
         if (absl::IsCancelled(s)) return 0;  // a signal: a clean stop
         return Fail(s);
       };
@@ -224,32 +242,39 @@ void AddJournalCommands(CLI::App& app, Action& action) {
   // cairn journal bench
   {
     auto flags = std::make_shared<PeerFlags>();
-    auto stream = std::make_shared<std::string>("bench");
+    auto streams = std::make_shared<std::vector<std::string>>();
     auto appenders = std::make_shared<int>(16);
     auto record_bytes = std::make_shared<size_t>(100);
     auto seconds = std::make_shared<double>(5);
     auto warmup = std::make_shared<double>(1);
     auto json = std::make_shared<bool>(false);
     CLI::App* bench = journal->add_subcommand(
-        "bench", "Fence a stream and append to it from N concurrent appenders for a while; print appends per "
-                 "second and latency percentiles (an append is acknowledged once a majority has it on disk)");
-    bench->add_option("--stream", *stream, "The stream (it must exist: `serve --stream`)")->capture_default_str();
+        "bench", "Fence streams and append to them from N concurrent appenders for a while (spread round-robin "
+                 "over the streams); print appends per second and latency percentiles (an append is "
+                 "acknowledged once a majority has it on disk)");
+    bench->add_option("--stream", *streams, "A stream to append to (repeatable; each must exist: `serve --stream`; "
+                                             "default: bench)");
     bench->add_option("--appenders", *appenders, "Concurrent appenders")->check(CLI::Range(1, 1000))->capture_default_str();
     bench->add_option("--record-bytes", *record_bytes, "Bytes per record")->check(CLI::Range(1, 1 << 20))->capture_default_str();
     bench->add_option("--seconds", *seconds, "Measured time")->check(CLI::Range(0.1, 3600.0))->capture_default_str();
     bench->add_option("--warmup-seconds", *warmup, "Unmeasured time first")->check(CLI::Range(0.0, 600.0))->capture_default_str();
     bench->add_flag("--json", *json, "One JSON object");
     flags->Add(bench);
-    bench->callback([&action, flags, stream, appenders, record_bytes, seconds, warmup, json] {
+    bench->callback([&action, flags, streams, appenders, record_bytes, seconds, warmup, json] {
+      if (streams->empty()) streams->push_back("bench");
       action = [=] {
         return RunClient(*flags, [=](Runtime& rt, std::vector<NodeId> replicas) -> Task<absl::Status> {
           rpc::RpcNode rpc(rt);
           rpc.Start();
           JournalClientOptions options;
           options.replicas = replicas;
-          std::string name = *stream;
-          absl::StatusOr<std::unique_ptr<JournalClient>> client = co_await JournalClient::Open(rt, rpc, name, options);
-          if (!client.ok()) co_return client.status();
+          std::vector<std::unique_ptr<JournalClient>> clients;
+          for (const std::string& stream : *streams) {
+            std::string name = stream;
+            absl::StatusOr<std::unique_ptr<JournalClient>> client = co_await JournalClient::Open(rt, rpc, name, options);
+            if (!client.ok()) co_return client.status();
+            clients.push_back(*std::move(client));
+          }
           std::string payload(*record_bytes, 'x');
           for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + rt.random().Uniform(26));
           const auto to_duration = [](double s) {
@@ -261,7 +286,8 @@ void AddJournalCommands(CLI::App& app, Action& action) {
           {
             TaskGroup tasks(rt.executor());
             for (int i = 0; i < *appenders; ++i) {
-              tasks.Spawn(Appender(rt, client->get(), payload, measure_from, end, &result));
+              tasks.Spawn(Appender(rt, clients[static_cast<size_t>(i) % clients.size()].get(), payload, measure_from, end,
+                                   &result));
             }
             while (!tasks.empty()) co_await rt.Sleep(std::chrono::milliseconds(10));
           }
@@ -271,13 +297,15 @@ void AddJournalCommands(CLI::App& app, Action& action) {
           const double p99 = PercentileMs(result.latencies_us, 0.99);
           if (*json) {
             JsonWriter w;
-            w.BeginObject().Field("system", std::string("cairn")).Field("appenders", *appenders).Field("record_bytes", *record_bytes);
+            w.BeginObject().Field("system", std::string("cairn")).Field("streams", clients.size());
+            w.Field("appenders", *appenders).Field("record_bytes", *record_bytes);
             w.Field("appends_per_s", rate).Field("p50_ms", p50).Field("p99_ms", p99).Field("errors", result.errors).EndObject();
             std::printf("%s\n", w.str().c_str());
           } else {
-            std::printf("cairn journal, %d appenders, %zu-byte records: %.0f appends/s, p50 %.2f ms, p99 %.2f ms "
-                        "(%llu appends measured, %llu errors)\n",
-                        *appenders, *record_bytes, rate, p50, p99, static_cast<unsigned long long>(result.appends),
+            std::printf("cairn journal, %zu streams, %d appenders, %zu-byte records: %.0f appends/s, p50 %.2f ms, "
+                        "p99 %.2f ms (%llu appends measured, %llu errors)\n",
+                        clients.size(), *appenders, *record_bytes, rate, p50, p99,
+                        static_cast<unsigned long long>(result.appends),
                         static_cast<unsigned long long>(result.errors));
           }
           co_return absl::OkStatus();

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# How a 3-node Cairn journal's appends scale with the number of streams they spread over: the
+# same 128 concurrent appenders (100-byte records) on 1, 4, 16 and 128 streams. Each stream is
+# its own Raft group with its own log, so a node syncs once per stream per batch: on one stream
+# group commit batches up to 128 appends per fsync, on 128 streams each append pays for its
+# own. The gap is what a shared per-node log would close (docs/journal.md).
+#
+#   bench/journal_streams.sh [BUILD_DIR] [SECONDS]      (defaults: build, 5)
+#
+# WORK_DIR (default: a fresh directory under /var/tmp) holds the data directories.
+set -euo pipefail
+build=${1:-build}
+seconds=${2:-5}
+cairn="$build/tools/cairn"
+[ -x "$cairn" ] || { echo "missing $cairn: build first (cmake --build $build)"; exit 1; }
+work=${WORK_DIR:-$(mktemp -d /var/tmp/cairn-journal-streams.XXXXXX)}
+base=$((21000 + RANDOM % 20000))
+pids=()
+cleanup() {
+  kill "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+appenders=128
+counts=(1 4 16 128)
+peers="0=127.0.0.1:$base,1=127.0.0.1:$((base + 1)),2=127.0.0.1:$((base + 2))"
+serve_streams=()
+for i in $(seq 0 127); do serve_streams+=(--stream "s$i"); done
+for i in 0 1 2; do
+  "$cairn" journal serve --id $i --dir "$work/node$i" --peers "$peers" "${serve_streams[@]}" 2>>"$work/node$i.log" &
+  pids+=($!)
+done
+for attempt in $(seq 100); do
+  "$cairn" journal info s127 --peers "$peers" 2>/dev/null | grep -q leader && break
+  sleep 0.2
+done
+declare -A result
+for n in "${counts[@]}"; do
+  flags=()
+  for i in $(seq 0 $((n - 1))); do flags+=(--stream "s$i"); done
+  result[$n]=$("$cairn" journal bench --peers "$peers" "${flags[@]}" --appenders $appenders --record-bytes 100 \
+               --seconds "$seconds" --json)
+  echo "${result[$n]}"
+done
+
+field() { sed -n "s/.*\"$2\": \\([0-9.]*\\).*/\\1/p" <<<"$1"; }
+echo
+printf '%-8s | %12s %8s %8s | %s\n' streams "appends/s" "p50 ms" "p99 ms" "vs 1 stream"
+one=$(field "${result[1]}" appends_per_s)
+for n in "${counts[@]}"; do
+  r=${result[$n]}
+  rate=$(field "$r" appends_per_s)
+  printf '%-8s | %12.0f %8.2f %8.2f | %.2f\n' "$n" "$rate" "$(field "$r" p50_ms)" "$(field "$r" p99_ms)" \
+    "$(awk -v a="$rate" -v b="$one" 'BEGIN { print a / b }')"
+done
