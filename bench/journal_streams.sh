@@ -11,31 +11,14 @@
 set -euo pipefail
 build=${1:-build}
 seconds=${2:-5}
-cairn="$build/tools/cairn"
-[ -x "$cairn" ] || { echo "missing $cairn: build first (cmake --build $build)"; exit 1; }
-work=${WORK_DIR:-$(mktemp -d /var/tmp/cairn-journal-streams.XXXXXX)}
-base=$((21000 + RANDOM % 20000))
-pids=()
-cleanup() {
-  kill "${pids[@]}" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/journal_cluster.sh"
+journal_cluster_init "$build"
 
 appenders=128
 counts=(1 4 16 128)
-peers="0=127.0.0.1:$base,1=127.0.0.1:$((base + 1)),2=127.0.0.1:$((base + 2))"
 serve_streams=()
 for i in $(seq 0 127); do serve_streams+=(--stream "s$i"); done
-for i in 0 1 2; do
-  "$cairn" journal serve --id $i --dir "$work/node$i" --peers "$peers" "${serve_streams[@]}" 2>>"$work/node$i.log" &
-  pids+=($!)
-done
-for attempt in $(seq 100); do
-  "$cairn" journal info s127 --peers "$peers" 2>/dev/null | grep -q leader && break
-  sleep 0.2
-done
+journal_cluster_start "${serve_streams[@]}"
 declare -A result
 for n in "${counts[@]}"; do
   flags=()
@@ -45,7 +28,6 @@ for n in "${counts[@]}"; do
   echo "${result[$n]}"
 done
 
-field() { sed -n "s/.*\"$2\": \\([0-9.]*\\).*/\\1/p" <<<"$1"; }
 echo
 printf '%-8s | %12s %8s %8s | %s\n' streams "appends/s" "p50 ms" "p99 ms" "vs 1 stream"
 one=$(field "${result[1]}" appends_per_s)

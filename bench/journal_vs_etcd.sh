@@ -11,37 +11,19 @@
 set -euo pipefail
 build=${1:-build}
 seconds=${2:-5}
-cairn="$build/tools/cairn"
+source "$(dirname "$0")/journal_cluster.sh"
+journal_cluster_init "$build"
 load="$build/bench/etcd_put_load"
-for f in "$cairn" "$load"; do
-  [ -x "$f" ] || { echo "missing $f: build first (cmake --build $build)"; exit 1; }
-done
-work=${WORK_DIR:-$(mktemp -d /var/tmp/cairn-journal-bench.XXXXXX)}
-base=$((21000 + RANDOM % 20000))
-pids=()
-cleanup() {
-  kill "${pids[@]}" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+[ -x "$load" ] || { echo "missing $load: build first (cmake --build $build)"; exit 1; }
 
 concurrency=(1 16 128)
 sizes=(100 4096)
 declare -A cairn_result etcd_result
 
 # --- Cairn: three `cairn journal serve` processes, one stream per configuration ---
-peers="0=127.0.0.1:$base,1=127.0.0.1:$((base + 1)),2=127.0.0.1:$((base + 2))"
 streams=()
 for s in "${sizes[@]}"; do for c in "${concurrency[@]}"; do streams+=(--stream "bench-$s-$c"); done; done
-for i in 0 1 2; do
-  "$cairn" journal serve --id $i --dir "$work/cairn$i" --peers "$peers" "${streams[@]}" 2>>"$work/cairn$i.log" &
-  pids+=($!)
-done
-for attempt in $(seq 50); do
-  "$cairn" journal info "bench-100-1" --peers "$peers" 2>/dev/null | grep -q leader && break
-  sleep 0.2
-done
+journal_cluster_start "${streams[@]}"
 for s in "${sizes[@]}"; do
   for c in "${concurrency[@]}"; do
     cairn_result[$s,$c]=$("$cairn" journal bench --peers "$peers" --stream "bench-$s-$c" --appenders "$c" \
@@ -49,7 +31,7 @@ for s in "${sizes[@]}"; do
     echo "${cairn_result[$s,$c]}"
   done
 done
-kill "${pids[@]}"; wait 2>/dev/null || true; pids=()
+journal_cluster_stop
 
 # --- etcd: three members ---
 if command -v etcd >/dev/null; then
@@ -81,7 +63,6 @@ else
   echo "etcd is not installed (apt-get install etcd-server): Cairn alone"
 fi
 
-field() { sed -n "s/.*\"$2\": \([0-9.e+-]*\).*/\1/p" <<<"$1"; }
 echo
 echo "3 nodes on loopback, majority fdatasync; ${seconds} s measured per row; $(nproc) cores"
 printf "%-7s %-10s | %12s %8s %8s | %12s %8s %8s | %s\n" record appenders "cairn ops/s" "p50 ms" "p99 ms" \

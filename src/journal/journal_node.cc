@@ -59,7 +59,17 @@ Task<absl::Status> JournalNode::OpenStream(std::string name, std::vector<NodeId>
   StreamReplicaOptions options;
   options.members = std::move(members);
   options.raft = options_.raft;
-  if (options_.quiesce) options.raft.node_liveness = [this](NodeId n) { return NodeLiveness(n); };
+  if (options_.quiesce) {
+    options.raft.node_liveness = [this](NodeId n) { return NodeLiveness(n); };
+    // The generation moves when a replica here stops leading: followers quiesced under the
+    // old one wake. The leaders still here wake too, so that their followers hear from them
+    // before they time out.
+    options.on_leadership_lost = [this] {
+      ++stats_.leaderships_lost;
+      outbox_.set_generation(Generation());
+      WakeLeaders();
+    };
+  }
   options.read_bytes_max = options_.read_bytes_max;
   options.canary_ack_before_fsync = options_.canary_ack_before_fsync;
   options.on_failure = [this](const absl::Status& s) {
@@ -137,9 +147,7 @@ void JournalNode::RegisterMethods() {
     auto [heard, first] = heard_.try_emplace(c.from);
     const bool moved = first || heard->second.generation != batch.generation();
     heard->second = Heard{.at = rt_.Now(), .generation = batch.generation()};
-    if (moved && options_.quiesce) {
-      for (const std::string& name : leading_) streams_.at(name)->Wake();
-    }
+    if (moved && options_.quiesce) WakeLeaders();
     for (const RaftMessage& m : batch.messages()) {
       if (StreamReplica* s = stream(m.stream()); s != nullptr) {
         s->Step(m);
@@ -169,27 +177,13 @@ Task<void> JournalNode::TickLoop() {
     co_await rt_.Sleep(options_.tick);
     // Every stream ticks at once, so their heartbeats to a peer share one outbox call.
     for (auto& [name, replica] : streams_) replica->Tick();
-    if (!options_.quiesce) continue;
-    // The generation moves when a replica here stops leading: followers quiesced under the old
-    // one wake. Those still led from here are woken too, so that their followers hear from
-    // them before they time out.
-    std::set<std::string> leading;
-    std::set<NodeId> peers;
-    for (auto& [name, replica] : streams_) {
-      if (replica->core().role() == Role::kLeader) leading.insert(name);
-      for (NodeId n : replica->core().members()) {
-        if (n != rt_.node_id()) peers.insert(n);
-      }
-    }
-    bool lost = false;
-    for (const std::string& name : leading_) lost = lost || !leading.contains(name);
-    leading_ = std::move(leading);
-    if (lost) {
-      ++stats_.leaderships_lost;
-      outbox_.set_generation(Generation());
-      for (const std::string& name : leading_) streams_.at(name)->Wake();
-    }
-    for (NodeId n : peers) outbox_.Heartbeat(n);
+    if (options_.quiesce) outbox_.HeartbeatAll();  // the node's liveness, which quiesced followers wait on
+  }
+}
+
+void JournalNode::WakeLeaders() {
+  for (auto& [name, replica] : streams_) {
+    if (replica->core().role() == Role::kLeader) replica->Wake();
   }
 }
 

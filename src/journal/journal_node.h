@@ -90,6 +90,7 @@ class JournalNode {
   std::optional<uint64_t> NodeLiveness(NodeId node) const;
   // This node's: a per-boot number (so a restart moves it) and the leaderships lost since.
   uint64_t Generation() const;
+  void WakeLeaders();
   absl::StatusOr<StreamReplica*> Find(const std::string& name) const;
   // Registers `method`, served by `serve` on the stream the request names.
   template <typename Request, typename Reply>
@@ -102,7 +103,6 @@ class JournalNode {
   PeerOutbox outbox_;
   std::map<std::string, std::unique_ptr<StreamReplica>> streams_;
   std::set<std::string> creating_;  // CreateStream in progress
-  std::set<std::string> leading_;   // streams led here as of the last tick
   struct Heard {
     Instant at;
     uint64_t generation = 0;

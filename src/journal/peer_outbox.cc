@@ -30,6 +30,10 @@ void PeerOutbox::Heartbeat(NodeId to) {
   }
 }
 
+void PeerOutbox::HeartbeatAll() {
+  for (const auto& [to, peer] : peers_) Heartbeat(to);
+}
+
 Task<void> PeerOutbox::Flush(NodeId to) {
   while (true) {
     Peer& peer = peers_[to];

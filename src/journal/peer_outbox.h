@@ -45,6 +45,8 @@ class PeerOutbox {
   // Makes sure a call goes to `to` soon, messages or not: the node's own heartbeat, which
   // quiesced streams rely on instead of theirs. Every call carries `generation`.
   void Heartbeat(NodeId to);
+  // Heartbeat to every peer this outbox has carried messages to.
+  void HeartbeatAll();
   void set_generation(uint64_t generation) { generation_ = generation; }
 
   const PeerOutboxStats& stats() const { return stats_; }

@@ -20,6 +20,7 @@ constexpr size_t kRecoveryReadBytes = 4u << 20;
 constexpr char kEntryTag = 'E';
 constexpr char kStartTag = 'S';
 constexpr size_t kMembersMax = 1000;
+
 void PutMembers(std::string* out, const std::vector<NodeId>& members) {
   PutVarint64(out, members.size());
   for (NodeId n : members) PutVarint64(out, n);
@@ -150,9 +151,8 @@ uint64_t RaftStorage::LastIndex() const {
 
 Task<absl::Status> RaftStorage::Recover(Executor& executor, std::vector<NodeId> members) {
   CO_RETURN_IF_ERROR(co_await disk_.CreateDir(dir_));
-  bool fresh = false;
   bool state_stale = false;
-  CO_RETURN_IF_ERROR(co_await RecoverState(std::move(members), &fresh, &state_stale));
+  CO_RETURN_IF_ERROR(co_await RecoverState(std::move(members), &state_stale));
   CO_RETURN_IF_ERROR(co_await RecoverLog(executor, &state_stale));
   if (state_stale) CO_RETURN_IF_ERROR(co_await WriteState());
   recovered_.start = start_;
@@ -161,7 +161,7 @@ Task<absl::Status> RaftStorage::Recover(Executor& executor, std::vector<NodeId> 
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> RaftStorage::RecoverState(std::vector<NodeId> members, bool* fresh, bool* state_stale) {
+Task<absl::Status> RaftStorage::RecoverState(std::vector<NodeId> members, bool* state_stale) {
   struct Copy {
     absl::Status status;
     uint64_t seq = 0;
@@ -204,8 +204,7 @@ Task<absl::Status> RaftStorage::RecoverState(std::vector<NodeId> members, bool* 
     if (members.empty()) {
       co_return absl::NotFoundError(absl::StrCat(dir_, ": no raft group here (no STATE, and no members to create one)"));
     }
-    *fresh = true;
-    *state_stale = true;
+    *state_stale = true;  // a new group: write its first STATE
     start_ = LogStart{.first_index = 1, .first_prev_term = 0, .members = std::move(members), .epoch = 0};
     co_return absl::OkStatus();
   }

@@ -79,7 +79,8 @@ class RaftStorage {
  private:
   RaftStorage(Disk& disk, std::string dir) : disk_(disk), dir_(std::move(dir)) {}
   Task<absl::Status> Recover(Executor& executor, std::vector<NodeId> members);
-  Task<absl::Status> RecoverState(std::vector<NodeId> members, bool* fresh, bool* state_stale);
+  // Each sets *state_stale when STATE must be (re)written once recovery is done.
+  Task<absl::Status> RecoverState(std::vector<NodeId> members, bool* state_stale);
   Task<absl::Status> RecoverLog(Executor& executor, bool* state_stale);
   Task<absl::Status> WriteState();
   uint64_t LastIndex() const;

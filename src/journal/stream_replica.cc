@@ -127,7 +127,14 @@ void StreamReplica::Start() { loops_.Spawn(ReadyLoop()); }
 void StreamReplica::Tick() {
   if (!failure_.ok()) return;
   core_->Tick();
+  NoteRole();
   work_.NotifyAll();
+}
+
+void StreamReplica::NoteRole() {
+  const bool leading = core_->role() == Role::kLeader;
+  if (leading_ && !leading && options_.on_leadership_lost) options_.on_leadership_lost();
+  leading_ = leading;
 }
 
 void StreamReplica::Wake() {
@@ -139,6 +146,7 @@ void StreamReplica::Wake() {
 void StreamReplica::Step(const RaftMessage& message) {
   if (!failure_.ok()) return;
   core_->Step(FromProto(message));
+  NoteRole();
   work_.NotifyAll();
 }
 

@@ -58,6 +58,8 @@ struct StreamReplicaOptions {
   bool canary_ack_before_fsync = false;
   // Called once when the replica stops on a storage failure.
   std::function<void(const absl::Status&)> on_failure;
+  // Called each time this replica stops leading (the node's generation, for quiescence).
+  std::function<void()> on_leadership_lost;
 };
 
 struct StreamReplicaStats {
@@ -116,6 +118,8 @@ class StreamReplica {
   StreamReplica(Runtime& rt, std::string stream, StreamReplicaOptions options, RaftSend send);
   Task<void> ReadyLoop();
   void SendAll(const std::vector<Message>& messages);
+  // After the core ticked or stepped: reports a leadership it lost.
+  void NoteRole();
   absl::Status Usable() const;
   void Apply(Entry e);
   void Reset(const LogStart& start);  // the log now begins at `start`
@@ -152,6 +156,7 @@ class StreamReplica {
   std::map<uint64_t, std::optional<uint64_t>> read_outcomes_;
   std::set<uint64_t> abandoned_reads_;  // timed out before their outcome came
   absl::Status failure_;
+  bool leading_ = false;  // as of the last NoteRole
   StreamReplicaStats stats_;
   Notifier work_;  // the core may have a Ready
   Notifier applied_notifier_;

@@ -42,18 +42,6 @@ std::optional<RecordHeader> IntactRecordAt(std::string_view bytes, uint64_t at) 
   return r;
 }
 
-// Parses the records of a segment image: appends their offsets and returns the offset after
-// the last whole, intact record with the expected positions.
-uint64_t ParseRecords(std::string_view bytes, uint64_t first, std::vector<uint64_t>* offsets) {
-  uint64_t at = 0;
-  while (std::optional<RecordHeader> r = IntactRecordAt(bytes, at)) {
-    if (r->position != first + offsets->size()) break;
-    offsets->push_back(at);
-    at += kJournalRecordHeaderBytes + r->length;
-  }
-  return at;
-}
-
 // The first intact record at or after offset `from` of `bytes` whose position is at least
 // `min_position` (and plausible: no further on than the bytes could hold records).
 struct FoundRecord {
@@ -412,18 +400,19 @@ Task<absl::StatusOr<std::vector<JournalRecord>>> LocalJournal::Read(uint64_t fro
     absl::StatusOr<std::string> bytes = co_await (*file)->Read(begin, end - begin);
     absl::Status problem;
     if (bytes.ok()) {
-      std::vector<uint64_t> offsets;
-      const uint64_t good = ParseRecords(*bytes, from, &offsets);
-      if (good == end - begin && offsets.size() == end_index - index) {
-        out.reserve(offsets.size());
-        for (size_t i = 0; i < offsets.size(); ++i) {
-          const char* h = bytes->data() + offsets[i];
+      const ParsedSegment parsed = ParseSegment(*bytes, from);
+      if (!parsed.irregular && parsed.good == end - begin && parsed.offsets.size() == end_index - index) {
+        out.reserve(parsed.offsets.size());
+        for (size_t i = 0; i < parsed.offsets.size(); ++i) {
+          const char* h = bytes->data() + parsed.offsets[i];
           out.push_back(JournalRecord{from + i, std::string(h + kJournalRecordHeaderBytes, DecodeFixed32(h + 4))});
         }
         co_return out;
       }
-      problem = absl::DataLossError(absl::StrCat(path, ": record at offset ", begin + good,
-                                                 " (position ", from + offsets.size(), ") is damaged"));
+      const uint64_t bad = parsed.missing.empty() ? from + parsed.offsets.size() : parsed.missing.front();
+      const uint64_t bad_offset = parsed.missing.empty() ? parsed.good : parsed.offsets[bad - from];
+      problem = absl::DataLossError(absl::StrCat(path, ": record at offset ", begin + bad_offset, " (position ", bad,
+                                                 ") is damaged"));
     } else {
       problem = bytes.status();
     }
