@@ -1,7 +1,9 @@
-// RaftStorage on the simulated disk: what a Ready persists comes back after a reopen, through
-// truncation, trims, resets (a follower adopting a start) and a crash in the middle of one; and
-// a RaftCore restarted from it carries on where it stopped.
+// RaftStorage on the simulated disk, over a node log: what a Ready persists comes back after a
+// reopen, through truncation, trims, resets (a follower adopting a start) and a crash in the
+// middle of one; a RaftCore restarted from it carries on where it stopped; and damage to the
+// node log or to STATE is repaired, or met with the vote floor.
 #include <functional>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -10,6 +12,8 @@
 #include "src/journal/raft.h"
 #include "src/base/check.h"
 #include "src/base/coding.h"
+#include "src/journal/log_encoding.h"
+#include "src/journal/node_log.h"
 #include "src/journal/raft_storage.h"
 #include "src/lsm/local_journal.h"
 #include "src/lsm/sealed_file.h"
@@ -29,6 +33,35 @@ std::vector<Entry> Entries(uint64_t from, uint64_t to, uint64_t term, const std:
   return out;
 }
 
+// A node's log and one stream's storage on it, opened as a JournalNode opens them.
+struct Group {
+  std::unique_ptr<NodeLog> log;
+  std::unique_ptr<RaftStorage> storage;  // after `log`, which it refers to
+  RaftStorage* operator->() const { return storage.get(); }
+};
+
+Task<absl::StatusOr<Group>> OpenGroup(Runtime& rt, std::string stream, std::vector<NodeId> members) {
+  Group g;
+  std::string log_dir = "nodelog";
+  absl::StatusOr<std::unique_ptr<NodeLog>> log = co_await NodeLog::Open(rt.disk(), rt.executor(), std::move(log_dir));
+  if (!log.ok()) co_return log.status();
+  g.log = *std::move(log);
+  std::string dir = stream;
+  absl::StatusOr<std::unique_ptr<RaftStorage>> s =
+      co_await RaftStorage::Open(rt.disk(), *g.log, std::move(stream), std::move(dir), std::move(members));
+  if (!s.ok()) co_return s.status();
+  g.storage = *std::move(s);
+  CAIRN_CHECK_OK(co_await g.log->FinishRecovery());
+  co_return g;
+}
+
+// Stream g with members 1, 2, 3. (g++ 12: no temporaries built inside a co_await expression.)
+Task<absl::StatusOr<Group>> OpenGroup(Runtime& rt) {
+  std::string stream = "g";
+  std::vector<NodeId> members = {1, 2, 3};
+  co_return co_await OpenGroup(rt, std::move(stream), std::move(members));
+}
+
 TEST(RaftStorage, EntriesRoundTripThroughTheirEncoding) {
   Entry config{.index = 7, .term = 3, .kind = EntryKind::kConfig, .members = {1, 2, 4}};
   Entry fence{.index = 8, .term = 3, .kind = EntryKind::kFence, .epoch = 5};
@@ -42,11 +75,7 @@ TEST(RaftStorage, EntriesRoundTripThroughTheirEncoding) {
 TEST(RaftStorage, PersistsTruncatesTrimsAndResets) {
   OnSim(1, [](Runtime& rt) -> Task<void> {
     // Named first: g++ 12 mishandles temporaries built inside a co_await expression.
-    auto open = [&]() {
-      std::string dir = "g";
-      std::vector<NodeId> members = {1, 2, 3};
-      return RaftStorage::Open(rt.disk(), rt.executor(), std::move(dir), std::move(members));
-    };
+    auto open = [&]() { return OpenGroup(rt); };
     {
       auto s = co_await open();
       EXPECT_TRUE(s.ok()) << s.status();
@@ -109,9 +138,7 @@ TEST(RaftStorage, ACrashInTheMiddleOfAResetComesBackAtTheNewStart) {
   OnSim(2, [](Runtime& rt) -> Task<void> {
     std::string old_state;
     {
-      std::string dir = "g";
-      std::vector<NodeId> members = {1, 2, 3};
-      auto s = co_await RaftStorage::Open(rt.disk(), rt.executor(), std::move(dir), std::move(members));
+      auto s = co_await OpenGroup(rt);
       EXPECT_TRUE(s.ok());
       if (!s.ok()) co_return;
       RaftCore::Ready r;
@@ -130,8 +157,7 @@ TEST(RaftStorage, ACrashInTheMiddleOfAResetComesBackAtTheNewStart) {
       std::string name(copy);
       EXPECT_TRUE((co_await lsm::ReplaceSealedFile(rt.disk(), dir, std::move(name), old_state, true)).ok());
     }
-    std::vector<NodeId> members = {1, 2, 3};
-    auto s = co_await RaftStorage::Open(rt.disk(), rt.executor(), std::move(dir), std::move(members));
+    auto s = co_await OpenGroup(rt);
     EXPECT_TRUE(s.ok()) << s.status();
     if (!s.ok()) co_return;
     EXPECT_EQ((*s)->recovered().start.first_index, 50u);
@@ -149,9 +175,9 @@ TEST(RaftStorage, ACoreRestartedFromItsStorageCarriesOn) {
   OnSim(3, [](Runtime& rt) -> Task<void> {
     uint64_t last = 0;
     for (int incarnation = 0; incarnation < 3; ++incarnation) {
-      std::string dir = "one";
+      std::string stream = "one";
       std::vector<NodeId> members = {1};
-      auto s = co_await RaftStorage::Open(rt.disk(), rt.executor(), std::move(dir), std::move(members));
+      auto s = co_await OpenGroup(rt, std::move(stream), std::move(members));
       EXPECT_TRUE(s.ok()) << s.status();
       if (!s.ok()) co_return;
       RaftCore core(1, (*s)->recovered(), RaftOptions{}, rt.random());
@@ -195,83 +221,109 @@ Task<void> FlipByte(Runtime& rt, std::string path, uint64_t offset) {
   CAIRN_CHECK_OK(co_await (*file)->Sync());
 }
 
-// The offset of the payload of the record for journal `position` in the log's one segment.
-Task<std::pair<std::string, uint64_t>> PayloadOf(Runtime& rt, uint64_t position) {
-  std::string dir = "g/log";
+// Flips a byte in the payload of the node log's record copy at journal `position`.
+Task<void> DamageCopy(Runtime& rt, uint64_t position) {
+  std::string dir = "nodelog";
   auto names = co_await rt.disk().List(dir);
   CAIRN_CHECK_OK(names.status());
-  CAIRN_CHECK_EQ(names->size(), 1u);
-  std::string path = absl::StrCat(dir, "/", names->front());
-  auto file = co_await rt.disk().Open(path, OpenOptions{});
-  CAIRN_CHECK_OK(file.status());
-  absl::StatusOr<uint64_t> size = co_await (*file)->Size();
-  absl::StatusOr<std::string> bytes = co_await (*file)->Read(0, *size);
-  CAIRN_CHECK_OK(bytes.status());
-  for (uint64_t at = 0; at + lsm::kJournalRecordHeaderBytes <= bytes->size();) {
-    const uint32_t length = DecodeFixed32(bytes->data() + at + 4);
-    if (DecodeFixed64(bytes->data() + at + 8) == position) co_return std::pair(path, at + lsm::kJournalRecordHeaderBytes);
-    at += lsm::kJournalRecordHeaderBytes + length;
+  for (const std::string& name : *names) {
+    std::string path = absl::StrCat(dir, "/", name);
+    auto file = co_await rt.disk().Open(path, OpenOptions{});
+    CAIRN_CHECK_OK(file.status());
+    absl::StatusOr<uint64_t> size = co_await (*file)->Size();
+    absl::StatusOr<std::string> bytes = co_await (*file)->Read(0, *size);
+    CAIRN_CHECK_OK(bytes.status());
+    for (uint64_t at = 0; at + lsm::kJournalRecordHeaderBytes <= bytes->size();) {
+      const uint32_t length = DecodeFixed32(bytes->data() + at + 4);
+      if (DecodeFixed64(bytes->data() + at + 8) == position) {
+        co_await FlipByte(rt, path, at + lsm::kJournalRecordHeaderBytes + 2);
+        co_return;
+      }
+      at += lsm::kJournalRecordHeaderBytes + length;
+    }
   }
-  CAIRN_CHECK_MSG(false, "no record for the position");
-  co_return std::pair(path, uint64_t{0});
+  CAIRN_CHECK_MSG(false, "no record copy at the position");
 }
 
-Task<void> DamageEntryCopy(Runtime& rt, uint64_t index, int copy) {
-  auto [path, offset] = co_await PayloadOf(rt, JournalPositionOf(index, copy));
-  co_await FlipByte(rt, path, offset + 2);
+// Two streams, g and h, on one node log.
+struct TwoGroups {
+  std::unique_ptr<NodeLog> log;
+  std::unique_ptr<RaftStorage> g, h;
+};
+
+Task<TwoGroups> OpenTwo(Runtime& rt) {
+  TwoGroups t;
+  std::string log_dir = "nodelog";
+  absl::StatusOr<std::unique_ptr<NodeLog>> log = co_await NodeLog::Open(rt.disk(), rt.executor(), std::move(log_dir));
+  CAIRN_CHECK_OK(log.status());
+  t.log = *std::move(log);
+  for (std::unique_ptr<RaftStorage>* s : {&t.g, &t.h}) {
+    std::string name = s == &t.g ? "g" : "h";
+    std::string dir = name;
+    std::vector<NodeId> members = {1, 2, 3};
+    absl::StatusOr<std::unique_ptr<RaftStorage>> opened =
+        co_await RaftStorage::Open(rt.disk(), *t.log, std::move(name), std::move(dir), std::move(members));
+    CAIRN_CHECK_OK(opened.status());
+    *s = *std::move(opened);
+  }
+  CAIRN_CHECK_OK(co_await t.log->FinishRecovery());
+  co_return t;
 }
 
-// Each kind of damage RaftStorage recovers from, and the one it refuses to guess about.
+constexpr uint64_t kAnyIndex = std::numeric_limits<uint64_t>::max();
+
+// Each kind of damage recovery meets: what it repairs, and where it raises the vote floor.
+// Records of the node log are numbered by position: a new log's first record sits at 2 and 3.
 TEST(RaftStorage, RepairsWhatItCanAndRaisesTheVoteFloorOverWhatItCannot) {
   OnSim(4, [](Runtime& rt) -> Task<void> {
-    auto open = [&rt]() -> Task<absl::StatusOr<std::unique_ptr<RaftStorage>>> {
-      std::string dir = "g";
-      std::vector<NodeId> members = {1, 2, 3};
-      co_return co_await RaftStorage::Open(rt.disk(), rt.executor(), std::move(dir), std::move(members));
-    };
     {
-      auto s = co_await open();
+      auto s = co_await OpenGroup(rt);
       CAIRN_CHECK_OK(s.status());
-      RaftCore::Ready a;
+      RaftCore::Ready a;  // the record at 2, 3
       a.entries = Entries(1, 5, 1, "a");
       a.hard_state = HardState{.term = 1, .vote = 1};
       EXPECT_EQ(*co_await (*s)->Persist(a), 5u);
-      RaftCore::Ready b;  // a later write
+      RaftCore::Ready b;  // at 4, 5: a later write, enqueued once 2 and 3 were synced
       b.entries = Entries(6, 8, 2, "b");
       b.hard_state = HardState{.term = 2, .vote = 2};
       EXPECT_EQ(*co_await (*s)->Persist(b), 8u);
     }
-    // One copy of entry 3 rots: the other serves, nothing is lost.
-    co_await DamageEntryCopy(rt, 3, 0);
+    // One copy of the record of 1..5 rots: the other serves, nothing is lost.
+    co_await DamageCopy(rt, 2);
     {
-      auto s = co_await open();
+      auto s = co_await OpenGroup(rt);
       CAIRN_CHECK_OK(s.status());
       EXPECT_EQ((*s)->recovered().entries.size(), 8u);
       EXPECT_EQ((*s)->recovered().entries[2], E(3, 1, "a3"));
-      EXPECT_EQ((*s)->recovery_stats().entries_from_one_copy, 1u);
+      EXPECT_EQ(s->log->stats().records_from_one_copy, 1u);
       EXPECT_FALSE((*s)->recovered().hard.floored());
     }
-    // Both copies of entry 4, synced before the write of 6..8: it may have been acknowledged.
-    co_await DamageEntryCopy(rt, 4, 0);
-    co_await DamageEntryCopy(rt, 4, 1);
+    // Both copies: entries 1..5 were synced before 6..8 were written, and may have been
+    // acknowledged. The log has a hole at 1: cut there (a truncate record at 6, 7), the floor
+    // raised over any index of term 2; the loss recorded as handled (at 8, 9).
+    co_await DamageCopy(rt, 3);
     for (int reopen = 0; reopen < 2; ++reopen) {
-      auto s = co_await open();
+      auto s = co_await OpenGroup(rt);
       CAIRN_CHECK_OK(s.status());
       const RaftState& st = (*s)->recovered();
-      EXPECT_EQ(st.entries.size(), 3u);
+      EXPECT_TRUE(st.entries.empty());
       EXPECT_EQ(st.hard.floor_term, 2u);
-      EXPECT_EQ(st.hard.floor_index, 8u);
+      EXPECT_EQ(st.hard.floor_index, kAnyIndex);
       EXPECT_EQ(st.hard.term, 2u);
-      EXPECT_EQ((*s)->recovery_stats().damaged_entries_dropped, reopen == 0 ? 5u : 0u);
+      EXPECT_EQ(s->log->stats().lost_records, reopen == 0 ? 1u : 0u);  // newly found
+      // Once: the cut and the handled record keep the next recovery from doing it again.
+      EXPECT_EQ((*s)->recovery_stats().holes_cut, reopen == 0 ? 1u : 0u);
+      EXPECT_EQ((*s)->recovery_stats().floors_raised, reopen == 0 ? 1u : 0u);
     }
-    // A core started from it refuses a candidate that lacks what it lost, grants one that has it.
+    // A core started from it refuses a candidate that lacks what it lost (any log ending in
+    // term 2), grants one whose log goes past it.
     {
-      auto s = co_await open();
+      auto s = co_await OpenGroup(rt);
       CAIRN_CHECK_OK(s.status());
       RaftCore core(1, (*s)->recovered(), RaftOptions{}, rt.random());
       EXPECT_TRUE(core.floored());
-      core.Step(Message{.type = MessageType::kVote, .from = 2, .to = 1, .term = 3, .log_index = 7, .log_term = 2});
-      core.Step(Message{.type = MessageType::kVote, .from = 3, .to = 1, .term = 4, .log_index = 8, .log_term = 2});
+      core.Step(Message{.type = MessageType::kVote, .from = 2, .to = 1, .term = 3, .log_index = 8, .log_term = 2});
+      core.Step(Message{.type = MessageType::kVote, .from = 3, .to = 1, .term = 4, .log_index = 1, .log_term = 3});
       RaftCore::Ready r = core.TakeReady();
       EXPECT_EQ(r.messages.size(), 2u);
       if (r.messages.size() == 2) {
@@ -279,38 +331,69 @@ TEST(RaftStorage, RepairsWhatItCanAndRaisesTheVoteFloorOverWhatItCannot) {
         EXPECT_FALSE(r.messages[1].reject);
       }
     }
-    // The last write torn by a crash: entry 5 of 4..6 lost in both copies, 6 intact. Never
-    // acknowledged (it was not synced), so dropped without touching the floor.
+    // The last write torn by a crash: its record (at 10, 11) lost in both copies, and nothing
+    // written after it. Never acknowledged (not synced), so dropped without a floor.
     {
-      auto s = co_await open();
+      auto s = co_await OpenGroup(rt);
       CAIRN_CHECK_OK(s.status());
       RaftCore::Ready c;
-      c.entries = Entries(4, 6, 3, "c");
-      c.hard_state = HardState{.term = 3, .vote = 3, .floor_term = 2, .floor_index = 8};
-      EXPECT_EQ(*co_await (*s)->Persist(c), 6u);
+      c.entries = Entries(1, 3, 3, "c");
+      c.hard_state = HardState{.term = 3, .vote = 3, .floor_term = 2, .floor_index = kAnyIndex};
+      EXPECT_EQ(*co_await (*s)->Persist(c), 3u);
     }
-    co_await DamageEntryCopy(rt, 5, 0);
-    co_await DamageEntryCopy(rt, 5, 1);
+    co_await DamageCopy(rt, 10);
+    co_await DamageCopy(rt, 11);
     {
-      auto s = co_await open();
+      auto s = co_await OpenGroup(rt);
       CAIRN_CHECK_OK(s.status());
-      EXPECT_EQ((*s)->recovered().entries.size(), 4u);
-      EXPECT_EQ((*s)->recovery_stats().torn_entries_dropped, 2u);
-      EXPECT_EQ((*s)->recovered().hard.floor_index, 8u);
+      EXPECT_TRUE((*s)->recovered().entries.empty());
+      // The local journal finds it damaged at its end, where a torn write would be, and cuts it.
+      EXPECT_GT(s->log->stats().torn_tail_bytes, 0u);
+      EXPECT_EQ((*s)->recovery_stats().floors_raised, 0u);
+      EXPECT_EQ((*s)->recovered().hard.floor_term, 2u);
     }
     // STATE: one damaged copy is rewritten from the other; both damaged is DataLoss.
     const std::string state0 = "g/STATE.0", state1 = "g/STATE.1";
     co_await FlipByte(rt, state1, 10);
     {
-      auto s = co_await open();
+      auto s = co_await OpenGroup(rt);
       CAIRN_CHECK_OK(s.status());
       EXPECT_EQ((*s)->recovery_stats().state_copies_repaired, 1u);
       EXPECT_EQ((*s)->recovered().hard.term, 3u);
     }
     co_await FlipByte(rt, state0, 10);
     co_await FlipByte(rt, state1, 10);
-    auto s = co_await open();
+    auto s = co_await OpenGroup(rt);
     EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss) << s.status();
+  });
+}
+
+// A record lost in both copies names no stream: every stream on the node takes the floor, the
+// one whose record it was (h, its last) and the one whose log has no hole (g).
+TEST(RaftStorage, ALostRecordThatNamesNoStreamFloorsEveryStream) {
+  OnSim(5, [](Runtime& rt) -> Task<void> {
+    {
+      TwoGroups t = co_await OpenTwo(rt);
+      RaftCore::Ready h;  // at 2, 3
+      h.entries = Entries(1, 2, 1, "h");
+      h.hard_state = HardState{.term = 1, .vote = 1};
+      EXPECT_EQ(*co_await t.h->Persist(h), 2u);
+      RaftCore::Ready g;  // at 4, 5
+      g.entries = Entries(1, 4, 5, "g");
+      g.hard_state = HardState{.term = 5, .vote = 2};
+      EXPECT_EQ(*co_await t.g->Persist(g), 4u);
+    }
+    co_await DamageCopy(rt, 2);
+    co_await DamageCopy(rt, 3);
+    TwoGroups t = co_await OpenTwo(rt);
+    EXPECT_EQ(t.g->recovered().entries.size(), 4u);
+    EXPECT_TRUE(t.h->recovered().entries.empty());
+    for (RaftStorage* s : {t.g.get(), t.h.get()}) {
+      EXPECT_EQ(s->recovery_stats().floors_raised, 1u);
+      EXPECT_EQ(s->recovery_stats().holes_cut, 0u);
+      EXPECT_EQ(s->recovered().hard.floor_term, s->recovered().hard.term);
+      EXPECT_EQ(s->recovered().hard.floor_index, kAnyIndex);
+    }
   });
 }
 

@@ -38,6 +38,10 @@ Task<absl::StatusOr<std::unique_ptr<JournalNode>>> JournalNode::Open(Runtime& rt
                                                                      JournalNodeOptions options) {
   std::unique_ptr<JournalNode> node(new JournalNode(rt, rpc, std::move(root), std::move(options)));
   CO_RETURN_IF_ERROR(co_await rt.disk().CreateDir(node->root_));
+  absl::StatusOr<std::unique_ptr<NodeLog>> log =
+      co_await NodeLog::Open(rt.disk(), rt.executor(), absl::StrCat(node->root_, "/.nodelog"), node->options_.node_log);
+  if (!log.ok()) co_return log.status();
+  node->log_ = *std::move(log);
   absl::StatusOr<std::vector<std::string>> names = co_await rt.disk().List(node->root_);
   if (!names.ok()) co_return names.status();
   std::sort(names->begin(), names->end());
@@ -48,10 +52,18 @@ Task<absl::StatusOr<std::unique_ptr<JournalNode>>> JournalNode::Open(Runtime& rt
       rt.Log(absl::StrCat("journal: ", node->root_, "/", name, " holds no stream (its creation was cut off); ignored"));
       continue;
     }
-    // Any other failure stops the node: a replica that forgot its votes or its log, and came
-    // back empty, could break Raft's safety.
+    if (IsStateLost(s)) {
+      // Its STATE is gone: it must never vote again, nor be created afresh here (see the header).
+      rt.Log(absl::StrCat("journal: stream ", name, " stays down on this node: ", s.ToString()));
+      node->lost_[name] = absl::FailedPreconditionError(
+          absl::StrCat("the replica of stream ", name, " on node ", rt.node_id(),
+                       " lost its state and stays down; replace it with another node (", s.message(), ")"));
+      continue;
+    }
+    // Any other failure stops the node: an IO error, tried again at the next start.
     if (!s.ok()) co_return s;
   }
+  CO_RETURN_IF_ERROR(co_await node->log_->FinishRecovery());
   co_return node;
 }
 
@@ -77,7 +89,7 @@ Task<absl::Status> JournalNode::OpenStream(std::string name, std::vector<NodeId>
     failed_.NotifyAll();
   };
   absl::StatusOr<std::unique_ptr<StreamReplica>> replica = co_await StreamReplica::Open(
-      rt_, name, absl::StrCat(root_, "/", name), std::move(options),
+      rt_, *log_, name, absl::StrCat(root_, "/", name), std::move(options),
       [this](RaftMessage m) { outbox_.Send(std::move(m)); });
   if (!replica.ok()) co_return replica.status();
   if (started_) (*replica)->Start();
@@ -97,6 +109,7 @@ Task<absl::Status> JournalNode::CreateStream(std::string stream, std::vector<Nod
     co_return absl::InvalidArgumentError(absl::StrCat("node ", rt_.node_id(), " is not among the stream's members"));
   }
   if (streams_.contains(stream)) co_return absl::OkStatus();
+  if (auto lost = lost_.find(stream); lost != lost_.end()) co_return lost->second;
   if (creating_.contains(stream)) co_return absl::UnavailableError(absl::StrCat("stream ", stream, " is being created"));
   if (streams_.size() + creating_.size() >= options_.streams_max) {
     co_return absl::ResourceExhaustedError(absl::StrCat("this node hosts ", options_.streams_max, " streams already"));
@@ -119,6 +132,7 @@ StreamReplica* JournalNode::stream(const std::string& name) const {
 
 absl::StatusOr<StreamReplica*> JournalNode::Find(const std::string& name) const {
   StreamReplica* s = stream(name);
+  if (auto lost = lost_.find(name); s == nullptr && lost != lost_.end()) return lost->second;
   if (s == nullptr) return absl::NotFoundError(absl::StrCat("no journal stream \"", name, "\" on node ", rt_.node_id()));
   return s;
 }

@@ -2,9 +2,13 @@
 // tick loop for all of them, one outbox carrying their Raft messages to the peers, and the
 // journal.* methods, routed to a stream by the name each request carries.
 //
-// On disk, stream S lives in <root>/<S>/ (its RaftStorage). A stream exists here once its
-// STATE is written; Open recovers every stream found under the root, and a directory whose
-// creation a crash cut off is left alone (logged). Streams are created by journal.create (the
+// On disk, stream S keeps its STATE in <root>/<S>/ (its RaftStorage), and every stream's
+// entries go to one log, <root>/.nodelog/ (NodeLog), so that one fsync serves them all. A
+// stream exists here once its STATE is written; Open recovers the node log, then every stream
+// found under the root (a directory whose creation a crash cut off is left alone, logged). A
+// replica whose STATE is lost in both copies forgot its votes: it stays down — every request
+// for it, journal.create included, fails naming the loss — until an operator replaces it
+// with another node; the node's other streams serve on. Streams are created by journal.create (the
 // master, later, decides which nodes replicate a stream) or CreateStream.
 //
 // Methods:
@@ -23,6 +27,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "src/journal/node_log.h"
 #include "src/journal/peer_outbox.h"
 #include "src/journal/stream_replica.h"
 #include "src/rpc/rpc_node.h"
@@ -39,6 +44,7 @@ struct JournalNodeOptions {
   size_t streams_max = 16384;
   size_t members_max = 9;
   PeerOutboxOptions outbox;
+  NodeLogOptions node_log;
   bool canary_ack_before_fsync = false;  // see StreamReplicaOptions
   // Idle streams go quiet (RaftCore, quiescence): the node heartbeats each peer once a tick,
   // and a stream with nothing to send sends nothing.
@@ -77,6 +83,7 @@ class JournalNode {
   StreamReplica* stream(const std::string& name) const;
   const std::map<std::string, std::unique_ptr<StreamReplica>>& streams() const { return streams_; }
   const PeerOutboxStats& outbox_stats() const { return outbox_.stats(); }
+  const NodeLog& node_log() const { return *log_; }
   const JournalNodeStats& stats() const { return stats_; }
 
   // Whether `name` may name a stream: 1-128 of [A-Za-z0-9_.-], not starting with '.'.
@@ -101,8 +108,10 @@ class JournalNode {
   const std::string root_;
   const JournalNodeOptions options_;
   PeerOutbox outbox_;
+  std::unique_ptr<NodeLog> log_;  // before the streams, which write to it
   std::map<std::string, std::unique_ptr<StreamReplica>> streams_;
   std::set<std::string> creating_;  // CreateStream in progress
+  std::map<std::string, absl::Status> lost_;  // replicas that forgot their votes, and why
   struct Heard {
     Instant at;
     uint64_t generation = 0;

@@ -106,13 +106,14 @@ StreamReplica::StreamReplica(Runtime& rt, std::string stream, StreamReplicaOptio
 
 StreamReplica::~StreamReplica() = default;
 
-Task<absl::StatusOr<std::unique_ptr<StreamReplica>>> StreamReplica::Open(Runtime& rt, std::string stream,
-                                                                         std::string dir, StreamReplicaOptions options,
-                                                                         RaftSend send) {
+Task<absl::StatusOr<std::unique_ptr<StreamReplica>>> StreamReplica::Open(Runtime& rt, NodeLog& log,
+                                                                         std::string stream, std::string dir,
+                                                                         StreamReplicaOptions options, RaftSend send) {
   std::vector<NodeId> members = options.members;
+  std::string name = stream;
   std::unique_ptr<StreamReplica> r(new StreamReplica(rt, std::move(stream), std::move(options), std::move(send)));
   absl::StatusOr<std::unique_ptr<RaftStorage>> storage =
-      co_await RaftStorage::Open(rt.disk(), rt.executor(), std::move(dir), std::move(members));
+      co_await RaftStorage::Open(rt.disk(), log, std::move(name), std::move(dir), std::move(members));
   if (!storage.ok()) co_return storage.status();
   r->storage_ = *std::move(storage);
   const LogStart& start = r->storage_->recovered().start;

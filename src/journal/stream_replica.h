@@ -72,9 +72,11 @@ struct StreamReplicaStats {
 
 class StreamReplica {
  public:
-  // Opens (or, with options.members, creates) the replica's storage in `dir`.
-  static Task<absl::StatusOr<std::unique_ptr<StreamReplica>>> Open(Runtime& rt, std::string stream, std::string dir,
-                                                                   StreamReplicaOptions options, RaftSend send);
+  // Opens (or, with options.members, creates) the replica's storage: STATE in `dir`, entries
+  // in the node's log.
+  static Task<absl::StatusOr<std::unique_ptr<StreamReplica>>> Open(Runtime& rt, NodeLog& log, std::string stream,
+                                                                   std::string dir, StreamReplicaOptions options,
+                                                                   RaftSend send);
   ~StreamReplica();
   StreamReplica(const StreamReplica&) = delete;
   StreamReplica& operator=(const StreamReplica&) = delete;

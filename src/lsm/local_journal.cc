@@ -113,6 +113,13 @@ std::string LocalJournal::SegmentPath(uint64_t first) const {
   return absl::StrFormat("%s/%020d%s", dir_, first, AbslView(kSegmentSuffix));
 }
 
+std::vector<uint64_t> LocalJournal::segment_starts() const {
+  std::vector<uint64_t> out;
+  out.reserve(segments_.size());
+  for (const Segment& s : segments_) out.push_back(s.first);
+  return out;
+}
+
 uint64_t LocalJournal::start() const {
   CAIRN_CHECK(!segments_.empty());
   return segments_.front().first;

@@ -73,6 +73,12 @@ class LocalJournal final : public Journal {
   // Positions (at or after start(), before next_position()) whose records recovery found
   // damaged, with tolerate_damage; Read skips them.
   const std::set<uint64_t>& damaged() const { return damaged_; }
+  // Every record at or before it is synced.
+  uint64_t durable_position() const { return durable_position_; }
+  // The first position of each segment, oldest first. A segment is begun only when a write
+  // begins, after every earlier one was synced: a record before the last segment's first
+  // position was synced.
+  std::vector<uint64_t> segment_starts() const;
 
   // For a log that can be rewritten (the Raft journal's storage). Each waits for appends in
   // flight first, and is durable when it returns.

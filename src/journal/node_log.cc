@@ -1,0 +1,480 @@
+#include "src/journal/node_log.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "src/base/check.h"
+#include "src/base/status.h"
+#include "src/base/varint.h"
+#include "src/journal/log_encoding.h"
+
+namespace cairn::journal {
+namespace {
+
+constexpr char kChangeTag = 'C';
+constexpr char kHandledTag = 'H';
+constexpr uint8_t kHasReset = 1, kHasTruncate = 2, kHasEntries = 4;
+constexpr size_t kRecoveryReadBytes = 4u << 20;
+constexpr size_t kNameBytesMax = 1024;
+constexpr size_t kEntriesPerRecordMax = 1u << 20;
+constexpr int kCleanPassesMax = 8;
+constexpr uint64_t kEntryOverheadBytes = 32;  // a guess at an entry's encoding beyond its payload
+
+// A record's index k: its copies sit at journal positions 2k and 2k + 1.
+uint64_t RecordOf(uint64_t position) { return position / 2; }
+
+}  // namespace
+
+namespace {
+
+bool DecodeRecord(std::string_view payload, uint64_t position, NodeLog::Parsed* out);
+
+}  // namespace
+
+NodeLog::NodeLog(Disk& disk, Executor& executor, NodeLogOptions options)
+    : disk_(disk), executor_(executor), options_(std::move(options)), idle_(executor), tasks_(executor) {}
+
+NodeLog::~NodeLog() = default;
+
+Task<absl::StatusOr<std::unique_ptr<NodeLog>>> NodeLog::Open(Disk& disk, Executor& executor, std::string dir,
+                                                             NodeLogOptions options) {
+  std::unique_ptr<NodeLog> log(new NodeLog(disk, executor, std::move(options)));
+  CO_RETURN_IF_ERROR(co_await log->Recover(std::move(dir)));
+  co_return log;
+}
+
+std::string NodeLog::Encode(const StreamKey& key, const LogChange& change) const {
+  std::string out(1, kChangeTag);
+  PutVarint64(&out, log_->durable_position());
+  PutLengthPrefixed(&out, key.name);
+  PutVarint64(&out, key.incarnation);
+  const uint8_t flags = (change.reset.has_value() ? kHasReset : 0) | (change.truncate_from != 0 ? kHasTruncate : 0) |
+                        (change.entries.empty() ? 0 : kHasEntries);
+  out.push_back(static_cast<char>(flags));
+  if (change.reset.has_value()) PutStart(&out, *change.reset);
+  if (change.truncate_from != 0) PutVarint64(&out, change.truncate_from);
+  if (!change.entries.empty()) {
+    PutVarint64(&out, change.entries.front().index);
+    PutVarint64(&out, change.entries.size());
+    for (const Entry& e : change.entries) PutLengthPrefixed(&out, EncodeEntry(e));
+  }
+  return out;
+}
+
+namespace {
+
+bool DecodeRecord(std::string_view payload, uint64_t position, NodeLog::Parsed* out) {
+  ByteReader r(payload);
+  out->position = position;
+  out->tag = static_cast<char>(r.Byte());
+  out->durable_before = r.Varint64();
+  if (out->tag == kHandledTag) {
+    out->handled_upto = r.Varint64();
+    return r.ok() && r.remaining() == 0;
+  }
+  if (out->tag != kChangeTag) return false;
+  const std::string_view name = r.LengthPrefixed();
+  if (!r.ok() || name.empty() || name.size() > kNameBytesMax) return false;
+  out->key.name.assign(name);
+  out->key.incarnation = r.Varint64();
+  const uint8_t flags = r.Byte();
+  if (!r.ok() || flags == 0 || flags > (kHasReset | kHasTruncate | kHasEntries)) return false;
+  if (flags & kHasReset) {
+    LogStart s;
+    if (!ReadStart(r, &s)) return false;
+    out->change.reset = std::move(s);
+  }
+  if (flags & kHasTruncate) {
+    out->change.truncate_from = r.Varint64();
+    if (out->change.truncate_from == 0) return false;
+  }
+  if (flags & kHasEntries) {
+    const uint64_t first = r.Varint64();
+    const uint64_t count = r.Varint64();
+    if (!r.ok() || first == 0 || count == 0 || count > kEntriesPerRecordMax) return false;
+    for (uint64_t i = 0; i < count; ++i) {
+      const std::string_view bytes = r.LengthPrefixed();
+      if (!r.ok()) return false;
+      absl::StatusOr<Entry> e = DecodeEntry(first + i, bytes);
+      if (!e.ok()) return false;
+      out->change.entries.push_back(*std::move(e));
+    }
+  }
+  return r.ok() && r.remaining() == 0;
+}
+
+}  // namespace
+
+Task<absl::Status> NodeLog::Recover(std::string dir) {
+  lsm::LocalJournalOptions journal_options = options_.journal;
+  journal_options.tolerate_damage = true;
+  absl::StatusOr<std::unique_ptr<lsm::LocalJournal>> log =
+      co_await lsm::LocalJournal::Open(disk_, executor_, std::move(dir), journal_options);
+  if (!log.ok()) co_return log.status();
+  log_ = *std::move(log);
+  stats_.torn_tail_bytes = log_->stats().truncated_tail_bytes;
+  // Records sit in pairs from an even position on; a new (or emptied) journal starts at 2.
+  if (log_->next_position() == log_->start() && log_->start() % 2 == 1) {
+    CO_RETURN_IF_ERROR(co_await log_->Reset(log_->start() + 1));
+  }
+
+  // Every intact copy, by record: the first copy that decodes stands for both.
+  struct Found {
+    Parsed record;
+    int copies = 0;
+  };
+  std::map<uint64_t, Found> found;
+  std::map<uint64_t, std::string> lone_payloads;  // a record's payload, for rewriting its twin
+  for (uint64_t position = log_->start(); position < log_->next_position();) {
+    absl::StatusOr<std::vector<lsm::JournalRecord>> records = co_await log_->Read(position, kRecoveryReadBytes);
+    if (!records.ok()) co_return records.status();
+    if (records->empty()) break;
+    for (lsm::JournalRecord& rec : *records) {
+      position = rec.position + 1;
+      const uint64_t k = RecordOf(rec.position);
+      Parsed parsed;
+      if (!DecodeRecord(rec.payload, 2 * k, &parsed)) continue;  // intact, yet not ours: a lost copy
+      auto [it, inserted] = found.try_emplace(k, Found{.record = std::move(parsed)});
+      ++it->second.copies;
+      if (rec.position + 1 == log_->next_position()) lone_payloads[k] = std::move(rec.payload);
+    }
+  }
+  for (const auto& [k, f] : found) {
+    if (f.record.tag == kHandledTag) loss_handled_upto_ = std::max(loss_handled_upto_, f.record.handled_upto);
+  }
+
+  // The records no copy holds: synced (an intact record enqueued after they were synced, or a
+  // later segment, says so) or the torn tail of the last write.
+  const std::vector<uint64_t> segment_starts = log_->segment_starts();
+  const uint64_t last_segment_first = segment_starts.back();
+  if (log_->next_position() > log_->start()) {
+    const uint64_t k_first = RecordOf(log_->start()), k_last = RecordOf(log_->next_position() - 1);
+    // evidence[k]: the most any intact record after record k says was synced.
+    std::map<uint64_t, uint64_t> evidence;  // k → max durable_before over records after k
+    uint64_t running = 0;
+    for (auto it = found.rbegin(); it != found.rend(); ++it) {
+      evidence[it->first] = running;
+      running = std::max(running, it->second.record.durable_before);
+    }
+    std::optional<uint64_t> first_torn;
+    for (uint64_t k = k_first; k <= k_last; ++k) {
+      if (found.contains(k)) continue;
+      // The most a record after k says: the evidence of the next intact record, and its own.
+      auto next = found.upper_bound(k);
+      const uint64_t said = next == found.end() ? 0 : std::max(evidence[next->first], next->second.record.durable_before);
+      const bool synced = said >= 2 * k + 1 || 2 * k + 1 < last_segment_first;
+      if (!synced) {
+        first_torn = k;
+        break;
+      }
+      if (2 * k < loss_handled_upto_) continue;  // found before, and handled
+      ++stats_.lost_records;
+      unhandled_loss_ = true;
+    }
+    if (first_torn.has_value()) {
+      // Never acknowledged: neither it nor anything after it was synced.
+      stats_.torn_records_dropped += k_last - *first_torn + 1;
+      CO_RETURN_IF_ERROR(co_await log_->TruncateFrom(std::max(2 * *first_torn, log_->start())));
+      found.erase(found.lower_bound(*first_torn), found.end());
+    }
+  }
+  // A last record standing alone: its second copy was torn off; write it again.
+  if (const uint64_t next = log_->next_position(); next % 2 == 1 && next > log_->start()) {
+    const uint64_t k = RecordOf(next - 1);
+    if (auto it = lone_payloads.find(k); it != lone_payloads.end() && found.contains(k)) {
+      std::vector<std::string> twin = {std::move(it->second)};
+      absl::StatusOr<uint64_t> at = co_await log_->AppendBatch(std::move(twin));
+      if (!at.ok()) co_return at.status();
+    } else {
+      CO_RETURN_IF_ERROR(co_await log_->TruncateFrom(next - 1));
+      found.erase(k);
+    }
+  }
+  if (log_->next_position() == log_->start() && log_->start() % 2 == 1) {
+    CO_RETURN_IF_ERROR(co_await log_->Reset(log_->start() + 1));
+  }
+  CAIRN_CHECK_EQ(log_->next_position() % 2, 0u);
+  for (auto& [k, f] : found) {
+    if (f.copies == 1) ++stats_.records_from_one_copy;
+    if (f.record.tag == kChangeTag) parsed_[f.record.key].push_back(std::move(f.record));
+  }
+  recovering_ = true;
+  co_return absl::OkStatus();
+}
+
+NodeLog::Replayed NodeLog::Replay(const StreamKey& key, const LogStart& start) {
+  // After recovery only a new stream (an incarnation no record carries) opens.
+  CAIRN_CHECK(recovering_ || !pins_.contains(key));
+  Replayed out;
+  uint64_t lo = start.first_index;
+  std::map<uint64_t, std::pair<Entry, uint64_t>> log;  // index → the entry, and its record's position
+  uint64_t broken = 0;  // a hole: entries from here on were lost with a record
+  auto cut = [&log](uint64_t from) { log.erase(log.lower_bound(from), log.end()); };
+  auto it = parsed_.find(key);
+  if (it != parsed_.end()) {
+    for (Parsed& p : it->second) {
+      LogChange& c = p.change;
+      if (c.reset.has_value()) {
+        log.clear();
+        broken = 0;
+        if (c.reset->first_index > lo) {
+          lo = c.reset->first_index;
+          out.reset = c.reset;
+        }
+      }
+      if (c.truncate_from != 0) {
+        cut(c.truncate_from);
+        if (broken != 0 && c.truncate_from <= broken) broken = 0;
+      }
+      if (c.entries.empty()) continue;
+      const uint64_t first = c.entries.front().index;
+      if (broken != 0) {
+        if (first > broken) continue;  // still past the hole
+        broken = 0;
+      }
+      const uint64_t expected = log.empty() ? lo : log.rbegin()->first + 1;
+      if (first > expected) {
+        broken = expected;
+        continue;
+      }
+      cut(first);
+      for (Entry& e : c.entries) {
+        if (e.index >= lo) log.emplace(e.index, std::pair(std::move(e), p.position));
+      }
+    }
+    parsed_.erase(it);
+  }
+  out.cut_at = broken;
+  Pins& pins = pins_[key];
+  pins.runs.clear();
+  out.entries.reserve(log.size());
+  for (auto& [index, at] : log) {
+    CAIRN_CHECK_EQ(index, lo + out.entries.size());
+    if (pins.runs.empty() || pins.runs.back().position != at.second) {
+      pins.runs.push_back(Run{.position = at.second, .first = index, .last = index, .bytes = 0});
+    } else {
+      pins.runs.back().last = index;
+    }
+    pins.runs.back().bytes += at.first.payload.size() + kEntryOverheadBytes;
+    out.entries.push_back(std::move(at.first));
+  }
+  return out;
+}
+
+Task<absl::Status> NodeLog::FinishRecovery() {
+  CAIRN_CHECK(recovering_);
+  recovering_ = false;
+  parsed_.clear();  // streams nobody replayed: no STATE names them, so they are gone
+  if (unhandled_loss_) {
+    // Every stream has raised its floor: the losses before this record are handled.
+    std::string record(1, kHandledTag);
+    PutVarint64(&record, log_->durable_position());
+    PutVarint64(&record, log_->next_position());
+    std::vector<Encoded> records(1);
+    records[0].bytes = std::move(record);
+    absl::StatusOr<uint64_t> at = co_await Append(nullptr, std::move(records));
+    if (!at.ok()) co_return at.status();
+    unhandled_loss_ = false;
+  }
+  MaybeClean();
+  co_return absl::OkStatus();
+}
+
+std::vector<NodeLog::Encoded> NodeLog::EncodeChange(const StreamKey& key, LogChange change) const {
+  // Entries go in records of at most copy_record_bytes_max each; the first carries the reset
+  // and the truncate. Each later one replaces the log from its first entry: the same thing.
+  std::vector<Encoded> out;
+  LogChange part;
+  part.reset = std::move(change.reset);
+  part.truncate_from = change.truncate_from;
+  size_t bytes = 0;
+  auto flush = [&] {
+    Encoded& e = out.emplace_back();
+    e.shape = Shape{.reset = part.reset.has_value(), .truncate_from = part.truncate_from};
+    if (!part.entries.empty()) {
+      e.shape.first = part.entries.front().index;
+      e.shape.last = part.entries.back().index;
+    }
+    e.bytes = Encode(key, part);
+    e.shape.bytes = e.bytes.size();
+    part = LogChange{};
+    bytes = 0;
+  };
+  for (Entry& e : change.entries) {
+    const size_t size = e.payload.size() + 64;
+    if (!part.entries.empty() && bytes + size > options_.copy_record_bytes_max) flush();
+    bytes += size;
+    part.entries.push_back(std::move(e));
+  }
+  if (!part.empty()) flush();
+  return out;
+}
+
+Task<absl::StatusOr<uint64_t>> NodeLog::Append(Pins* pins, std::vector<Encoded> records) {
+  CAIRN_CHECK(!records.empty());
+  std::vector<std::string> copies;
+  copies.reserve(2 * records.size());
+  for (const Encoded& r : records) {
+    copies.push_back(r.bytes);
+    copies.push_back(r.bytes);
+  }
+  // Nothing runs between reading next_position() and AppendBatch enqueuing the copies there.
+  const uint64_t first = log_->next_position();
+  CAIRN_CHECK_EQ(first % 2, 0u);
+  in_flight_.insert(first);
+  absl::StatusOr<uint64_t> last = co_await log_->AppendBatch(std::move(copies));
+  // Durable: the records pin from here on (before they leave in_flight_, so no trim slips
+  // between).
+  if (last.ok() && pins != nullptr) {
+    for (size_t j = 0; j < records.size(); ++j) Apply(*pins, first + 2 * j, records[j].shape);
+  }
+  in_flight_.erase(in_flight_.find(first));
+  if (!last.ok()) co_return last.status();
+  CAIRN_CHECK_EQ(*last, first + 2 * records.size() - 1);
+  co_return first;
+}
+
+void NodeLog::Apply(Pins& pins, uint64_t position, const Shape& shape) {
+  std::deque<Run>& runs = pins.runs;
+  auto cut = [&runs](uint64_t from) {
+    while (!runs.empty() && runs.back().first >= from) runs.pop_back();
+    if (!runs.empty() && runs.back().last >= from) runs.back().last = from - 1;
+  };
+  if (shape.reset) runs.clear();
+  if (shape.truncate_from != 0) cut(shape.truncate_from);
+  if (shape.first != 0) {
+    cut(shape.first);
+    CAIRN_CHECK(runs.empty() || runs.back().last + 1 == shape.first);
+    runs.push_back(Run{.position = position, .first = shape.first, .last = shape.last, .bytes = shape.bytes});
+  }
+}
+
+Task<void> NodeLog::Acquire(Pins& pins) {
+  while (pins.busy) co_await idle_.Wait();
+  pins.busy = true;
+}
+
+void NodeLog::Release(Pins& pins) {
+  pins.busy = false;
+  if (pins.trimmed_to != 0) {
+    TrimRuns(pins, pins.trimmed_to);
+    pins.trimmed_to = 0;
+  }
+  idle_.NotifyAll();
+}
+
+void NodeLog::TrimRuns(Pins& pins, uint64_t first_index) {
+  while (!pins.runs.empty() && pins.runs.front().last < first_index) pins.runs.pop_front();
+  if (!pins.runs.empty()) pins.runs.front().first = std::max(pins.runs.front().first, first_index);
+}
+
+void NodeLog::Trimmed(const StreamKey& key, uint64_t first_index) {
+  auto it = pins_.find(key);
+  if (it == pins_.end()) return;
+  if (it->second.busy) {
+    it->second.trimmed_to = std::max(it->second.trimmed_to, first_index);  // after the copy in progress
+  } else {
+    TrimRuns(it->second, first_index);
+  }
+}
+
+Task<absl::Status> NodeLog::Write(const StreamKey& key, LogChange change) {
+  CAIRN_CHECK(!change.empty());
+  ++stats_.writes;
+  Pins& pins = pins_[key];  // map nodes stay put
+  co_await Acquire(pins);
+  std::vector<Encoded> records = EncodeChange(key, std::move(change));
+  absl::StatusOr<uint64_t> at = co_await Append(&pins, std::move(records));
+  Release(pins);
+  if (!at.ok()) co_return at.status();
+  MaybeClean();
+  co_return absl::OkStatus();
+}
+
+void NodeLog::MaybeClean() {
+  if (recovering_ || cleaning_ || log_->segment_starts().size() <= options_.segments_soft_max) return;
+  cleaning_ = true;
+  tasks_.Spawn(Clean());
+}
+
+Task<void> NodeLog::Clean() {
+  for (int pass = 0; pass < kCleanPassesMax && log_->segment_starts().size() > options_.segments_soft_max; ++pass) {
+    const uint64_t oldest_end = log_->segment_starts()[1];
+    std::vector<StreamKey> pinning;
+    bool stuck = false;
+    for (const auto& [key, pins] : pins_) {
+      if (pins.runs.empty() || pins.runs.front().position >= oldest_end) continue;
+      uint64_t live_bytes = 0;
+      for (const Run& run : pins.runs) {
+        live_bytes += run.bytes;
+        if (live_bytes > options_.journal.segment_bytes_max / 2) break;
+      }
+      if (live_bytes > options_.journal.segment_bytes_max / 2) stuck = true;  // too big to copy: wait for its trim
+      pinning.push_back(key);
+    }
+    if (stuck) break;
+    for (const StreamKey& key : pinning) {
+      absl::Status s = co_await CopyForward(key);
+      if (!s.ok()) {
+        stuck = true;  // a read failed, or the log did (every Write then fails too)
+        break;
+      }
+    }
+    if (stuck) break;
+    if (!(co_await TrimUnpinned()).ok()) break;
+  }
+  cleaning_ = false;
+}
+
+Task<absl::Status> NodeLog::CopyForward(const StreamKey& key) {
+  Pins& pins = pins_[key];
+  co_await Acquire(pins);
+  struct Releaser {
+    NodeLog* log;
+    Pins* pins;
+    ~Releaser() { log->Release(*pins); }
+  } releaser{this, &pins};
+  if (pins.runs.empty()) co_return absl::OkStatus();
+  const std::deque<Run> runs = pins.runs;
+  LogChange copy;
+  for (const Run& run : runs) {
+    // Either copy of the record: Read skips one recovery found damaged.
+    std::optional<Parsed> record;
+    for (uint64_t position : {run.position, run.position + 1}) {
+      absl::StatusOr<std::vector<lsm::JournalRecord>> read = co_await log_->Read(position, 1);
+      if (!read.ok() || read->empty() || RecordOf(read->front().position) != RecordOf(run.position)) continue;
+      Parsed p;
+      if (DecodeRecord(read->front().payload, run.position, &p) && p.tag == kChangeTag && p.key == key) {
+        record = std::move(p);
+        break;
+      }
+    }
+    if (!record.has_value()) {
+      co_return absl::DataLossError(absl::StrCat("node log: the record at ", run.position, " of stream ", key.name,
+                                                 " cannot be read back to copy it forward"));
+    }
+    for (Entry& e : record->change.entries) {
+      if (e.index >= run.first && e.index <= run.last) copy.entries.push_back(std::move(e));
+    }
+  }
+  CAIRN_CHECK_EQ(copy.entries.size(), runs.back().last - runs.front().first + 1);
+  std::vector<Encoded> records = EncodeChange(key, std::move(copy));
+  absl::StatusOr<uint64_t> at = co_await Append(&pins, std::move(records));
+  if (!at.ok()) co_return at.status();
+  ++stats_.streams_copied;
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> NodeLog::TrimUnpinned() {
+  uint64_t bound = log_->durable_position() + 1;
+  for (const auto& [key, pins] : pins_) {
+    if (!pins.runs.empty()) bound = std::min(bound, pins.runs.front().position);
+  }
+  if (!in_flight_.empty()) bound = std::min(bound, *in_flight_.begin());
+  const size_t before = log_->segment_starts().size();
+  CO_RETURN_IF_ERROR(co_await log_->Trim(bound));
+  stats_.segments_trimmed += before - log_->segment_starts().size();
+  co_return absl::OkStatus();
+}
+
+}  // namespace cairn::journal
