@@ -246,16 +246,18 @@ NodeLog::Replayed NodeLog::Replay(const StreamKey& key, const LogStart& start) {
   }
   out.cut_at = broken;
   Pins& pins = pins_[key];
-  pins.runs.clear();
+  pins.Clear();
   out.entries.reserve(log.size());
   for (auto& [index, at] : log) {
     CAIRN_CHECK_EQ(index, lo + out.entries.size());
     if (pins.runs.empty() || pins.runs.back().position != at.second) {
-      pins.runs.push_back(Run{.position = at.second, .first = index, .last = index, .bytes = 0});
+      pins.PushBack(Run{.position = at.second, .first = index, .last = index, .bytes = 0});
     } else {
       pins.runs.back().last = index;
     }
-    pins.runs.back().bytes += at.first.payload.size() + kEntryOverheadBytes;
+    const uint64_t bytes = at.first.payload.size() + kEntryOverheadBytes;
+    pins.runs.back().bytes += bytes;
+    pins.bytes += bytes;
     out.entries.push_back(std::move(at.first));
   }
   return out;
@@ -335,17 +337,16 @@ Task<absl::StatusOr<uint64_t>> NodeLog::Append(Pins* pins, std::vector<Encoded> 
 }
 
 void NodeLog::Apply(Pins& pins, uint64_t position, const Shape& shape) {
-  std::deque<Run>& runs = pins.runs;
-  auto cut = [&runs](uint64_t from) {
-    while (!runs.empty() && runs.back().first >= from) runs.pop_back();
-    if (!runs.empty() && runs.back().last >= from) runs.back().last = from - 1;
+  auto cut = [&pins](uint64_t from) {
+    while (!pins.runs.empty() && pins.runs.back().first >= from) pins.PopBack();
+    if (!pins.runs.empty() && pins.runs.back().last >= from) pins.runs.back().last = from - 1;
   };
-  if (shape.reset) runs.clear();
+  if (shape.reset) pins.Clear();
   if (shape.truncate_from != 0) cut(shape.truncate_from);
   if (shape.first != 0) {
     cut(shape.first);
-    CAIRN_CHECK(runs.empty() || runs.back().last + 1 == shape.first);
-    runs.push_back(Run{.position = position, .first = shape.first, .last = shape.last, .bytes = shape.bytes});
+    CAIRN_CHECK(pins.runs.empty() || pins.runs.back().last + 1 == shape.first);
+    pins.PushBack(Run{.position = position, .first = shape.first, .last = shape.last, .bytes = shape.bytes});
   }
 }
 
@@ -364,11 +365,12 @@ void NodeLog::Release(Pins& pins) {
 }
 
 void NodeLog::TrimRuns(Pins& pins, uint64_t first_index) {
-  while (!pins.runs.empty() && pins.runs.front().last < first_index) pins.runs.pop_front();
+  while (!pins.runs.empty() && pins.runs.front().last < first_index) pins.PopFront();
   if (!pins.runs.empty()) pins.runs.front().first = std::max(pins.runs.front().first, first_index);
 }
 
 void NodeLog::Trimmed(const StreamKey& key, uint64_t first_index) {
+  clean_blocked_at_segments_ = 0;  // the stream the cleaner waits for may be this one
   auto it = pins_.find(key);
   if (it == pins_.end()) return;
   if (it->second.busy) {
@@ -392,27 +394,26 @@ Task<absl::Status> NodeLog::Write(const StreamKey& key, LogChange change) {
 }
 
 void NodeLog::MaybeClean() {
-  if (recovering_ || cleaning_ || log_->segment_starts().size() <= options_.segments_soft_max) return;
+  const size_t segments = log_->segment_count();
+  if (recovering_ || cleaning_ || segments <= std::max(options_.segments_soft_max, clean_blocked_at_segments_)) return;
   cleaning_ = true;
   tasks_.Spawn(Clean());
 }
 
 Task<void> NodeLog::Clean() {
-  for (int pass = 0; pass < kCleanPassesMax && log_->segment_starts().size() > options_.segments_soft_max; ++pass) {
+  for (int pass = 0; pass < kCleanPassesMax && log_->segment_count() > options_.segments_soft_max; ++pass) {
     const uint64_t oldest_end = log_->segment_starts()[1];
     std::vector<StreamKey> pinning;
     bool stuck = false;
     for (const auto& [key, pins] : pins_) {
       if (pins.runs.empty() || pins.runs.front().position >= oldest_end) continue;
-      uint64_t live_bytes = 0;
-      for (const Run& run : pins.runs) {
-        live_bytes += run.bytes;
-        if (live_bytes > options_.journal.segment_bytes_max / 2) break;
-      }
-      if (live_bytes > options_.journal.segment_bytes_max / 2) stuck = true;  // too big to copy: wait for its trim
+      if (pins.bytes > options_.journal.segment_bytes_max / 2) stuck = true;  // too big to copy: wait for its trim
       pinning.push_back(key);
     }
-    if (stuck) break;
+    if (stuck) {
+      clean_blocked_at_segments_ = log_->segment_count();
+      break;
+    }
     for (const StreamKey& key : pinning) {
       absl::Status s = co_await CopyForward(key);
       if (!s.ok()) {
@@ -471,9 +472,9 @@ Task<absl::Status> NodeLog::TrimUnpinned() {
     if (!pins.runs.empty()) bound = std::min(bound, pins.runs.front().position);
   }
   if (!in_flight_.empty()) bound = std::min(bound, *in_flight_.begin());
-  const size_t before = log_->segment_starts().size();
+  const size_t before = log_->segment_count();
   CO_RETURN_IF_ERROR(co_await log_->Trim(bound));
-  stats_.segments_trimmed += before - log_->segment_starts().size();
+  stats_.segments_trimmed += before - log_->segment_count();
   co_return absl::OkStatus();
 }
 

@@ -128,7 +128,7 @@ class NodeLog {
   void Trimmed(const StreamKey& key, uint64_t first_index);
 
   const NodeLogStats& stats() const { return stats_; }
-  size_t segments() const { return log_->segment_starts().size(); }
+  size_t segments() const { return log_->segment_count(); }
   bool cleaning() const { return cleaning_; }
 
  public:
@@ -163,6 +163,23 @@ class NodeLog {
   };
   struct Pins {
     std::deque<Run> runs;
+    uint64_t bytes = 0;  // the runs' bytes
+    void PushBack(const Run& r) {
+      bytes += r.bytes;
+      runs.push_back(r);
+    }
+    void PopBack() {
+      bytes -= runs.back().bytes;
+      runs.pop_back();
+    }
+    void PopFront() {
+      bytes -= runs.front().bytes;
+      runs.pop_front();
+    }
+    void Clear() {
+      runs.clear();
+      bytes = 0;
+    }
     bool busy = false;  // a Write or a copy-forward is in progress
     uint64_t trimmed_to = 0;  // a Trimmed that came while busy, applied at Release
   };
@@ -194,6 +211,9 @@ class NodeLog {
   bool unhandled_loss_ = false;
   uint64_t loss_handled_upto_ = 0;  // records before this position: their loss is handled
   bool cleaning_ = false;
+  // The cleaner stopped at a stream too big to copy, with this many segments: it waits for a
+  // trim, or for more segments, before it looks again (0: not stopped).
+  size_t clean_blocked_at_segments_ = 0;
   NodeLogStats stats_;
   Notifier idle_;
   TaskGroup tasks_;  // last

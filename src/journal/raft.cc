@@ -683,7 +683,9 @@ absl::StatusOr<uint64_t> RaftCore::ReadIndex() {
   }
   Unquiesce();  // the read needs a heartbeat round
   if (TermAt(hard_.commit) != hard_.term) {
-    return absl::FailedPreconditionError("the leader has not yet committed an entry of its term");
+    // Transient (its no-op commits soon): Unavailable, which clients retry. FailedPrecondition
+    // told a client opening a stream just after an election to give up.
+    return absl::UnavailableError("the leader has not yet committed an entry of its term");
   }
   const uint64_t id = next_read_id_++;
   pending_reads_.push_back(PendingRead{id, hard_.commit});

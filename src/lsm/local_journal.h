@@ -79,6 +79,7 @@ class LocalJournal final : public Journal {
   // begins, after every earlier one was synced: a record before the last segment's first
   // position was synced.
   std::vector<uint64_t> segment_starts() const;
+  size_t segment_count() const { return segments_.size(); }
 
   // For a log that can be rewritten (the Raft journal's storage). Each waits for appends in
   // flight first, and is durable when it returns.
