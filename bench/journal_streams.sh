@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # How a 3-node Cairn journal's appends scale with the number of streams they spread over: the
 # same 128 concurrent appenders (100-byte records) on 1, 4, 16 and 128 streams. Each stream is
-# its own Raft group with its own log, so a node syncs once per stream per batch: on one stream
-# group commit batches up to 128 appends per fsync, on 128 streams each append pays for its
-# own. The gap is what a shared per-node log would close (docs/journal.md).
+# its own Raft group, but all of a node's streams write one shared log (NodeLog), so one
+# group commit and one fsync carry every stream's entries: spreading the appends costs CPU
+# (a Raft round per stream), not syncs. docs/journal.md has a run from before the shared log
+# (128 streams at 0.31 of one stream) and after.
 #
 #   bench/journal_streams.sh [BUILD_DIR] [SECONDS]      (defaults: build, 5)
 #
