@@ -49,19 +49,27 @@ struct Repairs {
   uint64_t torn_records_dropped = 0;
   uint64_t lost_records = 0;
   uint64_t floors_raised = 0;
+  uint64_t streams_copied = 0;     // the node log's cleaner copied a stream's live entries forward
+  uint64_t segments_trimmed = 0;   // and dropped the segments nothing pinned any more
   Repairs& operator+=(const Repairs& o) {
     state_copies_repaired += o.state_copies_repaired;
     records_from_one_copy += o.records_from_one_copy;
     torn_records_dropped += o.torn_records_dropped;
     lost_records += o.lost_records;
     floors_raised += o.floors_raised;
+    streams_copied += o.streams_copied;
+    segments_trimmed += o.segments_trimmed;
     return *this;
   }
 };
 
-// Streams the replicas also host, beside the one under test: no one appends to them, but
-// their elections and no-ops share the node log (and its group commits) with it.
+// Streams the replicas also host, beside the one under test, sharing the node log (and its
+// group commits) with it. A churner appends kilobyte records to side-a and trims it, so the
+// node logs roll segments that only the checked stream and the idle side-b still pin: the
+// cleaner copies them forward and trims while the nemesis crashes, powers off and corrupts.
 constexpr const char* kSideStreams[] = {"side-a", "side-b"};
+constexpr size_t kChurnRecordBytes = 1024;
+constexpr uint64_t kChurnKeptRecords = 8;  // side-a is trimmed to its last few records
 
 // The faults of a run: unset kinds mean every kind (see RunSeed).
 struct FaultMix {
@@ -87,6 +95,7 @@ struct Run {
   Instant stop_at{};
   Repairs repairs;                     // summed over every replica's recoveries
   uint64_t opens_failed = 0;           // a replica that could not recover (it exits; retried)
+  uint64_t churned = 0;                // side-a appends acknowledged
 };
 
 Task<void> JournalServer(Runtime& rt, Run* run) {
@@ -96,6 +105,8 @@ Task<void> JournalServer(Runtime& rt, Run* run) {
   options.raft.canary_skip_append_term_check = run->canaries.skip_append_term_check;
   // Small segments: the node log rolls over, so recovery meets several segments.
   options.node_log.journal.segment_bytes_max = 64u << 10;
+  // And a cleaner that starts early: nodes crash often, and seldom live to write many segments.
+  options.node_log.segments_soft_max = 2;
   std::string root = "journal";
   auto node = co_await JournalNode::Open(rt, rpc, std::move(root), options);
   if (!node.ok()) {
@@ -130,8 +141,13 @@ Task<void> JournalServer(Runtime& rt, Run* run) {
   struct Unlist {
     Run* run;
     NodeId id;
-    ~Unlist() { run->live.erase(id); }
-  } unlist{run, rt.node_id()};
+    const NodeLog* log;
+    ~Unlist() {
+      run->live.erase(id);
+      run->repairs.streams_copied += log->stats().streams_copied;
+      run->repairs.segments_trimmed += log->stats().segments_trimmed;
+    }
+  } unlist{run, rt.node_id(), &(*node)->node_log()};
   absl::Status failed = co_await (*node)->Failed();
   rt.Log(absl::StrCat("journal node exits after a storage failure: ", failed.ToString()));
 }
@@ -185,6 +201,37 @@ Task<void> Writer(Runtime& rt, Run* run, std::string name, Duration start_after)
   TaskGroup tasks(rt.executor());
   for (int t = 0; t < kAppendersPerWriter; ++t) tasks.Spawn(Appender(rt, run, client.get(), name, t, &fenced));
   while (!tasks.empty()) co_await rt.Sleep(milliseconds(100));
+}
+
+// side-a's writer: appends a kilobyte every few tens of milliseconds and trims all but the
+// last kChurnKeptRecords. Nothing it does is checked here; it exists to make the cleaner work.
+Task<void> Churner(Runtime& rt, Run* run) {
+  rpc::RpcNode rpc(rt);
+  rpc.Start();
+  JournalClientOptions options;
+  options.replicas = run->replicas;
+  options.operation_timeout = seconds(2);
+  options.fence_id = rt.random().Next() | 1;
+  std::unique_ptr<JournalClient> client;
+  while (client == nullptr && rt.Now() < run->stop_at) {
+    std::string stream = kSideStreams[0];
+    auto opened = co_await JournalClient::Open(rt, rpc, std::move(stream), options);
+    if (opened.ok()) {
+      client = *std::move(opened);
+    } else {
+      co_await rt.Sleep(milliseconds(100));
+    }
+  }
+  if (client == nullptr) co_return;
+  const std::string payload(kChurnRecordBytes, 'c');
+  for (uint64_t n = 1; rt.Now() < run->stop_at; ++n) {
+    absl::StatusOr<uint64_t> position = co_await client->Append(payload);
+    run->churned += position.ok();
+    if (position.ok() && n % kChurnKeptRecords == 0 && *position > kChurnKeptRecords) {
+      (void)co_await client->Trim(*position - kChurnKeptRecords);  // a failed trim is retried by the next
+    }
+    co_await rt.Sleep(milliseconds(10 + static_cast<int64_t>(rt.random().Uniform(30))));
+  }
 }
 
 // A client that does not fence (a reader, or an operator's tool); opening one cannot fail.
@@ -254,6 +301,7 @@ struct Outcome {
   fault::FaultCounts faults;
   Repairs repairs;
   uint64_t opens_failed = 0;
+  uint64_t churned = 0;
   sim::DiskStats disks;  // the journal nodes' disks
 };
 
@@ -263,7 +311,9 @@ std::string RepairSummary(const Outcome& o) {
                       o.repairs.state_copies_repaired, " STATE copies repaired, ", o.repairs.records_from_one_copy,
                       " node-log records read from their second copy, ", o.repairs.torn_records_dropped,
                       " torn records dropped, ", o.repairs.lost_records, " records lost in both copies, ",
-                      o.repairs.floors_raised, " vote floors raised, ", o.opens_failed, " failed opens");
+                      o.repairs.floors_raised, " vote floors raised, ", o.opens_failed,
+                      " failed opens; cleaner: ", o.churned, " kilobyte appends to side-a, ", o.repairs.streams_copied, " streams copied forward, ",
+                      o.repairs.segments_trimmed, " segments trimmed");
 }
 
 Outcome RunSeed(uint64_t seed, Canaries canaries = {}, FaultMix mix = {}, Duration chaos = seconds(10),
@@ -285,6 +335,7 @@ Outcome RunSeed(uint64_t seed, Canaries canaries = {}, FaultMix mix = {}, Durati
   all.push_back(world.AddNode("writer-a", [&run](Runtime& rt) { return Writer(rt, &run, "a", milliseconds(0)); }));
   all.push_back(world.AddNode("writer-b", [&run, chaos](Runtime& rt) { return Writer(rt, &run, "b", chaos / 2); }));
   all.push_back(world.AddNode("reader", [&run](Runtime& rt) { return Reader(rt, &run); }));
+  all.push_back(world.AddNode("churner", [&run](Runtime& rt) { return Churner(rt, &run); }));
   if (reconfigure) {
     all.push_back(world.AddNode("operator", [&run, chaos_end](Runtime& rt) { return Reconfigurer(rt, &run, chaos_end); }));
   }
@@ -325,50 +376,62 @@ Outcome RunSeed(uint64_t seed, Canaries canaries = {}, FaultMix mix = {}, Durati
   if (run.last_ok["reader"] < grace_end) violations.push_back("the reader completed no read after healing");
 
   // The replicas' records: agreement, and the most advanced one for the rest.
-  const StreamReplica* most = nullptr;
-  for (const auto& [id, node] : run.live) {
-    const StreamReplica* r = node->stream(kStream);
-    if (r == nullptr) continue;
-    if (most == nullptr || r->next_position() > most->next_position()) most = r;
-    for (const auto& [other_id, other_node] : run.live) {
-      const StreamReplica* o = other_node->stream(kStream);
-      if (o == nullptr || other_id <= id) continue;
-      for (const auto& [position, record] : r->records()) {
-        auto it = o->records().find(position);
-        if (it != o->records().end() && it->second != record) {
-          violations.push_back(absl::StrCat("replicas ", id, " and ", other_id, " differ at ", position));
-          break;
+  auto check_records = [&](const std::string& when) -> size_t {
+    const StreamReplica* most = nullptr;
+    for (const auto& [id, node] : run.live) {
+      const StreamReplica* r = node->stream(kStream);
+      if (r == nullptr) continue;
+      if (most == nullptr || r->next_position() > most->next_position()) most = r;
+      for (const auto& [other_id, other_node] : run.live) {
+        const StreamReplica* o = other_node->stream(kStream);
+        if (o == nullptr || other_id <= id) continue;
+        for (const auto& [position, record] : r->records()) {
+          auto it = o->records().find(position);
+          if (it != o->records().end() && it->second != record) {
+            violations.push_back(absl::StrCat(when, "replicas ", id, " and ", other_id, " differ at ", position));
+            break;
+          }
         }
       }
     }
-  }
-  if (most == nullptr) {
-    violations.push_back("no replica running after healing");
-  } else {
-    std::set<std::string> seen;
-    uint64_t expected = 1;
-    for (const auto& [position, record] : most->records()) {
-      if (position != expected) violations.push_back(absl::StrCat("positions skip from ", expected - 1, " to ", position));
-      expected = position + 1;
-      if (!seen.insert(record).second) violations.push_back(absl::StrCat(record, " is in the journal twice"));
-      // A record lands only before every later writer's fence.
-      const std::string writer = record.substr(1, 1);
-      for (const auto& [name, fenced] : run.writers) {
-        if (name == writer || !run.writers.contains(writer) || fenced.epoch < run.writers[writer].epoch) continue;
-        if (position >= fenced.next) {
-          violations.push_back(absl::StrCat("deposed writer ", writer, "'s ", record, " landed at ", position, ", after ",
-                                            name, "'s fence at ", fenced.next));
+    if (most == nullptr) {
+      violations.push_back(absl::StrCat(when, "no replica running"));
+    } else {
+      std::set<std::string> seen;
+      uint64_t expected = 1;
+      for (const auto& [position, record] : most->records()) {
+        if (position != expected) violations.push_back(absl::StrCat(when, "positions skip from ", expected - 1, " to ", position));
+        expected = position + 1;
+        if (!seen.insert(record).second) violations.push_back(absl::StrCat(when, record, " is in the journal twice"));
+        // A record lands only before every later writer's fence.
+        const std::string writer = record.substr(1, 1);
+        for (const auto& [name, fenced] : run.writers) {
+          if (name == writer || !run.writers.contains(writer) || fenced.epoch < run.writers[writer].epoch) continue;
+          if (position >= fenced.next) {
+            violations.push_back(absl::StrCat(when, "deposed writer ", writer, "'s ", record, " landed at ", position, ", after ",
+                                              name, "'s fence at ", fenced.next));
+          }
         }
       }
-    }
-    for (const auto& [record, position] : run.acked) {
-      auto it = most->records().find(position);
-      if (it == most->records().end() || it->second != record) {
-        violations.push_back(absl::StrCat("acknowledged ", record, " is not at its position ", position));
+      for (const auto& [record, position] : run.acked) {
+        auto it = most->records().find(position);
+        if (it == most->records().end() || it->second != record) {
+          violations.push_back(absl::StrCat(when, "acknowledged ", record, " is not at its position ", position));
+        }
       }
+      return most->records().size();
     }
-    out.records = most->records().size();
-  }
+    return 0;
+  };
+  out.records = check_records("");
+  // Then what the disks hold: every journal node loses power at once and recovers from its
+  // disk alone. Everything acknowledged is still there, at its position, and the replicas
+  // agree (a node log that dropped a live segment, or recovery that skipped a record, shows
+  // here even when the nodes that had it in memory never crashed during the run).
+  for (NodeId n : run.servers) world.Crash(n);
+  for (NodeId n : run.servers) world.Start(n);
+  world.RunUntil(end + seconds(3));
+  check_records("after a power loss of every node: ");
 
   sim::CheckOptions check;
   check.search_steps_max = 20'000'000;
@@ -404,6 +467,7 @@ Outcome RunSeed(uint64_t seed, Canaries canaries = {}, FaultMix mix = {}, Durati
   out.membership_changes = run.membership_changes;
   out.repairs = run.repairs;
   out.opens_failed = run.opens_failed;
+  out.churned = run.churned;
   for (NodeId n : run.servers) out.disks += world.disk(n).stats();
   for (const sim::Operation& op : run.history.operations()) {
     if (op.kind == sim::OpKind::kAppend && op.outcome == sim::OpOutcome::kInfo) ++out.indeterminate;
@@ -416,9 +480,11 @@ TEST(JournalSim, TheStreamStaysLinearizableAndLosesNothingUnderTheFullFaultModel
   constexpr uint64_t kSeeds = 24;
   size_t acked = 0, indeterminate = 0, reads = 0, records = 0, unknown = 0;
   uint64_t faults = 0;
+  Repairs repairs;
   for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
     Outcome o = RunSeed(seed);
     EXPECT_EQ(o.violation, "");
+    repairs += o.repairs;
     acked += o.acked;
     indeterminate += o.indeterminate;
     reads += o.reads;
@@ -428,11 +494,15 @@ TEST(JournalSim, TheStreamStaysLinearizableAndLosesNothingUnderTheFullFaultModel
   }
   std::printf("journal sweep: %d seeds, %zu acknowledged appends, %zu indeterminate, %zu records in the final "
               "journals, %zu linearizable whole-stream reads, %llu faults injected, %zu histories the checker "
-              "could not decide\n",
+              "could not decide; the cleaners copied %llu streams forward and trimmed %llu segments\n",
               static_cast<int>(kSeeds), acked, indeterminate, records, reads, static_cast<unsigned long long>(faults),
-              unknown);
+              unknown, static_cast<unsigned long long>(repairs.streams_copied),
+              static_cast<unsigned long long>(repairs.segments_trimmed));
   EXPECT_GT(acked, kSeeds * 100);
   EXPECT_GT(reads, kSeeds * 20);
+  // The checked stream's entries were copied between segments under the faults.
+  EXPECT_GT(repairs.streams_copied, kSeeds);
+  EXPECT_GT(repairs.segments_trimmed, kSeeds);
   // The kv model's search is exponential in the appends no read pins the order of (a reader
   // cut off from the leader while the writers are not); a search that fills its memo gives
   // up rather than guess. The direct position checks above still ran on those seeds.
@@ -457,6 +527,7 @@ TEST(JournalSim, OneRottingDiskLosesNothing) {
     total.acked += o.acked;
     total.disks += o.disks;
     total.opens_failed += o.opens_failed;
+    total.churned += o.churned;
     total.repairs += o.repairs;
     unknown += o.verdict == sim::Verdict::kUnknown;
   }
@@ -469,6 +540,7 @@ TEST(JournalSim, OneRottingDiskLosesNothing) {
   EXPECT_GT(total.disks.misdirected_writes, 0u);
   EXPECT_GT(total.repairs.records_from_one_copy, 0u);
   EXPECT_GT(total.repairs.floors_raised, 0u);
+  EXPECT_GT(total.repairs.streams_copied, kSeeds);
 }
 
 // Crashes and a network that partitions, clogs, loses, reorders and delays, often: what a
@@ -553,9 +625,10 @@ TEST(JournalSim, ReplayOneSeed) {
   EXPECT_EQ(o.violation, "");
 }
 
-// The canaries: each is a real bug the sweep must catch within a few seeds. (The dropped
-// term check on AppendEntries is caught by raft_test's built schedule, not yet by a sweep:
-// see docs/journal.md, "Open".)
+// The canaries: each is a real bug the sweep must catch within a few seeds. (The dropped term
+// check on AppendEntries is caught by raft_test's unreliable-network sweep, which can hold one
+// leader's appends on the wire for a long time; this service-level sweep rarely builds that
+// schedule.)
 int SeedsUntilCaught(Canaries canaries, FaultMix mix, uint64_t seeds_max) {
   for (uint64_t seed = 1; seed <= seeds_max; ++seed) {
     Outcome o = RunSeed(seed, canaries, mix);
