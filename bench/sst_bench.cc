@@ -14,7 +14,10 @@
 //   build MB/s     user bytes (keys + values) / time from create to a synced, finished file.
 //                  RocksDB's SstFileWriter keeps its default invalidate_page_cache: it
 //                  fadvises DONTNEED every 1 MiB, which starts writeback early and leaves
-//                  less for the final fsync; Cairn writes 2 MiB macroblocks and syncs once
+//                  less for the final fsync; Cairn writes 2 MiB macroblocks, starts the
+//                  writeback of each (sync_file_range) and syncs once. The previous run's
+//                  file is removed before the clock starts: unlinking a file whose pages
+//                  are cached (Cairn's) costs milliseconds that dropped pages do not
 //   file MB        the file's size (smaller is better)
 //   get uncached   random existing keys, no block cache (index and filters held by the reader;
 //                  the file is in the OS page cache): one data block read, checked and
@@ -25,8 +28,9 @@
 // Seek on one reused iterator plus a key compare (it skips the bloom filter, which for
 // existing keys only costs time).
 //
-// Each figure is the best of several runs. Reads of a working set larger than the CPU caches
-// (cached gets) vary by up to 20% from run to run on a shared machine.
+// Each figure is the best of several runs, and the two sides take turns run by run (Measure),
+// so a slow spell of the shared machine falls on both. Reads of a working set larger than the
+// CPU caches (cached gets) still vary by up to 20% from run to run.
 //
 // Cairn's IO goes through PosixDisk on an inline BlockingPool (no thread hand-off), RocksDB's
 // through its default Env; both read with pread, and each file is read once before its reads
@@ -155,22 +159,10 @@ Dataset MakeText(size_t n) {
   return d;
 }
 
-// Each figure is the best of several runs: the machine is shared and its disk is virtual. Reads
-// of a working set larger than the CPU caches vary most, and cost least to repeat.
-constexpr int kBuildRuns = 3;
+// Runs per figure and side (the best counts): the machine is shared and its disk is virtual.
+// Reads of a working set larger than the CPU caches vary most, and cost least to repeat.
+constexpr int kBuildRuns = 5;
 constexpr int kReadRuns = 5;
-
-// The shortest of `runs` runs of `run`, in seconds.
-template <typename Fn>
-double BestSeconds(int runs, Fn run) {
-  double best = 1e300;
-  for (int i = 0; i < runs; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    run();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  return best;
-}
 
 // Reads the whole file, so that it sits in the OS page cache whatever its writer did (RocksDB's
 // SstFileWriter drops the pages it wrote: posix_fadvise DONTNEED every 1 MiB).
@@ -190,6 +182,58 @@ struct Figures {
   double get_cached_ops_s = 0;
   double scan_mb_s = 0;
 };
+
+// One side of the comparison, on one dataset, codec and order of gets. Every method checks
+// what it read (rows, bytes, values) and aborts on a difference: a fast wrong answer is no figure.
+class Contender {
+ public:
+  virtual ~Contender() = default;
+  virtual void Discard() = 0;  // removes the file (untimed: unlinking a cached file costs ms)
+  virtual void Build() = 0;    // writes the file anew, synced
+  virtual std::string path() const = 0;
+  virtual void OpenUncached() = 0;  // a reader without a block cache
+  virtual void OpenCached() = 0;    // a reader with a block cache larger than the file
+  virtual void Gets() = 0;          // every key of the order, on the open reader
+  virtual void Scan() = 0;          // a full scan, on the open reader
+};
+
+// Measures each figure of every side, alternating the sides run by run (one run of Cairn, one of
+// RocksDB, and again): a slow spell of the shared machine then falls on both sides alike, not on
+// whichever happened to be running. Each figure is the side's best run.
+std::vector<Figures> Measure(const std::vector<Contender*>& sides, const Dataset& d, size_t gets) {
+  std::vector<Figures> f(sides.size());
+  auto best_seconds = [&](int runs, void (Contender::*phase)(), void (Contender::*untimed_first)() = nullptr) {
+    std::vector<double> best(sides.size(), 1e300);
+    for (int r = 0; r < runs; ++r) {
+      for (size_t i = 0; i < sides.size(); ++i) {
+        if (untimed_first != nullptr) (sides[i]->*untimed_first)();
+        const auto start = std::chrono::steady_clock::now();
+        (sides[i]->*phase)();
+        best[i] = std::min(best[i], std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
+    }
+    return best;
+  };
+  const double mb = static_cast<double>(d.user_bytes()) / 1e6;
+  std::vector<double> s = best_seconds(kBuildRuns, &Contender::Build, &Contender::Discard);
+  for (size_t i = 0; i < sides.size(); ++i) {
+    f[i].build_mb_s = mb / s[i];
+    f[i].file_bytes = std::filesystem::file_size(sides[i]->path());
+    WarmPageCache(sides[i]->path());
+    sides[i]->OpenUncached();
+  }
+  s = best_seconds(kReadRuns, &Contender::Gets);
+  for (size_t i = 0; i < sides.size(); ++i) f[i].get_uncached_ops_s = static_cast<double>(gets) / s[i];
+  s = best_seconds(kReadRuns, &Contender::Scan);
+  for (size_t i = 0; i < sides.size(); ++i) f[i].scan_mb_s = mb / s[i];
+  for (Contender* c : sides) {
+    c->OpenCached();
+    c->Gets();  // warms the cache
+  }
+  s = best_seconds(kReadRuns, &Contender::Gets);
+  for (size_t i = 0; i < sides.size(); ++i) f[i].get_cached_ops_s = static_cast<double>(gets) / s[i];
+  return f;
+}
 
 // --- Cairn ---
 
@@ -233,62 +277,68 @@ Task<absl::StatusOr<std::pair<uint64_t, uint64_t>>> CairnScan(SstReader* reader)
   co_return std::make_pair(rows, bytes);
 }
 
-std::unique_ptr<SstReader> CairnOpen(Disk& disk, const std::string& path, BlockCache* cache) {
-  absl::StatusOr<std::unique_ptr<SstReader>> r =
-      RunInline(SstReader::Open(disk, path, ReaderOptions{.block_cache = cache}));
-  CAIRN_CHECK_OK(r.status());
-  return std::move(*r);
-}
+class CairnSide final : public Contender {
+ public:
+  CairnSide(real::PosixDisk& disk, std::string name, Compression codec, const Dataset& d,
+            const std::vector<uint32_t>& order)
+      : disk_(disk), name_(std::move(name)), d_(d), order_(order) {
+    options_.macroblock_bytes = kMacroblockBytes;
+    options_.microblock_bytes = kBlockBytes;
+    options_.compression = codec;
+    options_.bloom_bits_per_key = kBloomBitsPerKey;
+  }
+  ~CairnSide() override {
+    reader_.reset();
+    std::filesystem::remove(path());
+  }
 
-Figures RunCairn(real::PosixDisk& disk, const std::string& path, Compression codec, const Dataset& d,
-                 const std::vector<uint32_t>& order) {
-  Figures f;
-  SstOptions options;
-  options.macroblock_bytes = kMacroblockBytes;
-  options.microblock_bytes = kBlockBytes;
-  options.compression = codec;
-  options.bloom_bits_per_key = kBloomBitsPerKey;
-
-  const std::string full_path = disk.root() + "/" + path;
-  double seconds = BestSeconds(kBuildRuns, [&] {
-    std::filesystem::remove(full_path);
-    absl::StatusOr<uint64_t> rows = RunInline(CairnBuild(&disk, path, options, &d));
+  std::string path() const override { return disk_.root() + "/" + name_; }
+  void Discard() override { std::filesystem::remove(path()); }
+  void Build() override {
+    absl::StatusOr<uint64_t> rows = RunInline(CairnBuild(&disk_, name_, options_, &d_));
     CAIRN_CHECK_OK(rows.status());
-    CAIRN_CHECK_EQ(*rows, d.rows());
-  });
-  f.build_mb_s = static_cast<double>(d.user_bytes()) / 1e6 / seconds;
-  WarmPageCache(full_path);
-
-  auto gets = [&](SstReader* reader) {
-    absl::StatusOr<uint64_t> found = RunInline(CairnGets(reader, &d, &order));
+    CAIRN_CHECK_EQ(*rows, d_.rows());
+  }
+  void OpenUncached() override { Open(nullptr); }
+  void OpenCached() override {
+    cache_ = std::make_unique<LruBlockCache>(kCacheBytes);
+    Open(cache_.get());
+  }
+  void Gets() override {
+    const uint64_t block_reads = reader_->stats().block_reads;
+    absl::StatusOr<uint64_t> found = RunInline(CairnGets(reader_.get(), &d_, &order_));
     CAIRN_CHECK_OK(found.status());
-    CAIRN_CHECK_EQ(*found, order.size());
-  };
-  {
-    std::unique_ptr<SstReader> reader = CairnOpen(disk, path, nullptr);
-    f.file_bytes = reader->file_size();
-    seconds = BestSeconds(kReadRuns, [&] { gets(reader.get()); });
-    f.get_uncached_ops_s = static_cast<double>(order.size()) / seconds;
+    CAIRN_CHECK_EQ(*found, order_.size());
+    // Once warmed, every get of a cached reader hits its cache.
+    if (warmed_) CAIRN_CHECK_EQ(reader_->stats().block_reads, block_reads);
+    warmed_ = cache_ != nullptr;
+  }
+  void Scan() override {
+    absl::StatusOr<std::pair<uint64_t, uint64_t>> scanned = RunInline(CairnScan(reader_.get()));
+    CAIRN_CHECK_OK(scanned.status());
+    CAIRN_CHECK_EQ(scanned->first, d_.rows());
+    CAIRN_CHECK_EQ(scanned->second, d_.user_bytes());
+  }
 
-    seconds = BestSeconds(kReadRuns, [&] {
-      absl::StatusOr<std::pair<uint64_t, uint64_t>> scanned = RunInline(CairnScan(reader.get()));
-      CAIRN_CHECK_OK(scanned.status());
-      CAIRN_CHECK_EQ(scanned->first, d.rows());
-      CAIRN_CHECK_EQ(scanned->second, d.user_bytes());
-    });
-    f.scan_mb_s = static_cast<double>(d.user_bytes()) / 1e6 / seconds;
+ private:
+  void Open(BlockCache* cache) {
+    reader_.reset();
+    absl::StatusOr<std::unique_ptr<SstReader>> r =
+        RunInline(SstReader::Open(disk_, name_, ReaderOptions{.block_cache = cache}));
+    CAIRN_CHECK_OK(r.status());
+    reader_ = std::move(*r);
+    warmed_ = false;
   }
-  {
-    LruBlockCache cache(kCacheBytes);
-    std::unique_ptr<SstReader> reader = CairnOpen(disk, path, &cache);
-    gets(reader.get());  // warms the cache
-    const uint64_t block_reads = reader->stats().block_reads;
-    seconds = BestSeconds(kReadRuns, [&] { gets(reader.get()); });
-    f.get_cached_ops_s = static_cast<double>(order.size()) / seconds;
-    CAIRN_CHECK_EQ(reader->stats().block_reads, block_reads);  // every get hit the cache
-  }
-  return f;
-}
+
+  real::PosixDisk& disk_;
+  const std::string name_;
+  const Dataset& d_;
+  const std::vector<uint32_t>& order_;
+  SstOptions options_;
+  std::unique_ptr<LruBlockCache> cache_;
+  std::unique_ptr<SstReader> reader_;  // after cache_: it may refer to it
+  bool warmed_ = false;
+};
 
 // --- RocksDB ---
 
@@ -321,94 +371,89 @@ rocksdb::Options RocksOptions(Compression codec, std::shared_ptr<rocksdb::Cache>
   return options;
 }
 
-uint64_t RocksGets(rocksdb::SstFileReader& reader, const Dataset& d, const std::vector<uint32_t>& order) {
-  std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(rocksdb::ReadOptions()));
-  uint64_t found = 0;
-  for (uint32_t i : order) {
-    const std::string_view key = d.key(i);
-    it->Seek(rocksdb::Slice(key.data(), key.size()));
-    if (it->Valid() && it->key().ToStringView() == key) found += it->value().ToStringView() == d.value(i);
+class RocksSide final : public Contender {
+ public:
+  RocksSide(std::string path, Compression codec, const Dataset& d, const std::vector<uint32_t>& order)
+      : path_(std::move(path)), codec_(codec), d_(d), order_(order) {}
+  ~RocksSide() override {
+    reader_.reset();
+    std::filesystem::remove(path_);
   }
-  CheckOk(it->status(), "seek");
-  return found;
-}
 
-Figures RunRocks(const std::string& path, Compression codec, const Dataset& d,
-                 const std::vector<uint32_t>& order) {
-  Figures f;
-  double seconds = BestSeconds(kBuildRuns, [&] {
-    std::filesystem::remove(path);
-    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), RocksOptions(codec, nullptr));
-    CheckOk(writer.Open(path), "open for writing");
-    for (size_t i = 0; i < d.rows(); ++i) {
-      const std::string_view k = d.key(i), v = d.value(i);
+  std::string path() const override { return path_; }
+  void Discard() override { std::filesystem::remove(path_); }
+  void Build() override {
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), RocksOptions(codec_, nullptr));
+    CheckOk(writer.Open(path_), "open for writing");
+    for (size_t i = 0; i < d_.rows(); ++i) {
+      const std::string_view k = d_.key(i), v = d_.value(i);
       CheckOk(writer.Put(rocksdb::Slice(k.data(), k.size()), rocksdb::Slice(v.data(), v.size())), "put");
     }
     CheckOk(writer.Finish(), "finish");  // syncs
-  });
-  f.build_mb_s = static_cast<double>(d.user_bytes()) / 1e6 / seconds;
-  f.file_bytes = std::filesystem::file_size(path);
-  WarmPageCache(path);
-
-  auto gets = [&](rocksdb::SstFileReader& reader) { CAIRN_CHECK_EQ(RocksGets(reader, d, order), order.size()); };
-  {
-    rocksdb::SstFileReader reader(RocksOptions(codec, nullptr));
-    CheckOk(reader.Open(path), "open");
-    seconds = BestSeconds(kReadRuns, [&] { gets(reader); });
-    f.get_uncached_ops_s = static_cast<double>(order.size()) / seconds;
-
-    seconds = BestSeconds(kReadRuns, [&] {
-      rocksdb::ReadOptions scan_options;
-      scan_options.fill_cache = false;
-      std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(scan_options));
-      uint64_t rows = 0, bytes = 0;
-      for (it->SeekToFirst(); it->Valid(); it->Next()) {
-        ++rows;
-        bytes += it->key().size() + it->value().size();
-      }
-      CheckOk(it->status(), "scan");
-      CAIRN_CHECK_EQ(rows, d.rows());
-      CAIRN_CHECK_EQ(bytes, d.user_bytes());
-    });
-    f.scan_mb_s = static_cast<double>(d.user_bytes()) / 1e6 / seconds;
   }
-  {
-    rocksdb::SstFileReader reader(RocksOptions(codec, rocksdb::NewLRUCache(kCacheBytes)));
-    CheckOk(reader.Open(path), "open");
-    gets(reader);  // warms the cache
-    seconds = BestSeconds(kReadRuns, [&] { gets(reader); });
-    f.get_cached_ops_s = static_cast<double>(order.size()) / seconds;
+  void OpenUncached() override { Open(nullptr); }
+  void OpenCached() override { Open(rocksdb::NewLRUCache(kCacheBytes)); }
+  // A point get is Seek on one reused iterator and a key compare (SstFileReader has no Get).
+  void Gets() override {
+    std::unique_ptr<rocksdb::Iterator> it(reader_->NewIterator(rocksdb::ReadOptions()));
+    uint64_t found = 0;
+    for (uint32_t i : order_) {
+      const std::string_view key = d_.key(i);
+      it->Seek(rocksdb::Slice(key.data(), key.size()));
+      if (it->Valid() && it->key().ToStringView() == key) found += it->value().ToStringView() == d_.value(i);
+    }
+    CheckOk(it->status(), "seek");
+    CAIRN_CHECK_EQ(found, order_.size());
   }
-  return f;
-}
+  void Scan() override {
+    rocksdb::ReadOptions scan_options;
+    scan_options.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(reader_->NewIterator(scan_options));
+    uint64_t rows = 0, bytes = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++rows;
+      bytes += it->key().size() + it->value().size();
+    }
+    CheckOk(it->status(), "scan");
+    CAIRN_CHECK_EQ(rows, d_.rows());
+    CAIRN_CHECK_EQ(bytes, d_.user_bytes());
+  }
+
+ private:
+  void Open(std::shared_ptr<rocksdb::Cache> cache) {
+    reader_.reset();
+    reader_ = std::make_unique<rocksdb::SstFileReader>(RocksOptions(codec_, std::move(cache)));
+    CheckOk(reader_->Open(path_), "open");
+  }
+
+  const std::string path_;
+  const Compression codec_;
+  const Dataset& d_;
+  const std::vector<uint32_t>& order_;
+  std::unique_ptr<rocksdb::SstFileReader> reader_;
+};
 
 #endif  // CAIRN_HAVE_ROCKSDB
 
 // --- The table ---
 
-void PrintRow(const char* figure, double cairn, const Figures* rocks, double rocks_value,
+// One figure of each side ("-" for a side not run) and their ratio.
+void PrintRow(const char* figure, const Figures* cairn, const Figures* rocks, double (*value)(const Figures&),
               const char* format, const char* note = "") {
-  char c[32], r[32], ratio[32];
-  std::snprintf(c, sizeof c, format, cairn);
-  if (rocks != nullptr) {
-    std::snprintf(r, sizeof r, format, rocks_value);
-    std::snprintf(ratio, sizeof ratio, "%.2f", cairn / rocks_value);
-  } else {
-    std::snprintf(r, sizeof r, "-");
-    std::snprintf(ratio, sizeof ratio, "-");
-  }
+  char c[32] = "-", r[32] = "-", ratio[32] = "-";
+  if (cairn != nullptr) std::snprintf(c, sizeof c, format, value(*cairn));
+  if (rocks != nullptr) std::snprintf(r, sizeof r, format, value(*rocks));
+  if (cairn != nullptr && rocks != nullptr) std::snprintf(ratio, sizeof ratio, "%.2f", value(*cairn) / value(*rocks));
   std::printf("  %-26s %12s %12s %8s  %s\n", figure, c, r, ratio, note);
 }
 
-void PrintFigures(const Figures& c, const Figures* r) {
-  const Figures none;
-  const Figures& rr = r != nullptr ? *r : none;
-  PrintRow("build MB/s", c.build_mb_s, r, rr.build_mb_s, "%.1f");
-  PrintRow("file MB", static_cast<double>(c.file_bytes) / 1e6, r, static_cast<double>(rr.file_bytes) / 1e6,
-           "%.2f", "(smaller is better)");
-  PrintRow("get uncached Kops/s", c.get_uncached_ops_s / 1e3, r, rr.get_uncached_ops_s / 1e3, "%.1f");
-  PrintRow("get cached Kops/s", c.get_cached_ops_s / 1e3, r, rr.get_cached_ops_s / 1e3, "%.1f");
-  PrintRow("scan MB/s", c.scan_mb_s, r, rr.scan_mb_s, "%.1f");
+void PrintFigures(const Figures* c, const Figures* r) {
+  PrintRow("build MB/s", c, r, [](const Figures& f) { return f.build_mb_s; }, "%.1f");
+  PrintRow("file MB", c, r, [](const Figures& f) { return static_cast<double>(f.file_bytes) / 1e6; }, "%.2f",
+           "(smaller is better)");
+  PrintRow("get uncached Kops/s", c, r, [](const Figures& f) { return f.get_uncached_ops_s / 1e3; }, "%.1f");
+  PrintRow("get cached Kops/s", c, r, [](const Figures& f) { return f.get_cached_ops_s / 1e3; }, "%.1f");
+  PrintRow("scan MB/s", c, r, [](const Figures& f) { return f.scan_mb_s; }, "%.1f");
 }
 
 constexpr const char* kUsage =
@@ -435,6 +480,12 @@ int Main(int argc, char** argv) {
       return 2;
     }
   }
+#ifndef CAIRN_HAVE_ROCKSDB
+  if (side == "rocksdb") {
+    std::fprintf(stderr, "sst_bench: built without RocksDB (install librocksdb-dev and reconfigure)\n");
+    return 2;
+  }
+#endif
   const bool run_cairn = side != "rocksdb";
   const size_t scale = quick ? 10 : 1;
 
@@ -483,24 +534,21 @@ int Main(int argc, char** argv) {
     std::printf("%s, %zu rows, %.1f MB user bytes, %s, %zu gets\n", c.data->name.c_str(), c.data->rows(),
                 static_cast<double>(c.data->user_bytes()) / 1e6, CompressionName(c.codec), c.gets);
     std::fflush(stdout);
-    Figures cairn;
+    std::vector<std::unique_ptr<Contender>> owned;
     if (run_cairn) {
-      const std::string cairn_name = "cairn_" + std::to_string(n) + ".sst";
-      cairn = RunCairn(disk, cairn_name, c.codec, *c.data, order);
-      std::filesystem::remove(dir + "/" + cairn_name);
+      owned.push_back(std::make_unique<CairnSide>(disk, "cairn_" + std::to_string(n) + ".sst", c.codec, *c.data, order));
     }
 #ifdef CAIRN_HAVE_ROCKSDB
     if (side != "cairn") {
-      const std::string rocks_path = dir + "/rocksdb_" + std::to_string(n) + ".sst";
-      const Figures rocks = RunRocks(rocks_path, c.codec, *c.data, order);
-      std::filesystem::remove(rocks_path);
-      PrintFigures(cairn, &rocks);
-    } else {
-      PrintFigures(cairn, nullptr);
+      owned.push_back(std::make_unique<RocksSide>(dir + "/rocksdb_" + std::to_string(n) + ".sst", c.codec, *c.data, order));
     }
-#else
-    PrintFigures(cairn, nullptr);
 #endif
+    std::vector<Contender*> sides;
+    for (const auto& o : owned) sides.push_back(o.get());
+    const std::vector<Figures> f = Measure(sides, *c.data, order.size());
+    const Figures* cairn = run_cairn ? &f[0] : nullptr;
+    const Figures* rocks = f.size() == 2 ? &f[1] : !run_cairn ? &f[0] : nullptr;
+    PrintFigures(cairn, rocks);
     std::fflush(stdout);
   }
   std::filesystem::remove_all(dir);
