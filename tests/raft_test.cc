@@ -236,6 +236,14 @@ class Cluster {
     if (violation.empty()) violation = std::move(what);
   }
 
+  void Send(Message m) {
+    uint64_t due = now_;
+    if (delay_probability > 0 && random_.UniformDouble() < delay_probability) {
+      due += 1 + random_.Uniform(static_cast<uint64_t>(delay_ticks_max));
+    }
+    network_.push_back(InFlight{std::move(m), due});
+  }
+
   // Persists a node's Ready, sends its messages, applies its committed entries; repeats while
   // the core has more.
   void Process(NodeId id) {
@@ -243,6 +251,7 @@ class Cluster {
     RaftCore& c = *node.core;
     while (c.HasReady()) {
       RaftCore::Ready r = c.TakeReady();
+      for (Message& m : r.messages_before_persist) Send(std::move(m));
       RaftState& d = node.disk;
       if (r.reset) {
         d.start = *r.reset;
@@ -279,13 +288,7 @@ class Cluster {
           Fail(absl::StrCat("two leaders in term ", c.term(), ": ", it->second, " and ", id));
         }
       }
-      for (Message& m : r.messages) {
-        uint64_t due = now_;
-        if (delay_probability > 0 && random_.UniformDouble() < delay_probability) {
-          due += 1 + random_.Uniform(static_cast<uint64_t>(delay_ticks_max));
-        }
-        network_.push_back(InFlight{std::move(m), due});
-      }
+      for (Message& m : r.messages) Send(std::move(m));
       for (const auto& read : r.reads) node.reads.push_back(read);
       for (uint64_t id : r.reads_failed) node.reads_failed.push_back(id);
       for (Entry& e : r.committed) {

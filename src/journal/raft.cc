@@ -753,11 +753,17 @@ RaftCore::Ready RaftCore::TakeReady() {
   truncate_from_ = 0;
   for (uint64_t i = std::max(unstable_from_, first_index_); i <= last_index(); ++i) r.entries.push_back(entry(i));
   unstable_from_ = last_index() + 1;
+  // The previous Ready's hard state is durable (OnPersisted came first); this one's is not yet.
+  const uint64_t durable_term = persisted_hard_.term;
   if (!(hard_ == persisted_hard_)) {
     r.hard_state = hard_;
     persisted_hard_ = hard_;
   }
-  r.messages = std::move(outbox_);
+  for (Message& m : outbox_) {
+    // A message must never carry a term this node could still forget in a crash.
+    const bool early = m.type == MessageType::kAppend && m.from == id_ && role_ == Role::kLeader && m.term <= durable_term;
+    (early ? r.messages_before_persist : r.messages).push_back(std::move(m));
+  }
   outbox_.clear();
   const uint64_t apply_to = std::min(hard_.commit, persisted_index_);
   for (uint64_t i = std::max(applied_ + 1, first_index_); i <= apply_to; ++i) r.committed.push_back(entry(i));

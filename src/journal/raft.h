@@ -220,7 +220,12 @@ class RaftCore {
     uint64_t truncate_from = 0;
     std::vector<Entry> entries;
     std::optional<HardState> hard_state;
-    // Then send these, then apply these.
+    // Sent before the persist, while it runs: a leader's appends whose term is already
+    // durable (Raft thesis §10.2.1). They promise nothing about the leader's own log — the
+    // leader counts itself toward a commit only from OnPersisted — so the followers' fsyncs
+    // overlap the leader's instead of following it.
+    std::vector<Message> messages_before_persist;
+    // Then, once persisted, send these (every reply and vote waits for the disk), then apply these.
     std::vector<Message> messages;
     std::vector<Entry> committed;
     // Reads confirmed: (id, index). Reads this node can no longer confirm (it stopped leading).

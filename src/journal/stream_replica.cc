@@ -156,6 +156,7 @@ Task<void> StreamReplica::ReadyLoop() {
     while (!core_->HasReady()) co_await work_.Wait();
     RaftCore::Ready r = core_->TakeReady();
     ++stats_.readies;
+    SendAll(r.messages_before_persist);
     if (options_.canary_ack_before_fsync) SendAll(r.messages);
     absl::StatusOr<uint64_t> persisted = co_await storage_->Persist(r);
     if (!persisted.ok()) {
