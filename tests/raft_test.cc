@@ -1069,5 +1069,58 @@ TEST(Raft, LeadershipTransfer) {
   EXPECT_EQ(c.violation, "");
 }
 
+// --- The driver contract: what may go out before the persist ---
+
+// A leader's appends in a term already durable leave at TakeReady, before the leader's own
+// persist; a follower's acknowledgement and a candidate's vote request wait for theirs.
+TEST(Raft, OnlyALeadersAppendsInADurableTermGoOutBeforeThePersist) {
+  RaftState state;
+  state.start.members = {1, 2, 3};
+  RaftOptions options;
+  options.pre_vote = false;
+  Random random(5);
+  RaftCore candidate(1, state, options, random);
+  while (!candidate.HasReady()) candidate.Tick();
+  RaftCore::Ready campaign = candidate.TakeReady();
+  ASSERT_TRUE(campaign.hard_state.has_value());
+  EXPECT_EQ(campaign.hard_state->term, 1u);
+  EXPECT_TRUE(campaign.messages_before_persist.empty()) << "vote requests must wait for the term and vote";
+  size_t vote_requests = 0;
+  for (const Message& m : campaign.messages) vote_requests += m.type == MessageType::kVote;
+  EXPECT_EQ(vote_requests, 2u);
+
+  Cluster c(3, 21);
+  const NodeId a = c.WaitForLeader();
+  ASSERT_NE(a, kNoNode);
+  ASSERT_TRUE(c.core(a).Propose(0, "early").ok());
+  RaftCore::Ready r = c.core(a).TakeReady();
+  ASSERT_EQ(r.entries.size(), 1u);
+  std::vector<Message> appends;
+  for (const Message& m : r.messages_before_persist) {
+    EXPECT_EQ(m.type, MessageType::kAppend);
+    if (!m.entries.empty() && m.entries.back().payload == "early") appends.push_back(m);
+  }
+  EXPECT_EQ(appends.size(), 2u) << "both followers get the entry before the leader's fsync";
+  for (const Message& m : r.messages) EXPECT_NE(m.type, MessageType::kAppend);
+  ASSERT_FALSE(appends.empty());
+  RaftCore& f = c.core(appends[0].to);
+  f.Step(appends[0]);
+  RaftCore::Ready fr = f.TakeReady();
+  EXPECT_TRUE(fr.messages_before_persist.empty()) << "a follower's acknowledgement waits for its fsync";
+  std::optional<Message> reply;
+  for (const Message& m : fr.messages) {
+    if (m.type == MessageType::kAppendReply && !m.reject) reply = m;
+  }
+  ASSERT_TRUE(reply.has_value());
+  f.OnPersisted(fr.entries.back().index);
+  // One follower has the entry on disk, the leader not yet: one copy of three commits nothing.
+  const uint64_t index = r.entries.back().index;
+  c.core(a).Step(*reply);
+  EXPECT_LT(c.core(a).commit(), index);
+  // Once the leader's own copy is durable, two of three are.
+  c.core(a).OnPersisted(index);
+  EXPECT_EQ(c.core(a).commit(), index);
+}
+
 }  // namespace
 }  // namespace cairn::journal
