@@ -176,25 +176,27 @@ Task<void> Appender(Runtime& rt, Run* run, JournalClient* client, std::string wr
   }
 }
 
+// Opens a writer on `stream`, fencing it, retrying until it can or the run stops (nullptr).
+Task<std::unique_ptr<JournalClient>> OpenWriter(Runtime& rt, rpc::RpcNode& rpc, Run* run, std::string stream,
+                                                std::vector<NodeId> replicas, Duration operation_timeout) {
+  JournalClientOptions options;
+  options.replicas = std::move(replicas);
+  options.operation_timeout = operation_timeout;
+  options.fence_id = rt.random().Next() | 1;  // one id across the retries of Open
+  while (rt.Now() < run->stop_at) {
+    auto opened = co_await JournalClient::Open(rt, rpc, stream, options);
+    if (opened.ok()) co_return *std::move(opened);
+    co_await rt.Sleep(milliseconds(100));
+  }
+  co_return nullptr;
+}
+
 // A writer: fences the stream (retrying until it can), then appends from several tasks.
 Task<void> Writer(Runtime& rt, Run* run, std::string name, Duration start_after) {
   co_await rt.Sleep(start_after);
   rpc::RpcNode rpc(rt);
   rpc.Start();
-  JournalClientOptions options;
-  options.replicas = run->servers;
-  options.operation_timeout = seconds(3);
-  options.fence_id = rt.random().Next() | 1;  // one id across the retries of Open
-  std::unique_ptr<JournalClient> client;
-  while (client == nullptr && rt.Now() < run->stop_at) {
-    std::string stream = kStream;
-    auto opened = co_await JournalClient::Open(rt, rpc, std::move(stream), options);
-    if (opened.ok()) {
-      client = *std::move(opened);
-    } else {
-      co_await rt.Sleep(milliseconds(100));
-    }
-  }
+  std::unique_ptr<JournalClient> client = co_await OpenWriter(rt, rpc, run, kStream, run->servers, seconds(3));
   if (client == nullptr) co_return;
   run->writers[name] = Run::Fenced{.epoch = client->epoch(), .next = client->next_position()};
   bool fenced = false;
@@ -208,20 +210,8 @@ Task<void> Writer(Runtime& rt, Run* run, std::string name, Duration start_after)
 Task<void> Churner(Runtime& rt, Run* run) {
   rpc::RpcNode rpc(rt);
   rpc.Start();
-  JournalClientOptions options;
-  options.replicas = run->replicas;
-  options.operation_timeout = seconds(2);
-  options.fence_id = rt.random().Next() | 1;
-  std::unique_ptr<JournalClient> client;
-  while (client == nullptr && rt.Now() < run->stop_at) {
-    std::string stream = kSideStreams[0];
-    auto opened = co_await JournalClient::Open(rt, rpc, std::move(stream), options);
-    if (opened.ok()) {
-      client = *std::move(opened);
-    } else {
-      co_await rt.Sleep(milliseconds(100));
-    }
-  }
+  std::unique_ptr<JournalClient> client =
+      co_await OpenWriter(rt, rpc, run, kSideStreams[0], run->replicas, seconds(2));
   if (client == nullptr) co_return;
   const std::string payload(kChurnRecordBytes, 'c');
   for (uint64_t n = 1; rt.Now() < run->stop_at; ++n) {

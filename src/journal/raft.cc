@@ -761,7 +761,7 @@ RaftCore::Ready RaftCore::TakeReady() {
   }
   for (Message& m : outbox_) {
     // A message must never carry a term this node could still forget in a crash.
-    const bool early = m.type == MessageType::kAppend && m.from == id_ && role_ == Role::kLeader && m.term <= durable_term;
+    const bool early = m.type == MessageType::kAppend && role_ == Role::kLeader && m.term <= durable_term;
     (early ? r.messages_before_persist : r.messages).push_back(std::move(m));
   }
   outbox_.clear();
