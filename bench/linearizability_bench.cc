@@ -2,8 +2,8 @@
 // histories (sim/history_generator.h) of register and cas-register clients, with 10 and 50
 // clients on 4 keys and 2% of operations left info. Run: build/bench/linearizability_bench
 #include "benchmark/benchmark.h"
-#include "sim/history_generator.h"
-#include "sim/linearizability.h"
+#include "sim/check/history_generator.h"
+#include "sim/check/linearizability.h"
 #include "src/base/check.h"
 
 namespace cairn::sim {

@@ -1,8 +1,8 @@
 // Simulator speed: raw scheduler throughput, and simulated seconds per wall second of the demo
 // register under chaos. Run: build/bench/sim_bench
 #include "benchmark/benchmark.h"
-#include "sim/demo_scenario.h"
-#include "sim/world.h"
+#include "sim/harness/simulation.h"
+#include "sim/core/world.h"
 
 namespace cairn::sim {
 namespace {
@@ -41,11 +41,11 @@ void BM_DemoUnderChaos(benchmark::State& state) {
   uint64_t events = 0;
   uint64_t seed = 1;
   for (auto _ : state) {
-    DemoScenario s;
+    Scenario s = *ScenarioFor("register");
     s.seed = seed++;
     s.chaos = std::chrono::seconds(20);
     s.heal = std::chrono::seconds(5);
-    DemoResult r = RunDemoScenario(s);
+    RunResult r = RunScenario(s);
     simulated += ToSeconds(r.simulated);
     events += r.events;
     benchmark::DoNotOptimize(r.trace_hash);

@@ -13,7 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "src/runtime/network.h"
-#include "src/runtime/time.h"
+#include "src/base/time.h"
 
 namespace cairn::fault {
 

@@ -48,6 +48,10 @@ Nemesis::Nemesis(World& world, NemesisOptions options, FaultCounts& counts)
   // change the others.)
   for (int k = 0; k < static_cast<int>(FaultKind::kCount); ++k) {
     enabled_[k] = random_.Chance(0.6);
+    if (options_.swarm_kinds && std::find(options_.swarm_kinds->begin(), options_.swarm_kinds->end(),
+                                          static_cast<FaultKind>(k)) == options_.swarm_kinds->end()) {
+      enabled_[k] = false;
+    }
     if (options_.kinds) {
       enabled_[k] = std::find(options_.kinds->begin(), options_.kinds->end(),
                               static_cast<FaultKind>(k)) != options_.kinds->end();

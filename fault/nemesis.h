@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "fault/fault_action.h"
-#include "sim/world.h"
+#include "sim/core/world.h"
 
 namespace cairn::fault {
 
@@ -52,6 +52,8 @@ struct NemesisOptions {
   int64_t clock_drift_ppm_max = 50'000;
   bool enabled = true;  // false: a quiet run (no faults at all)
   std::optional<std::vector<FaultKind>> kinds;  // exactly these; unset: the seed picks (swarm)
+  // The kinds the swarm picks among (a workload of one node has no use for partitions); unset: all.
+  std::optional<std::vector<FaultKind>> swarm_kinds;
   Duration mean_gap{0};                         // between faults; 0: the seed picks
   // Replay: apply exactly these actions (at their times) instead of deciding any.
   std::optional<std::vector<FaultAction>> script;

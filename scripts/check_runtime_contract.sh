@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The runtime contract (docs/runtime.md): nothing under src/ or sim/ touches threads, clocks,
+# The runtime contract (docs/runtime.md): nothing under src/, sim/ or fault/ touches threads, clocks,
 # randomness, sockets or files except through the runtime interfaces. Only src/runtime/real/
 # may. This check greps the code (comments stripped) for the ways C++ reaches the world.
 #
@@ -19,7 +19,7 @@ FORBIDDEN=(
   '(^|[^.>:[:alnum:]_])(sleep|usleep|nanosleep)\(|sleeping: use Executor::SleepFor'
 )
 ALLOWED=(src/runtime/real/)
-CHECKED_DIRS=(src sim)
+CHECKED_DIRS=(src sim fault)
 
 check_tree() {
   local root=$1 failures=0
@@ -92,7 +92,7 @@ if [ "${1:-}" = "--self-test" ]; then
 fi
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 if check_tree "$root"; then
-  echo "runtime contract: clean (src/ and sim/ reach the world only through the runtime)"
+  echo "runtime contract: clean (src/, sim/ and fault/ reach the world only through the runtime)"
 else
   echo "runtime contract: VIOLATED (see above; docs/runtime.md explains the contract)"
   exit 1

@@ -8,8 +8,9 @@
 #           it; tests/canary_test.cc is what gates the simulator's power), not a failure.
 #   scripts/replay_traces.sh PATH_TO_CAIRN
 set -euo pipefail
-cairn=$1
+cairn=$(realpath "$1")
 root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"  # .seed files name scenario files relative to the repository
 shopt -s nullglob
 status=0
 count=0

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: set up and build, then
-#   1. the runtime contract check (and its self-test),
+#   1. the runtime contract check and the layering check (and their self-tests),
 #   2. every test (ctest: GoogleTest + RapidCheck units, simulations, the real 3-process cluster),
 #   3. determinism across processes: several seeds run twice must give the same trace hash,
 #   4. every seed that ever failed (traces/*.seed) replayed,
@@ -24,6 +24,7 @@ stage() {  # stage NAME COMMAND...
 
 stage "setup and build" "$root/scripts/setup.sh" || true
 stage "runtime contract" "$root/scripts/check_runtime_contract.sh" --self-test
+stage "layering" "$root/scripts/check_layering.sh" --self-test
 stage "tests" ctest --test-dir "$root/build" --output-on-failure -j 2 --timeout 900
 stage "determinism across processes" "$root/scripts/determinism_check.sh" "$root/build/tools/cairn" 1 2 3 42
 stage "determinism, storage faults" "$root/scripts/determinism_check.sh" "$root/build/tools/cairn" 7 8 \

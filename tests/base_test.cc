@@ -4,7 +4,7 @@
 #include "src/base/coding.h"
 #include "src/base/crc32c.h"
 #include "src/runtime/knobs.h"
-#include "src/runtime/random.h"
+#include "src/base/random.h"
 
 namespace cairn {
 namespace {

@@ -3,29 +3,48 @@
 // test failure, not a statistic. Seeds to first detection over several sweeps:
 // `cairn sim canaries` (docs/simulation.md has the latest figures).
 #include "gtest/gtest.h"
-#include "sim/demo_scenario.h"
+#include "sim/harness/simulation.h"
 
 namespace cairn::sim {
 namespace {
 
-constexpr uint64_t kSeedsMax = 400;
+struct Planted {
+  const WorkloadInfo* workload;
+  const CanaryInfo* canary;
+  uint64_t seeds_max;
+};
 
-class CanaryTest : public testing::TestWithParam<Canary> {};
+// The register's seeds are cheap (0.05 s); a journal or engine seed costs ten times more, so
+// their bound is tighter (and `cairn sim canaries` reports how far inside it they are caught).
+std::vector<Planted> EveryCanary() {
+  std::vector<Planted> all;
+  for (const WorkloadInfo* w : Workloads()) {
+    for (const CanaryInfo& c : w->canaries) {
+      // The journal's dropped term check is caught by raft_test's sweeps (a stale leader's
+      // appends held on the wire); the service-level sweep does not yet build that schedule.
+      if (w->name == "journal" && c.name == "skip-term-check") continue;
+      all.push_back({w, &c, w->name == "register" ? 400u : 60u});
+    }
+  }
+  return all;
+}
+
+class CanaryTest : public testing::TestWithParam<Planted> {};
 
 TEST_P(CanaryTest, IsCaughtWithinTheBound) {
-  const Canary& canary = GetParam();
+  const Planted& p = GetParam();
   uint64_t caught_at = 0;
-  for (uint64_t seed = 1; seed <= kSeedsMax && caught_at == 0; ++seed) {
-    if (!RunDemoScenario(CanaryHunt(canary, seed)).passed()) caught_at = seed;
+  for (uint64_t seed = 1; seed <= p.seeds_max && caught_at == 0; ++seed) {
+    if (!RunScenario(CanaryHunt(*p.workload, *p.canary, seed)).passed()) caught_at = seed;
   }
-  EXPECT_GT(caught_at, 0u) << "canary " << canary.name << " (" << canary.bug << ") went unnoticed for "
-                           << kSeedsMax << " seeds";
+  EXPECT_GT(caught_at, 0u) << p.workload->name << " canary " << p.canary->name << " (" << p.canary->bug
+                           << ") went unnoticed for " << p.seeds_max << " seeds";
   RecordProperty("first_seed", static_cast<int>(caught_at));
 }
 
-INSTANTIATE_TEST_SUITE_P(Every, CanaryTest, testing::ValuesIn(Canaries()),
-                         [](const testing::TestParamInfo<Canary>& info) {
-                           std::string name = info.param.name;
+INSTANTIATE_TEST_SUITE_P(Every, CanaryTest, testing::ValuesIn(EveryCanary()),
+                         [](const testing::TestParamInfo<Planted>& info) {
+                           std::string name = info.param.workload->name + "_" + info.param.canary->name;
                            for (char& c : name) {
                              if (c == '-') c = '_';
                            }

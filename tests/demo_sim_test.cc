@@ -1,13 +1,15 @@
 // The demo register in simulation: correct under chaos, broken variants caught, and every run
 // replayable.
 #include "gtest/gtest.h"
-#include "sim/demo_scenario.h"
+#include "sim/harness/simulation.h"
 
 namespace cairn::sim {
 namespace {
 
-DemoScenario Short(uint64_t seed) {
-  DemoScenario s;
+Scenario Register() { return *ScenarioFor("register"); }
+
+Scenario Short(uint64_t seed) {
+  Scenario s = Register();
   s.seed = seed;
   s.chaos = std::chrono::seconds(6);
   s.heal = std::chrono::seconds(4);
@@ -16,8 +18,8 @@ DemoScenario Short(uint64_t seed) {
 
 TEST(DemoSim, CorrectServicePassesUnderChaos) {
   for (uint64_t seed = 1; seed <= 12; ++seed) {
-    DemoResult r = RunDemoScenario(Short(seed));
-    EXPECT_TRUE(r.passed()) << FormatDemoSummary(Short(seed), r, 0);
+    RunResult r = RunScenario(Short(seed));
+    EXPECT_TRUE(r.passed()) << FormatSummary(Short(seed), r, 0, Register());
     EXPECT_GT(r.history.count(OpOutcome::kOk), 10u) << "seed " << seed;  // progress, even in brutal seeds
   }
 }
@@ -31,14 +33,14 @@ TEST(DemoSim, TheNemesisInjectsEveryFaultKind) {
   // Twelve swarm seeds, and six that only fail disks (so that the rarer disk faults surely
   // strike): full length, so that logs grow and recoveries read them in many pieces.
   for (uint64_t seed = 1; seed <= 18; ++seed) {
-    DemoScenario s;
+    Scenario s = Register();
     s.seed = seed;
     if (seed > 12) {
       s.fault_kinds = {fault::FaultKind::kDiskErrors, fault::FaultKind::kDiskFull,
                        fault::FaultKind::kCorruption, fault::FaultKind::kCrashRestart};
       s.fault_pace = std::chrono::milliseconds(200);
     }
-    DemoResult r = RunDemoScenario(s);
+    RunResult r = RunScenario(s);
     for (int k = 0; k < static_cast<int>(fault::FaultKind::kCount); ++k) total.by_kind[k] += r.faults.by_kind[k];
     net += r.network;
     disk += r.disk;
@@ -62,12 +64,12 @@ TEST(DemoSim, TheNemesisInjectsEveryFaultKind) {
 }
 
 TEST(DemoSim, SameSeedSameRun) {
-  DemoResult a = RunDemoScenario(Short(77));
-  DemoResult b = RunDemoScenario(Short(77));
+  RunResult a = RunScenario(Short(77));
+  RunResult b = RunScenario(Short(77));
   EXPECT_EQ(a.trace_hash, b.trace_hash);
   EXPECT_EQ(a.events, b.events);
   EXPECT_EQ(a.history.operations().size(), b.history.operations().size());
-  EXPECT_NE(a.trace_hash, RunDemoScenario(Short(78)).trace_hash);
+  EXPECT_NE(a.trace_hash, RunScenario(Short(78)).trace_hash);
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
-#include "sim/world.h"
+#include "sim/core/world.h"
 #include "tests/sim_program.h"
 #include "src/format/block_cache.h"
 #include "src/format/sst_reader.h"

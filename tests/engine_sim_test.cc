@@ -2,9 +2,9 @@
 //
 // EngineModel: RapidCheck drives random operations (put, delete, batch, get, scan, snapshot
 // reads, flush, each compaction, crash and reopen) against the engine and a std::map; every
-// answer must match. EngineSweep: seeds with crashes at random moments and disk faults (write
-// and sync errors, read errors); no acknowledged write may be lost and nothing may be read that
-// was never written. The manifest canary (a manifest that is never synced) must be caught.
+// answer must match. EngineSweep: the engine workload of the simulation harness under crashes,
+// power loss and disk faults; no acknowledged write may be lost and nothing may be read that was
+// never written. The manifest canary (a manifest that is never synced) must be caught.
 #include <map>
 #include <set>
 
@@ -13,7 +13,8 @@
 #include "gtest/gtest.h"
 #include "rapidcheck.h"
 #include "rapidcheck/gtest.h"
-#include "sim/world.h"
+#include "sim/core/world.h"
+#include "sim/harness/simulation.h"
 #include "src/lsm/engine.h"
 #include "src/lsm/shared_cache.h"
 #include "src/lsm/token_bucket.h"
@@ -260,146 +261,47 @@ RC_GTEST_PROP(EngineModel, AnswersLikeAMapThroughCrashesAndReopens, ()) {
   RC_ASSERT(run.failure.empty());
 }
 
-// --- Sweeps with faults ---
+// --- Sweeps with faults: the engine workload (sim/harness/workloads/engine_workload.cc) ---
 
-struct SweepResult {
-  std::string violation;  // empty if none
-  uint64_t acked = 0, indeterminate = 0, restarts = 0, reads_checked = 0;
-};
-
-// One seed: a single writer puts unique values to 40 keys while the world crashes the node at
-// random moments and the disk fails writes, syncs and reads now and then. Per key the checker
-// keeps the values a read may return: after an acknowledged write only that value; a write
-// that failed or was cut off by a crash adds its value as possible (it may or may not have
-// happened). After each restart every key is read back and checked, and what was read is the
-// new truth (recovery made it durable).
-SweepResult RunSweepSeed(uint64_t seed, bool canary) {
-  SweepResult result;
-  sim::World world(sim::WorldOptions{.seed = seed});
-  std::map<std::string, std::set<std::string>> possible;  // "" = absent
-  uint64_t counter = 0;
-  bool restart_requested = false;
-  std::optional<std::pair<std::string, std::string>> in_flight;
-  auto violation = [&](std::string what) {
-    if (result.violation.empty()) result.violation = absl::StrCat("seed ", seed, ": ", what);
-  };
-  EngineOptions base_options = TinyEngine();
-  base_options.verify_compactions = false;  // the sweep checks content through reads
-  base_options.canary_skip_manifest_sync = canary;
-  // Odd seeds share a small cache and pace system IO, as a node full of shards would.
-  const bool shared = seed % 2 == 1;
-  const NodeId n = world.AddNode("n", [&](Runtime& rt) -> Task<void> {
-    std::optional<SharedCache> cache;
-    std::optional<TokenBucket> bucket;
-    EngineOptions options = base_options;
-    if (shared) {
-      options.cache = &cache.emplace(32 << 10);
-      options.system_io = &bucket.emplace(rt.executor(), TokenBucketOptions{.bytes_per_second = 4 << 20,
-                                                                            .burst_bytes = 64 << 10});
-    }
-    if (in_flight) {
-      possible[in_flight->first].insert(in_flight->second);
-      ++result.indeterminate;
-      in_flight.reset();
-    }
-    std::unique_ptr<Engine> engine;
-    for (int attempt = 1; attempt <= 5 && engine == nullptr; ++attempt) {
-      auto e = co_await Engine::Open(rt.disk(), rt.executor(), "shard", options);
-      if (e.ok()) {
-        engine = *std::move(e);
-      } else if (attempt == 5) {
-        violation(absl::StrCat("cannot reopen: ", e.status().ToString()));
-        co_return;
-      }
-    }
-    for (auto& [key, values] : possible) {
-      std::optional<absl::StatusOr<std::optional<std::string>>> got;
-      for (int attempt = 1; attempt <= 5; ++attempt) {
-        got = co_await engine->Get(key);
-        if (got->ok()) break;
-      }
-      if (!got->ok()) {
-        violation(absl::StrCat("get ", key, " keeps failing: ", got->status().ToString()));
-        co_return;
-      }
-      const std::string read = got->value().value_or("");
-      ++result.reads_checked;
-      if (!values.contains(read)) {
-        violation(absl::StrCat("key ", key, " reads \"", read.substr(0, 20), "\", which is none of the ", values.size(),
-                               " values it may hold"));
-        co_return;
-      }
-      values = {read};
-    }
-    while (true) {
-      const std::string key = Key(static_cast<int>(rt.random().Uniform(40)));
-      const std::string value = absl::StrCat("s", seed, "-", ++counter);
-      if (!possible.contains(key)) possible[key] = {""};
-      in_flight.emplace(key, value);
-      absl::StatusOr<uint64_t> w = co_await engine->Put(key, value);
-      in_flight.reset();
-      if (w.ok()) {
-        possible[key] = {value};
-        ++result.acked;
-      } else {
-        possible[key].insert(value);
-        ++result.indeterminate;
-        restart_requested = true;  // the engine refuses writes until reopened
-        co_await rt.Sleep(std::chrono::hours(1000));
-      }
-      if (counter % 50 == 0) {
-        auto major = co_await engine->CompactMajor();
-        (void)major;  // may fail under faults; the reads are what is checked
-      }
-    }
-  });
-  sim::SimDisk& disk = world.disk(n);
-  disk.faults().write_error_probability = 0.002;
-  disk.faults().sync_error_probability = 0.002;
-  disk.faults().read_error_probability = 0.002;
-  world.Start(n);
-  const Instant end = world.Now() + std::chrono::seconds(20);
-  while (world.Now() < end && result.violation.empty()) {
-    const Duration step = std::chrono::milliseconds(20 + static_cast<int64_t>(world.random().Uniform(400)));
-    world.RunUntilCondition([&] { return restart_requested || !result.violation.empty(); }, world.Now() + step);
-    if (!result.violation.empty()) break;
-    // A crash at this random moment, or the restart the program asked for.
-    if (restart_requested || world.random().Uniform(4) == 0) {
-      restart_requested = false;
-      world.Restart(n, sim::World::CrashKind::kMachine);
-      ++result.restarts;
-    }
+uint64_t FigureOf(const sim::RunResult& r, std::string_view name) {
+  for (const sim::Figure& f : r.figures) {
+    if (f.name == name) return f.value;
   }
-  // Last: a clean check after healing.
-  disk.faults() = sim::DiskFaults{};
-  world.Restart(n, sim::World::CrashKind::kMachine);
-  world.RunFor(std::chrono::seconds(2));
-  return result;
+  ADD_FAILURE() << "no figure " << name;
+  return 0;
 }
 
 constexpr uint64_t kSweepSeeds = 24;
 
+// Crashes of the process and of the machine, power losses, failing and full disks, at the
+// workload's pace: no acknowledged write lost, nothing read that was never written, every key
+// read back after every reopen.
 TEST(EngineSweep, NoAcknowledgedWriteLostUnderCrashesAndDiskFaults) {
-  SweepResult total;
+  uint64_t acked = 0, indeterminate = 0, opens = 0, reads = 0;
   for (uint64_t seed = 1; seed <= kSweepSeeds; ++seed) {
-    SweepResult r = RunSweepSeed(seed, /*canary=*/false);
-    EXPECT_TRUE(r.violation.empty()) << r.violation;
-    total.acked += r.acked;
-    total.indeterminate += r.indeterminate;
-    total.restarts += r.restarts;
-    total.reads_checked += r.reads_checked;
+    sim::Scenario s = *sim::ScenarioFor("engine");
+    s.seed = seed;
+    sim::RunResult r = sim::RunScenario(s);
+    EXPECT_TRUE(r.passed()) << sim::FormatSummary(s, r, 0, *sim::ScenarioFor("engine"));
+    acked += FigureOf(r, "acknowledged writes");
+    indeterminate += FigureOf(r, "indeterminate writes");
+    opens += FigureOf(r, "opens");
+    reads += FigureOf(r, "reads after reopen checked");
   }
-  std::printf("engine sweep: %d seeds, %d acknowledged writes, %d indeterminate, %d restarts, %d reads checked\n",
-              static_cast<int>(kSweepSeeds), static_cast<int>(total.acked), static_cast<int>(total.indeterminate),
-              static_cast<int>(total.restarts), static_cast<int>(total.reads_checked));
-  EXPECT_GT(total.acked, 1000u);
-  EXPECT_GT(total.restarts, 50u);
+  std::printf("engine sweep: %d seeds, %llu acknowledged writes, %llu indeterminate, %llu opens, %llu reads checked\n",
+              static_cast<int>(kSweepSeeds), static_cast<unsigned long long>(acked),
+              static_cast<unsigned long long>(indeterminate), static_cast<unsigned long long>(opens),
+              static_cast<unsigned long long>(reads));
+  EXPECT_GT(acked, 1000u);
+  EXPECT_GT(opens, 50u);
+  EXPECT_GT(reads, 1000u);
 }
 
 TEST(EngineSweep, CatchesAManifestThatIsNeverSynced) {
+  const sim::WorkloadInfo& engine = *sim::FindWorkload("engine");
   int caught = 0;
   for (uint64_t seed = 1; seed <= kSweepSeeds && caught == 0; ++seed) {
-    if (!RunSweepSeed(seed, /*canary=*/true).violation.empty()) ++caught;
+    if (!sim::RunScenario(sim::CanaryHunt(engine, engine.canaries.at(0), seed)).passed()) caught = static_cast<int>(seed);
   }
   EXPECT_GT(caught, 0) << "the sweep missed the manifest canary";
 }

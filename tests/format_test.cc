@@ -10,7 +10,7 @@
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
-#include "sim/world.h"
+#include "sim/core/world.h"
 #include "src/base/hash.h"
 #include "src/format/block.h"
 #include "src/format/bloom.h"

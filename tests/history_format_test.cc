@@ -5,10 +5,10 @@
 #include "gtest/gtest.h"
 #include "rapidcheck.h"
 #include "rapidcheck/gtest.h"
-#include "sim/edn.h"
-#include "sim/history_format.h"
-#include "sim/history_generator.h"
-#include "sim/linearizability.h"
+#include "sim/check/edn.h"
+#include "sim/check/history_format.h"
+#include "sim/check/history_generator.h"
+#include "sim/check/linearizability.h"
 
 namespace cairn::sim {
 namespace {

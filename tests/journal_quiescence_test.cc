@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "sim/world.h"
+#include "sim/core/world.h"
 #include "src/journal/journal_client.h"
 #include "src/journal/journal_node.h"
 #include "src/rpc/rpc_node.h"

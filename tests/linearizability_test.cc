@@ -6,8 +6,8 @@
 #include "gtest/gtest.h"
 #include "rapidcheck.h"
 #include "rapidcheck/gtest.h"
-#include "sim/history_generator.h"
-#include "sim/linearizability.h"
+#include "sim/check/history_generator.h"
+#include "sim/check/linearizability.h"
 
 namespace cairn::sim {
 namespace {

@@ -6,14 +6,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
-#include "sim/world.h"
+#include "sim/core/world.h"
 #include "tests/sim_program.h"
 #include "src/base/status.h"
 #include "src/format/sst_writer.h"
 #include "src/lsm/compaction.h"
 #include "src/lsm/engine.h"
 #include "src/lsm/file_store.h"
-#include "src/lsm/local_journal.h"
+#include "src/storage/segmented_log.h"
 #include "src/lsm/manifest.h"
 #include "src/lsm/memtable.h"
 #include "src/lsm/write_batch.h"
@@ -83,11 +83,11 @@ TEST(Manifest, RoundTripsAndRejectsDamage) {
   EXPECT_FALSE(DecodeManifest(enc.substr(0, enc.size() - 1)).ok());
 }
 
-TEST(LocalJournal, AppendsReadsTrimsAndRecovers) {
+TEST(SegmentedLog, AppendsReadsTrimsAndRecovers) {
   OnSim(3, [](Runtime& rt) -> Task<void> {
-    LocalJournalOptions o{.segment_bytes_max = 1000};
+    storage::SegmentedLogOptions o{.segment_bytes_max = 1000};
     {
-      auto j = co_await LocalJournal::Open(rt.disk(), rt.executor(), "j", o);
+      auto j = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "j", o);
       EXPECT_TRUE(j.ok()) << j.status();
       if (!j.ok()) co_return;
       for (int i = 1; i <= 100; ++i) {
@@ -105,7 +105,7 @@ TEST(LocalJournal, AppendsReadsTrimsAndRecovers) {
       EXPECT_GT((*j)->stats().segments_trimmed, 0u);
       EXPECT_EQ((co_await (*j)->Read(1, 100)).status().code(), absl::StatusCode::kOutOfRange);
     }
-    auto j = co_await LocalJournal::Open(rt.disk(), rt.executor(), "j", o);
+    auto j = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "j", o);
     EXPECT_TRUE(j.ok()) << j.status();
     if (!j.ok()) co_return;
     EXPECT_EQ((*j)->next_position(), 101u);
@@ -127,11 +127,11 @@ TEST(LocalJournal, AppendsReadsTrimsAndRecovers) {
 
 // The rewritable log the Raft storage needs: batches, truncation of a suffix, and a reset to
 // a new start, each surviving a reopen.
-TEST(LocalJournal, AppendsBatchesTruncatesAndResets) {
+TEST(SegmentedLog, AppendsBatchesTruncatesAndResets) {
   OnSim(4, [](Runtime& rt) -> Task<void> {
-    LocalJournalOptions o{.segment_bytes_max = 300};
+    storage::SegmentedLogOptions o{.segment_bytes_max = 300};
     {
-      auto j = co_await LocalJournal::Open(rt.disk(), rt.executor(), "r", o);
+      auto j = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "r", o);
       EXPECT_TRUE(j.ok()) << j.status();
       if (!j.ok()) co_return;
       std::vector<std::string> batch;
@@ -147,7 +147,7 @@ TEST(LocalJournal, AppendsBatchesTruncatesAndResets) {
       EXPECT_EQ(*co_await (*j)->Append("new-12"), 12u);
     }
     {
-      auto j = co_await LocalJournal::Open(rt.disk(), rt.executor(), "r", o);
+      auto j = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "r", o);
       EXPECT_TRUE(j.ok()) << j.status();
       if (!j.ok()) co_return;
       EXPECT_EQ((*j)->next_position(), 13u);
@@ -160,7 +160,7 @@ TEST(LocalJournal, AppendsBatchesTruncatesAndResets) {
       EXPECT_EQ((*j)->start(), 500u);
       EXPECT_EQ(*co_await (*j)->Append("at-500"), 500u);
     }
-    auto j = co_await LocalJournal::Open(rt.disk(), rt.executor(), "r", o);
+    auto j = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "r", o);
     EXPECT_TRUE(j.ok()) << j.status();
     if (!j.ok()) co_return;
     EXPECT_EQ((*j)->start(), 500u);
@@ -169,16 +169,16 @@ TEST(LocalJournal, AppendsBatchesTruncatesAndResets) {
   });
 }
 
-TEST(LocalJournal, GroupCommitsConcurrentAppends) {
+TEST(SegmentedLog, GroupCommitsConcurrentAppends) {
   OnSim(4, [](Runtime& rt) -> Task<void> {
-    auto j = co_await LocalJournal::Open(rt.disk(), rt.executor(), "j");
+    auto j = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "j");
     EXPECT_TRUE(j.ok());
     if (!j.ok()) co_return;
     TaskGroup group(rt.executor());
     std::vector<uint64_t> positions;
     int finished = 0;
     for (int i = 0; i < 64; ++i) {
-      group.Spawn([](LocalJournal* jr, std::vector<uint64_t>* out, int* fin, int i) -> Task<void> {
+      group.Spawn([](storage::SegmentedLog* jr, std::vector<uint64_t>* out, int* fin, int i) -> Task<void> {
         absl::StatusOr<uint64_t> p = co_await jr->Append(absl::StrCat("c", i));
         EXPECT_TRUE(p.ok());
         if (p.ok()) out->push_back(*p);
@@ -195,9 +195,9 @@ TEST(LocalJournal, GroupCommitsConcurrentAppends) {
   });
 }
 
-TEST(LocalJournal, TruncatesATornTailAndRefusesDamageInside) {
+TEST(SegmentedLog, TruncatesATornTailAndRefusesDamageInside) {
   std::string seg;
-  for (int i = 1; i <= 5; ++i) AppendJournalRecord(i, absl::StrCat("r", i), &seg);
+  for (int i = 1; i <= 5; ++i) storage::AppendLogRecord(i, absl::StrCat("r", i), &seg);
   const size_t record_bytes = seg.size() / 5;
   for (const bool tail : {true, false}) {
     OnSim(5, [&](Runtime& rt) -> Task<void> {
@@ -212,7 +212,7 @@ TEST(LocalJournal, TruncatesATornTailAndRefusesDamageInside) {
       }
       EXPECT_TRUE((co_await (*f)->Write(0, bytes)).ok());
       EXPECT_TRUE((co_await (*f)->Sync()).ok());
-      auto j = co_await LocalJournal::Open(rt.disk(), rt.executor(), "j");
+      auto j = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "j");
       if (tail) {
         EXPECT_TRUE(j.ok()) << j.status();
         if (!j.ok()) co_return;
@@ -231,10 +231,10 @@ TEST(LocalJournal, TruncatesATornTailAndRefusesDamageInside) {
     auto f1 = co_await rt.disk().Open("j/00000000000000000001.log", OpenOptions{.create = true});
     EXPECT_TRUE((co_await (*f1)->Write(0, bad)).ok());
     std::string next;
-    AppendJournalRecord(6, "r6", &next);
+    storage::AppendLogRecord(6, "r6", &next);
     auto f2 = co_await rt.disk().Open("j/00000000000000000006.log", OpenOptions{.create = true});
     EXPECT_TRUE((co_await (*f2)->Write(0, next)).ok());
-    auto j = co_await LocalJournal::Open(rt.disk(), rt.executor(), "j");
+    auto j = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "j");
     EXPECT_EQ(j.status().code(), absl::StatusCode::kDataLoss) << j.status();
   });
 }

@@ -32,7 +32,7 @@ Entry MakeEntry(uint64_t index, uint64_t term, Random& random) {
 
 NodeLogOptions SmallSegments() {
   NodeLogOptions o;
-  o.journal.segment_bytes_max = 8u << 10;
+  o.log.segment_bytes_max = 8u << 10;
   o.segments_soft_max = 3;
   return o;
 }

@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "sim/world.h"
+#include "sim/core/world.h"
 #include "tests/sim_program.h"
 #include "src/journal/raft.h"
 #include "src/base/check.h"
@@ -15,8 +15,8 @@
 #include "src/journal/log_encoding.h"
 #include "src/journal/node_log.h"
 #include "src/journal/raft_storage.h"
-#include "src/lsm/local_journal.h"
-#include "src/lsm/sealed_file.h"
+#include "src/storage/segmented_log.h"
+#include "src/storage/sealed_file.h"
 
 namespace cairn::journal {
 namespace {
@@ -146,7 +146,7 @@ TEST(RaftStorage, ACrashInTheMiddleOfAResetComesBackAtTheNewStart) {
       r.hard_state = HardState{.term = 1, .vote = 1};
       EXPECT_TRUE((co_await (*s)->Persist(r)).ok());
       std::string state_path = "g/STATE.0";
-      old_state = *co_await lsm::ReadSealedFile(rt.disk(), std::move(state_path), 1 << 20);
+      old_state = *co_await storage::ReadSealedFile(rt.disk(), std::move(state_path), 1 << 20);
       RaftCore::Ready reset;
       reset.reset = LogStart{.first_index = 50, .first_prev_term = 4, .members = {1, 2, 3}, .epoch = 0};
       EXPECT_TRUE((co_await (*s)->Persist(reset)).ok());
@@ -155,7 +155,7 @@ TEST(RaftStorage, ACrashInTheMiddleOfAResetComesBackAtTheNewStart) {
     std::string dir = "g";
     for (std::string_view copy : kStateFileNames) {
       std::string name(copy);
-      EXPECT_TRUE((co_await lsm::ReplaceSealedFile(rt.disk(), dir, std::move(name), old_state, true)).ok());
+      EXPECT_TRUE((co_await storage::ReplaceSealedFile(rt.disk(), dir, std::move(name), old_state, true)).ok());
     }
     auto s = co_await OpenGroup(rt);
     EXPECT_TRUE(s.ok()) << s.status();
@@ -233,13 +233,13 @@ Task<void> DamageCopy(Runtime& rt, uint64_t position) {
     absl::StatusOr<uint64_t> size = co_await (*file)->Size();
     absl::StatusOr<std::string> bytes = co_await (*file)->Read(0, *size);
     CAIRN_CHECK_OK(bytes.status());
-    for (uint64_t at = 0; at + lsm::kJournalRecordHeaderBytes <= bytes->size();) {
+    for (uint64_t at = 0; at + storage::kLogRecordHeaderBytes <= bytes->size();) {
       const uint32_t length = DecodeFixed32(bytes->data() + at + 4);
       if (DecodeFixed64(bytes->data() + at + 8) == position) {
-        co_await FlipByte(rt, path, at + lsm::kJournalRecordHeaderBytes + 2);
+        co_await FlipByte(rt, path, at + storage::kLogRecordHeaderBytes + 2);
         co_return;
       }
-      at += lsm::kJournalRecordHeaderBytes + length;
+      at += storage::kLogRecordHeaderBytes + length;
     }
   }
   CAIRN_CHECK_MSG(false, "no record copy at the position");

@@ -19,7 +19,7 @@
 #include "gtest/gtest.h"
 #include "src/base/check.h"
 #include "src/journal/raft.h"
-#include "src/runtime/random.h"
+#include "src/base/random.h"
 
 namespace cairn::journal {
 namespace {

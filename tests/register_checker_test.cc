@@ -1,6 +1,6 @@
 // The register checks on hand-built histories, each right or wrong in a known way.
 #include "gtest/gtest.h"
-#include "sim/register_checker.h"
+#include "sim/check/register_checker.h"
 
 namespace cairn::sim {
 namespace {

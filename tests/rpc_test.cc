@@ -2,7 +2,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "sim/world.h"
+#include "sim/core/world.h"
 #include "src/rpc/rpc_node.h"
 
 namespace cairn::rpc {

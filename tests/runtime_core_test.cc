@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "sim/world.h"
+#include "sim/core/world.h"
 #include "src/runtime/channel.h"
 #include "src/runtime/deadline.h"
 #include "src/runtime/task_group.h"

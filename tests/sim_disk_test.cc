@@ -5,7 +5,7 @@
 #include "gtest/gtest.h"
 #include "rapidcheck.h"
 #include "rapidcheck/gtest.h"
-#include "sim/sim_disk.h"
+#include "sim/core/sim_disk.h"
 
 namespace cairn::sim {
 namespace {

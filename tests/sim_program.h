@@ -6,7 +6,7 @@
 #include <functional>
 
 #include "gtest/gtest.h"
-#include "sim/world.h"
+#include "sim/core/world.h"
 
 namespace cairn::testing {
 

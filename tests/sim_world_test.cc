@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "sim/world.h"
+#include "sim/core/world.h"
 
 namespace cairn::sim {
 namespace {

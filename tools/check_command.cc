@@ -12,9 +12,9 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "sim/edn.h"
-#include "sim/history_format.h"
-#include "sim/linearizability.h"
+#include "sim/check/edn.h"
+#include "sim/check/history_format.h"
+#include "sim/check/linearizability.h"
 #include "tools/commands.h"
 
 namespace cairn::tools {

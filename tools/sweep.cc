@@ -14,15 +14,15 @@
 namespace cairn::tools {
 
 SweepSummary RunSweep(const SweepOptions& options,
-                      const std::function<sim::DemoScenario(uint64_t)>& scenario_for,
-                      const std::function<void(const sim::DemoScenario&, const sim::DemoResult&)>& on_result) {
+                      const std::function<sim::Scenario(uint64_t)>& scenario_for,
+                      const std::function<void(const sim::Scenario&, const sim::RunResult&)>& on_result) {
   const auto start = std::chrono::steady_clock::now();
   const uint64_t total = options.last_seed - options.first_seed + 1;
   const bool bar = options.progress && isatty(STDERR_FILENO);
   std::atomic<uint64_t> next{0};
   std::atomic<bool> stop{false};
   std::mutex mu;
-  std::map<uint64_t, std::pair<sim::DemoScenario, sim::DemoResult>> done;  // waiting to be reported
+  std::map<uint64_t, std::pair<sim::Scenario, sim::RunResult>> done;  // waiting to be reported
   uint64_t reported = 0;
   SweepSummary summary;
 
@@ -55,8 +55,8 @@ SweepSummary RunSweep(const SweepOptions& options,
     while (!stop) {
       const uint64_t i = next++;
       if (i >= total) return;
-      sim::DemoScenario scenario = scenario_for(options.first_seed + i);
-      sim::DemoResult result = sim::RunDemoScenario(scenario);
+      sim::Scenario scenario = scenario_for(options.first_seed + i);
+      sim::RunResult result = sim::RunScenario(scenario);
       std::lock_guard<std::mutex> lock(mu);
       done.emplace(i, std::make_pair(std::move(scenario), std::move(result)));
       report_ready();

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "sim/demo_scenario.h"
+#include "sim/harness/simulation.h"
 
 namespace cairn::tools {
 
@@ -27,7 +27,7 @@ struct SweepSummary {
 };
 
 SweepSummary RunSweep(const SweepOptions& options,
-                      const std::function<sim::DemoScenario(uint64_t seed)>& scenario_for,
-                      const std::function<void(const sim::DemoScenario&, const sim::DemoResult&)>& on_result);
+                      const std::function<sim::Scenario(uint64_t seed)>& scenario_for,
+                      const std::function<void(const sim::Scenario&, const sim::RunResult&)>& on_result);
 
 }  // namespace cairn::tools

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include "sim/trace.h"
+#include "sim/core/trace.h"
 #include "src/runtime/knobs.h"
 #include "tools/commands.h"
 

@@ -106,10 +106,10 @@ bool DecodeRecord(std::string_view payload, uint64_t position, NodeLog::Parsed* 
 }  // namespace
 
 Task<absl::Status> NodeLog::Recover(std::string dir) {
-  lsm::LocalJournalOptions journal_options = options_.journal;
+  storage::SegmentedLogOptions journal_options = options_.log;
   journal_options.tolerate_damage = true;
-  absl::StatusOr<std::unique_ptr<lsm::LocalJournal>> log =
-      co_await lsm::LocalJournal::Open(disk_, executor_, std::move(dir), journal_options);
+  absl::StatusOr<std::unique_ptr<storage::SegmentedLog>> log =
+      co_await storage::SegmentedLog::Open(disk_, executor_, std::move(dir), journal_options);
   if (!log.ok()) co_return log.status();
   log_ = *std::move(log);
   stats_.torn_tail_bytes = log_->stats().truncated_tail_bytes;
@@ -126,10 +126,10 @@ Task<absl::Status> NodeLog::Recover(std::string dir) {
   std::map<uint64_t, Found> found;
   std::map<uint64_t, std::string> lone_payloads;  // a record's payload, for rewriting its twin
   for (uint64_t position = log_->start(); position < log_->next_position();) {
-    absl::StatusOr<std::vector<lsm::JournalRecord>> records = co_await log_->Read(position, kRecoveryReadBytes);
+    absl::StatusOr<std::vector<storage::LogRecord>> records = co_await log_->Read(position, kRecoveryReadBytes);
     if (!records.ok()) co_return records.status();
     if (records->empty()) break;
-    for (lsm::JournalRecord& rec : *records) {
+    for (storage::LogRecord& rec : *records) {
       position = rec.position + 1;
       const uint64_t k = RecordOf(rec.position);
       Parsed parsed;
@@ -407,7 +407,7 @@ Task<void> NodeLog::Clean() {
     bool stuck = false;
     for (const auto& [key, pins] : pins_) {
       if (pins.runs.empty() || pins.runs.front().position >= oldest_end) continue;
-      if (pins.bytes > options_.journal.segment_bytes_max / 2) stuck = true;  // too big to copy: wait for its trim
+      if (pins.bytes > options_.log.segment_bytes_max / 2) stuck = true;  // too big to copy: wait for its trim
       pinning.push_back(key);
     }
     if (stuck) {
@@ -442,7 +442,7 @@ Task<absl::Status> NodeLog::CopyForward(const StreamKey& key) {
     // Either copy of the record: Read skips one recovery found damaged.
     std::optional<Parsed> record;
     for (uint64_t position : {run.position, run.position + 1}) {
-      absl::StatusOr<std::vector<lsm::JournalRecord>> read = co_await log_->Read(position, 1);
+      absl::StatusOr<std::vector<storage::LogRecord>> read = co_await log_->Read(position, 1);
       if (!read.ok() || read->empty() || RecordOf(read->front().position) != RecordOf(run.position)) continue;
       Parsed p;
       if (DecodeRecord(read->front().payload, run.position, &p) && p.tag == kChangeTag && p.key == key) {

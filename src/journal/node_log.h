@@ -3,7 +3,7 @@
 // each stream synced its own log, and appends spread over 128 streams ran at a third of one
 // stream's rate (bench/journal_streams.sh).
 //
-//   <root>/.nodelog/   a LocalJournal (stream names cannot start with '.'). Each record is a
+//   <root>/.nodelog/   a SegmentedLog (stream names cannot start with '.'). Each record is a
 //                      stream's change — what one RaftStorage::Persist does to its log: reset
 //                      it to a new start, truncate it from an index, append entries — tagged
 //                      with the stream's name and incarnation. Every record is written twice, at
@@ -52,7 +52,7 @@
 
 #include "absl/status/statusor.h"
 #include "src/journal/raft.h"
-#include "src/lsm/local_journal.h"
+#include "src/storage/segmented_log.h"
 #include "src/runtime/disk.h"
 #include "src/runtime/executor.h"
 #include "src/runtime/notifier.h"
@@ -75,7 +75,7 @@ struct LogChange {
 };
 
 struct NodeLogOptions {
-  lsm::LocalJournalOptions journal;
+  storage::SegmentedLogOptions log;
   // The cleaner starts once the log holds more segments than this.
   size_t segments_soft_max = 4;
   // A copy-forward record carries at most this many bytes of entries (larger logs take several).
@@ -203,7 +203,7 @@ class NodeLog {
   Disk& disk_;
   Executor& executor_;
   const NodeLogOptions options_;
-  std::unique_ptr<lsm::LocalJournal> log_;
+  std::unique_ptr<storage::SegmentedLog> log_;
   std::map<StreamKey, std::vector<Parsed>> parsed_;  // recovery, until each stream's Replay
   std::map<StreamKey, Pins> pins_;
   std::multiset<uint64_t> in_flight_;  // positions of Appends not yet durable and applied

@@ -42,7 +42,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "src/runtime/network.h"
-#include "src/runtime/random.h"
+#include "src/base/random.h"
 
 namespace cairn::journal {
 

@@ -9,7 +9,7 @@
 #include "src/base/strings.h"
 #include "src/base/varint.h"
 #include "src/journal/log_encoding.h"
-#include "src/lsm/sealed_file.h"
+#include "src/storage/sealed_file.h"
 
 namespace cairn::journal {
 namespace {
@@ -42,10 +42,10 @@ Task<absl::Status> RaftStorage::WriteState() {
   PutVarint64(&body, recovered_.hard.floor_term);
   PutVarint64(&body, recovered_.hard.floor_index);
   PutStart(&body, start_);
-  const std::string sealed = lsm::SealBody(kStateMagic, body);
+  const std::string sealed = storage::SealBody(kStateMagic, body);
   // Copy 0, then copy 1; the caller acts only after both (see the header).
   for (std::string_view name : kStateFileNames) {
-    CO_RETURN_IF_ERROR(co_await lsm::ReplaceSealedFile(disk_, dir_, std::string(name), sealed, true));
+    CO_RETURN_IF_ERROR(co_await storage::ReplaceSealedFile(disk_, dir_, std::string(name), sealed, true));
   }
   written_ = recovered_.hard;
   co_return absl::OkStatus();
@@ -96,7 +96,7 @@ Task<absl::Status> RaftStorage::RecoverState(std::vector<NodeId> members, bool* 
   Copy copies[2];
   for (int c = 0; c < 2; ++c) {
     const std::string path = absl::StrCat(dir_, "/", AbslView(kStateFileNames[c]));
-    absl::StatusOr<std::string> body = co_await lsm::ReadSealedBody(disk_, path, kStateMagic, path, kStateBytesMax);
+    absl::StatusOr<std::string> body = co_await storage::ReadSealedBody(disk_, path, kStateMagic, path, kStateBytesMax);
     if (!body.ok()) {
       copies[c].status = body.status();
       continue;

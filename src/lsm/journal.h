@@ -19,13 +19,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "src/runtime/task.h"
+#include "src/storage/log_record.h"
 
 namespace cairn::lsm {
 
-struct JournalRecord {
-  uint64_t position = 0;
-  std::string payload;
-};
+using JournalRecord = storage::LogRecord;
 
 class Journal {
  public:

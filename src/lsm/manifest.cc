@@ -5,7 +5,7 @@
 #include "src/base/crc32c.h"
 #include "src/base/status.h"
 #include "src/base/varint.h"
-#include "src/lsm/sealed_file.h"
+#include "src/storage/sealed_file.h"
 
 namespace cairn::lsm {
 namespace {
@@ -41,11 +41,11 @@ std::string EncodeManifest(const ManifestState& state) {
     PutVarint64(&body, f.size_bytes);
     PutVarint64(&body, f.rows);
   }
-  return SealBody(kMagic, body);
+  return storage::SealBody(kMagic, body);
 }
 
 absl::StatusOr<ManifestState> DecodeManifest(std::string_view bytes) {
-  absl::StatusOr<std::string_view> sealed = OpenSealedBody(kMagic, bytes, "manifest");
+  absl::StatusOr<std::string_view> sealed = storage::OpenSealedBody(kMagic, bytes, "manifest");
   if (!sealed.ok()) return sealed.status();
   const std::string_view body = *sealed;
   ByteReader r(body);
@@ -78,13 +78,13 @@ absl::StatusOr<ManifestState> DecodeManifest(std::string_view bytes) {
 }
 
 Task<absl::StatusOr<ManifestState>> ReadManifest(Disk& disk, std::string dir) {
-  absl::StatusOr<std::string> bytes = co_await ReadSealedFile(disk, dir + "/MANIFEST", kManifestBytesMax);
+  absl::StatusOr<std::string> bytes = co_await storage::ReadSealedFile(disk, dir + "/MANIFEST", kManifestBytesMax);
   if (!bytes.ok()) co_return bytes.status();
   co_return DecodeManifest(*bytes);
 }
 
 Task<absl::Status> WriteManifest(Disk& disk, std::string dir, ManifestState state, bool sync) {
-  co_return co_await ReplaceSealedFile(disk, std::move(dir), "MANIFEST", EncodeManifest(state), sync);
+  co_return co_await storage::ReplaceSealedFile(disk, std::move(dir), "MANIFEST", EncodeManifest(state), sync);
 }
 
 }  // namespace cairn::lsm

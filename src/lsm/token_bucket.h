@@ -12,7 +12,7 @@
 
 #include "src/format/io_throttle.h"
 #include "src/runtime/executor.h"
-#include "src/runtime/time.h"
+#include "src/base/time.h"
 
 namespace cairn::lsm {
 

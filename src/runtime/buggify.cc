@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "src/base/hash.h"
-#include "src/runtime/random.h"
+#include "src/base/random.h"
 
 namespace cairn {
 

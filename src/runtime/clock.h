@@ -3,7 +3,7 @@
 // for timeouts). In simulation both are virtual.
 #pragma once
 
-#include "src/runtime/time.h"
+#include "src/base/time.h"
 
 namespace cairn {
 

@@ -9,7 +9,7 @@
 
 #include "src/runtime/task.h"
 #include "src/runtime/task_group.h"
-#include "src/runtime/time.h"
+#include "src/base/time.h"
 #include "src/runtime/wake.h"
 
 namespace cairn {

@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "src/base/strings.h"
-#include "src/runtime/random.h"
+#include "src/base/random.h"
 
 namespace cairn {
 

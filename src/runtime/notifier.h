@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "src/runtime/executor.h"
-#include "src/runtime/time.h"
+#include "src/base/time.h"
 #include "src/runtime/wake.h"
 
 namespace cairn {

@@ -12,7 +12,7 @@
 #include "src/runtime/knobs.h"
 #include "src/runtime/log.h"
 #include "src/runtime/network.h"
-#include "src/runtime/random.h"
+#include "src/base/random.h"
 
 namespace cairn {
 

@@ -1,0 +1,220 @@
+// The shard engine (src/lsm, docs/lsm.md) on one node's disk, as a workload.
+//
+// One node runs the engine and its writer together (an embedded shard): it puts unique values
+// to 40 keys and runs a major compaction every 50 writes, while the nemesis crashes the node
+// (its process or its machine), cuts the power, fails and slows its disk and fills it. A write
+// that fails leaves the engine refusing writes until it is reopened, so the program exits and
+// the supervisor restarts it. After every (re)open the node reads every key back. Per key the
+// workload keeps the values a read may return: after an acknowledged write only that value; a
+// write that failed or was cut off by a crash adds its value (it may or may not have happened);
+// what a read after recovery returns is the new truth (recovery made it durable). At the end the
+// machine crashes once more, fault-free, and every key is read again. Checked:
+//  - durable-after-restart: every read after a reopen returns one of the values its key may hold;
+//  - reads-see-writes, no-lost-write, linearizable: the history of writes and reads;
+//  - liveness: the writer writes again after the faults heal, and the final read-back completes.
+// Odd seeds give the engine a small shared cache and pace its system IO, as a node full of
+// shards would.
+#include "sim/harness/workloads/workloads.h"
+
+#include <map>
+#include <optional>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "src/lsm/engine.h"
+#include "src/lsm/shared_cache.h"
+#include "src/lsm/token_bucket.h"
+
+namespace cairn::sim {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr int kWriterProcess = 0;
+constexpr int kReadBackProcess = 1;  // the reads after each reopen (not a tape's: they follow from the writes)
+constexpr uint64_t kKeys = 40;
+constexpr uint64_t kWritesPerMajorCompaction = 50;
+
+std::string Key(uint64_t k) { return absl::StrFormat("key%03d", k); }
+
+lsm::EngineOptions TinyEngine() {
+  lsm::EngineOptions o;
+  o.memtable_bytes = 4 << 10;
+  o.minis_max = 2;
+  o.minor_trigger_bytes = 24 << 10;
+  o.sst.macroblock_bytes = 64 << 10;
+  o.sst.microblock_bytes = 4 << 10;
+  o.journal.segment_bytes_max = 16 << 10;
+  return o;
+}
+
+class EngineWorkload final : public Workload {
+ public:
+  explicit EngineWorkload(const Scenario& s) : shared_(s.seed % 2 == 1) {}
+
+  void Setup(WorkloadContext& ctx) override {
+    ctx_ = &ctx;
+    const NodeId n = ctx.world.AddNode("shard", [this](Runtime& rt) { return Node(rt); });
+    ctx.servers = {n};
+    ctx.nodes = {n};
+    ctx.corruptible_servers_max = 0;  // one copy: rot is loss the engine detects but cannot repair
+    ctx.nodes_description = absl::StrCat("1 node: the engine and its writer", shared_ ? " (shared cache, paced system IO)" : "");
+  }
+
+  std::vector<CheckResult> Check(WorkloadContext& ctx) override {
+    // A last crash of the machine with every fault healed: recovery reads every key back.
+    final_read_back_ = true;
+    ctx.world.Restart(ctx.servers[0], World::CrashKind::kMachine);
+    ctx.world.RunFor(seconds(3));
+    std::vector<CheckResult> checks;
+    checks.push_back(durable_);
+    for (CheckResult& c : CheckRegisterHistory(ctx.history)) checks.push_back(std::move(c));
+    checks.push_back(LinearizabilityCheck(ctx.history, Model::Register(), CheckOptions{.search_steps_max = 20'000'000}));
+    CheckResult live = ctx.Liveness({{kWriterProcess, "the writer"}}, ctx.chaos_end + seconds(3));
+    if (!read_back_at_end_) {
+      live.passed = false;
+      ++live.violation_count;
+      live.violations.push_back("the read-back after the last restart did not complete");
+    }
+    checks.push_back(std::move(live));
+    return checks;
+  }
+
+  std::vector<Figure> Figures() const override {
+    return {{"acknowledged writes", acked_},
+            {"indeterminate writes", indeterminate_},
+            {"opens", opens_},
+            {"failed opens", opens_failed_},
+            {"reads after reopen checked", reads_checked_},
+            {"major compactions", majors_}};
+  }
+
+ private:
+  void Violation(std::string what) {
+    durable_.passed = false;
+    if (durable_.violation_count++ < 3) durable_.violations.push_back(std::move(what));
+    if (durable_.first_witnessed == kInstantMax) durable_.first_witnessed = ctx_->world.Now();
+  }
+
+  Task<void> Node(Runtime& rt);
+
+  WorkloadContext* ctx_ = nullptr;
+  const bool shared_;
+  // Per key, the values a read may return ("" = absent); survives the node's crashes.
+  std::map<std::string, std::set<std::string>> possible_;
+  std::optional<std::pair<std::string, std::string>> in_flight_;  // a write a crash may have cut off
+  uint64_t counter_ = 0;
+  uint64_t acked_ = 0, indeterminate_ = 0, opens_ = 0, opens_failed_ = 0, reads_checked_ = 0, majors_ = 0;
+  bool final_read_back_ = false;   // the incarnation started by Check
+  bool read_back_at_end_ = false;  // and its read-back completed
+  CheckResult durable_{"durable-after-restart"};
+};
+
+Task<void> EngineWorkload::Node(Runtime& rt) {
+  const bool final_incarnation = final_read_back_;
+  std::optional<lsm::SharedCache> cache;
+  std::optional<lsm::TokenBucket> bucket;
+  lsm::EngineOptions options = TinyEngine();
+  options.canary_skip_manifest_sync = ctx_->Planted("skip-manifest-sync");
+  if (shared_) {
+    options.cache = &cache.emplace(32 << 10);
+    options.system_io = &bucket.emplace(rt.executor(), lsm::TokenBucketOptions{.bytes_per_second = 4 << 20,
+                                                                               .burst_bytes = 64 << 10});
+  }
+  if (in_flight_) {
+    possible_[in_flight_->first].insert(in_flight_->second);
+    ++indeterminate_;
+    in_flight_.reset();
+  }
+  auto opened = co_await lsm::Engine::Open(rt.disk(), rt.executor(), "shard", options);
+  ++opens_;
+  if (!opened.ok()) {
+    // With every fault healed, recovery must succeed: what is on disk is all the engine wrote.
+    if (final_incarnation) Violation(absl::StrCat("the engine cannot recover: ", opened.status().ToString()));
+    // A disk fault at recovery: exit; the supervisor restarts us.
+    ++opens_failed_;
+    rt.Log(absl::StrCat("engine open failed: ", opened.status().ToString()));
+    co_return;
+  }
+  lsm::Engine& engine = **opened;
+  for (auto& [key, values] : possible_) {
+    const uint64_t op = ctx_->history.Invoke(kReadBackProcess, OpKind::kRead, key, std::nullopt, ctx_->world.Now());
+    absl::StatusOr<std::optional<std::string>> got = co_await engine.Get(key);
+    if (!got.ok()) {
+      ctx_->history.Complete(op, OpOutcome::kFail, std::nullopt, ctx_->world.Now(), got.status().ToString());
+      rt.Log(absl::StrCat("read-back of ", key, " failed: ", got.status().ToString()));
+      co_return;  // a read error: exit and read back again after the restart
+    }
+    ctx_->history.Complete(op, OpOutcome::kOk, *got, ctx_->world.Now());
+    const std::string read = got->value_or("");
+    ++reads_checked_;
+    if (!values.contains(read)) {
+      Violation(absl::StrCat("after a reopen, key ", key, " reads \"", read.substr(0, 20), "\", which is none of the ",
+                             values.size(), " values it may hold"));
+      co_return;
+    }
+    values = {read};
+  }
+  if (final_incarnation) {
+    read_back_at_end_ = true;
+    co_return;
+  }
+  const Instant stop_at = ctx_->end - seconds(1);
+  while (ctx_->world.Now() < stop_at) {
+    OpKind kind = OpKind::kWrite;
+    std::string key = Key(rt.random().Uniform(kKeys));
+    if (!co_await ctx_->NextOp(rt, kWriterProcess, kind, key)) co_return;
+    const std::string value = absl::StrCat("s", ctx_->scenario.seed, "-", ++counter_);
+    if (!possible_.contains(key)) possible_[key] = {""};
+    in_flight_.emplace(key, value);
+    const uint64_t op = ctx_->history.Invoke(kWriterProcess, OpKind::kWrite, key, value, ctx_->world.Now());
+    absl::StatusOr<uint64_t> w = co_await engine.Put(key, value);
+    in_flight_.reset();
+    if (w.ok()) {
+      ctx_->history.Complete(op, OpOutcome::kOk, std::nullopt, ctx_->world.Now());
+      ctx_->Completed(kWriterProcess);
+      possible_[key] = {value};
+      ++acked_;
+    } else {
+      ctx_->history.Complete(op, OpOutcome::kInfo, std::nullopt, ctx_->world.Now(), w.status().ToString());
+      possible_[key].insert(value);
+      ++indeterminate_;
+      rt.Log(absl::StrCat("put failed, reopening: ", w.status().ToString()));
+      co_return;  // the engine refuses writes until reopened: exit, and the supervisor restarts us
+    }
+    if (counter_ % kWritesPerMajorCompaction == 0) {
+      // May fail under faults; the reads are what is checked.
+      majors_ += (co_await engine.CompactMajor()).ok();
+    }
+  }
+}
+
+}  // namespace
+
+const WorkloadInfo& EngineWorkloadInfo() {
+  static const WorkloadInfo info = [] {
+    using enum fault::FaultKind;
+    WorkloadInfo w;
+    w.name = "engine";
+    w.title = "shard engine on one node's disk";
+    w.description =
+        "The shard engine (docs/lsm.md) and its writer on one node, through crashes, power loss and\n"
+        "disk faults; every key read back after each reopen. Checks: durable-after-restart,\n"
+        "reads-see-writes, no-lost-write, linearizable, liveness.";
+    w.canaries = {{"skip-manifest-sync", "the engine never syncs its manifest", {kCrashRestart, kPowerLoss},
+                   milliseconds(200)}};
+    w.probe_dirs = {"src/lsm", "src/storage", "src/format"};
+    w.chaos = seconds(15);
+    w.heal = seconds(5);
+    w.fault_kinds = {kCrashRestart, kPowerLoss, kDiskErrors, kDiskFull};
+    w.swarm_kinds = {kCrashRestart, kPowerLoss, kPause, kClock, kDiskErrors, kDiskFull};
+    w.fault_pace = milliseconds(300);
+    w.make = [](const Scenario& s) { return std::make_unique<EngineWorkload>(s); };
+    return w;
+  }();
+  return info;
+}
+
+}  // namespace cairn::sim

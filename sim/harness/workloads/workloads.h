@@ -1,0 +1,13 @@
+// The workloads the harness knows (sim/harness/workload.h). Each file of this folder defines
+// one; Workloads() lists them all.
+#pragma once
+
+#include "sim/harness/workload.h"
+
+namespace cairn::sim {
+
+const WorkloadInfo& RegisterWorkloadInfo();  // the demo register (src/demo)
+const WorkloadInfo& JournalWorkloadInfo();   // a Raft journal stream (src/journal)
+const WorkloadInfo& EngineWorkloadInfo();    // the shard engine on one node's disk (src/lsm)
+
+}  // namespace cairn::sim

@@ -1,0 +1,488 @@
+#include "src/storage/segmented_log.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "src/base/check.h"
+#include "src/base/coding.h"
+#include "src/base/crc32c.h"
+#include "src/base/status.h"
+#include "src/base/strings.h"
+
+namespace cairn::storage {
+namespace {
+
+constexpr std::string_view kSegmentSuffix = ".log";
+// A read that returns a damaged record is retried this many times before the damage is
+// believed: the disk may have flipped a bit in transit rather than at rest.
+constexpr int kReadAttemptsMax = 3;
+
+uint32_t RecordChecksum(std::string_view header12, std::string_view payload) {
+  return crc32c::Mask(crc32c::Extend(crc32c::Value(header12), payload));
+}
+
+// The length and position of the intact record at `at` of `bytes`, if there is one: its
+// header and payload lie inside `bytes` and its checksum holds.
+struct RecordHeader {
+  uint32_t length;
+  uint64_t position;
+};
+std::optional<RecordHeader> IntactRecordAt(std::string_view bytes, uint64_t at) {
+  if (bytes.size() < kLogRecordHeaderBytes || at > bytes.size() - kLogRecordHeaderBytes) return std::nullopt;
+  const char* h = bytes.data() + at;
+  const RecordHeader r{DecodeFixed32(h + 4), DecodeFixed64(h + 8)};
+  if (r.length > kLogRecordBytesMax || bytes.size() - at - kLogRecordHeaderBytes < r.length) return std::nullopt;
+  if (RecordChecksum(std::string_view(h + 4, 12), std::string_view(h + kLogRecordHeaderBytes, r.length)) !=
+      DecodeFixed32(h)) {
+    return std::nullopt;
+  }
+  return r;
+}
+
+// The first intact record at or after offset `from` of `bytes` whose position is at least
+// `min_position` (and plausible: no further on than the bytes could hold records).
+struct FoundRecord {
+  uint64_t offset;
+  RecordHeader header;
+};
+std::optional<FoundRecord> FindIntactRecord(std::string_view bytes, uint64_t from, uint64_t min_position) {
+  const uint64_t max_position = min_position + bytes.size() / kLogRecordHeaderBytes;
+  for (uint64_t at = from; at + kLogRecordHeaderBytes <= bytes.size(); ++at) {
+    // A cheap filter first, so the scan stays linear: a plausible position, then the checksum.
+    const uint64_t position = DecodeFixed64(bytes.data() + at + 8);
+    if (position < min_position || position > max_position) continue;
+    if (std::optional<RecordHeader> r = IntactRecordAt(bytes, at)) return FoundRecord{at, *r};
+  }
+  return std::nullopt;
+}
+
+// A segment image, parsed: every record found intact, in position order from `first`, and the
+// positions between them that it lacks (damaged, or lost to a misdirected write).
+struct ParsedSegment {
+  std::vector<uint64_t> offsets;  // per position; a missing one: where its damage begins
+  std::vector<uint64_t> missing;
+  uint64_t good = 0;              // the offset after the last intact record
+  bool irregular = false;         // missing or displaced records
+};
+ParsedSegment ParseSegment(std::string_view bytes, uint64_t first) {
+  ParsedSegment p;
+  uint64_t at = 0;
+  while (true) {
+    const uint64_t expected = first + p.offsets.size();
+    std::optional<RecordHeader> r = IntactRecordAt(bytes, at);
+    if (!r.has_value() || r->position != expected) {
+      std::optional<FoundRecord> found = FindIntactRecord(bytes, at, expected);
+      if (!found.has_value()) break;  // nothing intact after: the tail
+      p.irregular = true;
+      for (uint64_t q = expected; q < found->header.position; ++q) {
+        p.offsets.push_back(at);
+        p.missing.push_back(q);
+      }
+      at = found->offset;
+      r = found->header;
+    }
+    p.offsets.push_back(at);
+    at += kLogRecordHeaderBytes + r->length;
+    p.good = at;
+  }
+  return p;
+}
+
+}  // namespace
+
+void AppendLogRecord(uint64_t position, std::string_view payload, std::string* out) {
+  CAIRN_CHECK_LE(payload.size(), kLogRecordBytesMax);
+  std::string header;
+  PutFixed32(&header, static_cast<uint32_t>(payload.size()));
+  PutFixed64(&header, position);
+  PutFixed32(out, RecordChecksum(header, payload));
+  out->append(header);
+  out->append(payload);
+}
+
+SegmentedLog::SegmentedLog(Disk& disk, Executor& executor, std::string dir, SegmentedLogOptions options)
+    : disk_(disk), executor_(executor), dir_(std::move(dir)), options_(options), committed_(executor),
+      tasks_(executor) {}
+
+SegmentedLog::~SegmentedLog() = default;
+
+std::string SegmentedLog::SegmentPath(uint64_t first) const {
+  return absl::StrFormat("%s/%020d%s", dir_, first, AbslView(kSegmentSuffix));
+}
+
+std::vector<uint64_t> SegmentedLog::segment_starts() const {
+  std::vector<uint64_t> out;
+  out.reserve(segments_.size());
+  for (const Segment& s : segments_) out.push_back(s.first);
+  return out;
+}
+
+uint64_t SegmentedLog::start() const {
+  CAIRN_CHECK(!segments_.empty());
+  return segments_.front().first;
+}
+
+Task<absl::StatusOr<std::unique_ptr<SegmentedLog>>> SegmentedLog::Open(Disk& disk, Executor& executor,
+                                                                      std::string dir,
+                                                                      SegmentedLogOptions options) {
+  std::unique_ptr<SegmentedLog> j(new SegmentedLog(disk, executor, std::move(dir), options));
+  CO_RETURN_IF_ERROR(co_await j->Recover());
+  co_return j;
+}
+
+Task<absl::Status> SegmentedLog::Recover() {
+  CO_RETURN_IF_ERROR(co_await disk_.CreateDir(dir_));
+  absl::StatusOr<std::vector<std::string>> names = co_await disk_.List(dir_);
+  if (!names.ok()) co_return names.status();
+  std::vector<uint64_t> firsts;
+  for (const std::string& name : *names) {
+    uint64_t first = 0;
+    if (name.size() != 20 + kSegmentSuffix.size() || !name.ends_with(kSegmentSuffix) ||
+        !absl::SimpleAtoi(AbslView(std::string_view(name).substr(0, 20)), &first) || first == 0) {
+      co_return absl::DataLossError(absl::StrCat(dir_, ": unexpected file ", name, " in the journal"));
+    }
+    firsts.push_back(first);
+  }
+  std::sort(firsts.begin(), firsts.end());
+  if (firsts.empty()) {
+    CO_RETURN_IF_ERROR(co_await StartSegment(1));
+    co_return absl::OkStatus();
+  }
+  for (size_t i = 0; i < firsts.size(); ++i) {
+    segments_.push_back(Segment{.first = firsts[i]});
+    CO_RETURN_IF_ERROR(co_await RecoverSegment(segments_.back(), i + 1 == firsts.size()));
+    Segment& s = segments_.back();
+    if (options_.tolerate_damage && i + 1 < firsts.size()) {
+      // A segment that lost its last records: the next one says where they ended.
+      for (uint64_t q = s.end(); q < firsts[i + 1]; ++q) {
+        s.offsets.push_back(s.size);
+        damaged_.insert(q);
+        ++stats_.damaged_records;
+        s.irregular = true;
+      }
+    }
+    if (i + 1 < firsts.size() && s.end() != firsts[i + 1]) {
+      co_return absl::DataLossError(absl::StrCat(SegmentPath(s.first), ": holds positions ", s.first, "..",
+                                                 s.end(), " but the next segment starts at ", firsts[i + 1]));
+    }
+    stats_.recovered_records += s.offsets.size();
+  }
+  // Records that reached the file but were never synced (a crash between write and fsync) are
+  // served from now on, so they must not vanish at the next crash: sync them now.
+  absl::StatusOr<std::shared_ptr<File>> last = co_await FileOf(segments_.back());
+  if (!last.ok()) co_return last.status();
+  CO_RETURN_IF_ERROR(co_await (*last)->Sync());
+  CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
+  next_position_ = segments_.back().end();
+  durable_position_ = next_position_ - 1;
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> SegmentedLog::RecoverSegment(Segment& s, bool last) {
+  const std::string path = SegmentPath(s.first);
+  absl::StatusOr<std::shared_ptr<File>> file = co_await FileOf(s);
+  if (!file.ok()) co_return file.status();
+  absl::StatusOr<uint64_t> size = co_await (*file)->Size();
+  if (!size.ok()) co_return size.status();
+  ParsedSegment parsed;
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<std::string> bytes = co_await (*file)->Read(0, *size);
+    if (!bytes.ok()) {
+      if (attempt < kReadAttemptsMax) continue;
+      co_return bytes.status();
+    }
+    parsed = ParseSegment(*bytes, s.first);
+    if ((parsed.missing.empty() && parsed.good == bytes->size()) || attempt == kReadAttemptsMax) break;
+  }
+  if (!parsed.missing.empty()) {
+    if (!options_.tolerate_damage) {
+      co_return absl::DataLossError(absl::StrCat(path, ": damaged record at offset ", parsed.offsets[parsed.missing[0] - s.first],
+                                                 " (position ", parsed.missing[0], ") before the end of the journal"));
+    }
+    stats_.damaged_records += parsed.missing.size();
+    damaged_.insert(parsed.missing.begin(), parsed.missing.end());
+  }
+  s.offsets = std::move(parsed.offsets);
+  s.irregular = parsed.irregular;
+  s.size = parsed.good;
+  if (parsed.good < *size) {
+    if (!last) {
+      // Not a torn tail: later segments were written after this one was complete.
+      if (!options_.tolerate_damage) {
+        co_return absl::DataLossError(absl::StrCat(path, ": damaged record at offset ", parsed.good, " (position ",
+                                                   s.end(), ") before the end of the journal"));
+      }
+      s.irregular = true;  // Recover lists the positions up to the next segment as damaged
+      co_return absl::OkStatus();
+    }
+    // The unacknowledged tail of the last segment: cut it off, durably, before appending.
+    stats_.truncated_tail_bytes += *size - parsed.good;
+    CO_RETURN_IF_ERROR(co_await (*file)->Truncate(parsed.good));
+    CO_RETURN_IF_ERROR(co_await (*file)->Sync());
+  }
+  co_return absl::OkStatus();
+}
+
+Task<absl::StatusOr<std::shared_ptr<File>>> SegmentedLog::FileOf(Segment& s) {
+  if (s.file == nullptr) {
+    std::string path = SegmentPath(s.first);
+    absl::StatusOr<std::unique_ptr<File>> f = co_await disk_.Open(std::move(path), OpenOptions{});
+    if (!f.ok()) co_return f.status();
+    s.file = std::move(*f);
+  }
+  co_return s.file;
+}
+
+Task<absl::Status> SegmentedLog::StartSegment(uint64_t first) {
+  std::string path = SegmentPath(first);
+  absl::StatusOr<std::unique_ptr<File>> f =
+      co_await disk_.Open(std::move(path), OpenOptions{.create = true, .exclusive = true});
+  if (!f.ok()) co_return f.status();
+  CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
+  // Only the last segment is appended to; the others keep no descriptor.
+  if (!segments_.empty()) segments_.back().file.reset();
+  segments_.push_back(Segment{.first = first, .file = std::move(*f)});
+  ++stats_.segments_created;
+  co_return absl::OkStatus();
+}
+
+Task<absl::StatusOr<uint64_t>> SegmentedLog::Append(std::string payload) {
+  if (!error_.ok()) co_return error_;
+  if (payload.size() > kLogRecordBytesMax) {
+    co_return absl::InvalidArgumentError(absl::StrCat("journal record of ", payload.size(), " bytes exceeds ",
+                                                      kLogRecordBytesMax));
+  }
+  const uint64_t position = next_position_++;
+  ++stats_.appends;
+  pending_.push_back(Pending{position, std::move(payload)});
+  co_return co_await WaitDurable(position);
+}
+
+Task<absl::StatusOr<uint64_t>> SegmentedLog::WaitDurable(uint64_t position) {
+  if (!committing_) {
+    committing_ = true;
+    tasks_.Spawn(CommitLoop());
+  }
+  while (durable_position_ < position && error_.ok()) co_await committed_.Wait();
+  if (durable_position_ >= position) co_return position;
+  co_return error_;
+}
+
+Task<absl::StatusOr<uint64_t>> SegmentedLog::AppendBatch(std::vector<std::string> payloads) {
+  if (!error_.ok()) co_return error_;
+  CAIRN_CHECK(!payloads.empty());
+  for (std::string& p : payloads) {
+    if (p.size() > kLogRecordBytesMax) {
+      co_return absl::InvalidArgumentError(absl::StrCat("journal record of ", p.size(), " bytes exceeds ",
+                                                        kLogRecordBytesMax));
+    }
+  }
+  for (std::string& p : payloads) {
+    ++stats_.appends;
+    pending_.push_back(Pending{next_position_++, std::move(p)});
+  }
+  co_return co_await WaitDurable(next_position_ - 1);
+}
+
+Task<void> SegmentedLog::WaitIdle() {
+  while (committing_ || !pending_.empty()) co_await committed_.Wait();
+}
+
+Task<absl::Status> SegmentedLog::TruncateFrom(uint64_t position) {
+  co_await WaitIdle();
+  if (!error_.ok()) co_return error_;
+  if (position >= next_position_) co_return absl::OkStatus();
+  CAIRN_CHECK_GE(position, start());
+  bool removed = false;
+  while (segments_.size() > 1 && segments_.back().first >= position) {
+    const std::string path = SegmentPath(segments_.back().first);
+    segments_.pop_back();
+    CO_RETURN_IF_ERROR(co_await disk_.Remove(path));
+    removed = true;
+  }
+  Segment& seg = segments_.back();
+  const uint64_t index = position - seg.first;
+  CAIRN_CHECK_LE(index, seg.offsets.size());
+  const uint64_t offset = index < seg.offsets.size() ? seg.offsets[index] : seg.size;
+  absl::StatusOr<std::shared_ptr<File>> file = co_await FileOf(seg);
+  if (!file.ok()) co_return file.status();
+  CO_RETURN_IF_ERROR(co_await (*file)->Truncate(offset));
+  CO_RETURN_IF_ERROR(co_await (*file)->Sync());
+  if (removed) CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
+  seg.offsets.resize(index);
+  seg.size = offset;
+  damaged_.erase(damaged_.lower_bound(position), damaged_.end());
+  next_position_ = position;
+  durable_position_ = position - 1;
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> SegmentedLog::Reset(uint64_t first) {
+  CAIRN_CHECK_GE(first, 1u);
+  co_await WaitIdle();
+  if (!error_.ok()) co_return error_;
+  while (!segments_.empty()) {
+    const std::string path = SegmentPath(segments_.back().first);
+    segments_.pop_back();
+    CO_RETURN_IF_ERROR(co_await disk_.Remove(path));
+  }
+  CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
+  damaged_.clear();
+  CO_RETURN_IF_ERROR(co_await StartSegment(first));
+  next_position_ = first;
+  durable_position_ = first - 1;
+  co_return absl::OkStatus();
+}
+
+Task<void> SegmentedLog::CommitLoop() {
+  while (!pending_.empty() && error_.ok()) {
+    Segment* seg = &segments_.back();
+    if (seg->size >= options_.segment_bytes_max) {
+      absl::Status s = co_await StartSegment(pending_.front().position);
+      if (!s.ok()) {
+        error_ = s;
+        break;
+      }
+      seg = &segments_.back();
+    }
+    // Take a group: whatever is pending, up to the group bound (at least one record).
+    std::string batch;
+    size_t taken = 0;
+    std::vector<uint64_t> offsets;
+    while (taken < pending_.size() && (taken == 0 || batch.size() < options_.group_commit_bytes_max)) {
+      offsets.push_back(seg->size + batch.size());
+      AppendLogRecord(pending_[taken].position, pending_[taken].payload, &batch);
+      ++taken;
+    }
+    const uint64_t last = pending_[taken - 1].position;
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(taken));
+    CAIRN_CHECK_EQ(seg->end(), last + 1 - taken);
+    const uint64_t bytes = batch.size();
+    absl::Status s = co_await seg->file->Write(seg->size, std::move(batch));
+    if (s.ok() && options_.sync) s = co_await seg->file->Sync();
+    if (!s.ok()) {
+      error_ = absl::Status(s.code(), absl::StrCat("journal ", dir_, " failed and must be reopened: ", s.message()));
+      break;
+    }
+    seg->size += bytes;
+    seg->offsets.insert(seg->offsets.end(), offsets.begin(), offsets.end());
+    durable_position_ = last;
+    ++stats_.group_writes;
+    committed_.NotifyAll();
+  }
+  committing_ = false;
+  committed_.NotifyAll();
+}
+
+Task<absl::StatusOr<std::vector<LogRecord>>> SegmentedLog::Read(uint64_t from, size_t max_bytes) {
+  std::vector<LogRecord> out;
+  if (from < start()) {
+    co_return absl::OutOfRangeError(absl::StrCat("journal position ", from, " is trimmed (start ", start(), ")"));
+  }
+  while (damaged_.contains(from)) ++from;
+  if (from > durable_position_) co_return out;
+  auto seg = std::upper_bound(segments_.begin(), segments_.end(), from,
+                              [](uint64_t p, const Segment& s) { return p < s.first; });
+  CAIRN_CHECK(seg != segments_.begin());
+  Segment& s = *std::prev(seg);
+  if (s.irregular) co_return co_await ReadIrregular(s, from, max_bytes);
+  const std::string path = SegmentPath(s.first);
+  const uint64_t index = from - s.first;
+  CAIRN_CHECK_LT(index, s.offsets.size());
+  // Read a span of whole records: up to max_bytes past the first, at least one record.
+  const uint64_t begin = s.offsets[index];
+  uint64_t end_index = index + 1;
+  while (end_index < s.offsets.size() && s.offsets[end_index] - begin < max_bytes &&
+         s.first + end_index <= durable_position_) {
+    ++end_index;
+  }
+  const uint64_t end = end_index < s.offsets.size() ? s.offsets[end_index] : s.size;
+  // `s` may be trimmed while this waits: only the file handle and copies are used after it.
+  absl::StatusOr<std::shared_ptr<File>> file = co_await FileOf(s);
+  if (!file.ok()) co_return file.status();
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<std::string> bytes = co_await (*file)->Read(begin, end - begin);
+    absl::Status problem;
+    if (bytes.ok()) {
+      const ParsedSegment parsed = ParseSegment(*bytes, from);
+      if (!parsed.irregular && parsed.good == end - begin && parsed.offsets.size() == end_index - index) {
+        out.reserve(parsed.offsets.size());
+        for (size_t i = 0; i < parsed.offsets.size(); ++i) {
+          const char* h = bytes->data() + parsed.offsets[i];
+          out.push_back(LogRecord{from + i, std::string(h + kLogRecordHeaderBytes, DecodeFixed32(h + 4))});
+        }
+        co_return out;
+      }
+      const uint64_t bad = parsed.missing.empty() ? from + parsed.offsets.size() : parsed.missing.front();
+      const uint64_t bad_offset = parsed.missing.empty() ? parsed.good : parsed.offsets[bad - from];
+      problem = absl::DataLossError(absl::StrCat(path, ": record at offset ", begin + bad_offset, " (position ", bad,
+                                                 ") is damaged"));
+    } else {
+      problem = bytes.status();
+    }
+    if (attempt == kReadAttemptsMax) co_return problem;
+  }
+}
+
+Task<absl::StatusOr<std::vector<LogRecord>>> SegmentedLog::ReadIrregular(Segment& s, uint64_t from,
+                                                                             size_t max_bytes) {
+  const std::string path = SegmentPath(s.first);
+  const uint64_t first = s.first;
+  // Copied before the first await (`s` may be trimmed meanwhile), and bounded, so that reading
+  // a long segment call by call stays linear.
+  constexpr size_t kRecordsPerReadMax = 4096;
+  std::vector<std::pair<uint64_t, uint64_t>> wanted;  // (position, offset)
+  for (uint64_t q = from; q < s.end() && q <= durable_position_ && wanted.size() < kRecordsPerReadMax; ++q) {
+    if (!damaged_.contains(q)) wanted.emplace_back(q, s.offsets[q - first]);
+  }
+  absl::StatusOr<std::shared_ptr<File>> file = co_await FileOf(s);
+  if (!file.ok()) co_return file.status();
+  std::vector<LogRecord> out;
+  size_t bytes_out = 0;
+  for (const auto& [position, offset] : wanted) {
+    if (!out.empty() && bytes_out >= max_bytes) break;
+    absl::Status problem;
+    bool done = false;
+    for (int attempt = 1; attempt <= kReadAttemptsMax && !done; ++attempt) {
+      absl::StatusOr<std::string> header = co_await (*file)->Read(offset, kLogRecordHeaderBytes);
+      if (!header.ok() || header->size() < kLogRecordHeaderBytes) {
+        problem = header.ok() ? absl::DataLossError("short read") : header.status();
+        continue;
+      }
+      const uint32_t length = std::min(DecodeFixed32(header->data() + 4), kLogRecordBytesMax);
+      absl::StatusOr<std::string> bytes = co_await (*file)->Read(offset, kLogRecordHeaderBytes + length);
+      if (!bytes.ok()) {
+        problem = bytes.status();
+        continue;
+      }
+      std::optional<RecordHeader> r = IntactRecordAt(*bytes, 0);
+      if (r.has_value() && r->position == position) {
+        out.push_back(LogRecord{position, bytes->substr(kLogRecordHeaderBytes, r->length)});
+        bytes_out += r->length;
+        done = true;
+      } else {
+        problem = absl::DataLossError(
+            absl::StrCat(path, ": record at offset ", offset, " (position ", position, ") is damaged"));
+      }
+    }
+    if (!done) co_return problem;
+  }
+  co_return out;
+}
+
+Task<absl::Status> SegmentedLog::Trim(uint64_t upto) {
+  // Whole segments only, and never the one being appended to.
+  while (segments_.size() > 1 && segments_[1].first <= upto) {
+    const std::string path = SegmentPath(segments_.front().first);
+    segments_.erase(segments_.begin());
+    CO_RETURN_IF_ERROR(co_await disk_.Remove(path));
+    ++stats_.segments_trimmed;
+  }
+  damaged_.erase(damaged_.begin(), damaged_.lower_bound(start()));
+  co_return co_await disk_.SyncDir(dir_);
+}
+
+}  // namespace cairn::storage

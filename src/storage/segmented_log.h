@@ -1,0 +1,159 @@
+// SegmentedLog: an append-only log of numbered records in segment files on the node's own
+// Disk, with group commit. The engine's local journal (src/lsm/local_journal.h) and the
+// journal system's per-node log (src/journal/node_log.h) both keep their records in one.
+//
+// Records live in segment files `<dir>/<first position, 20 digits>.log`, each a run of
+//
+//   u32 checksum   masked CRC-32C of the next 12 bytes and the payload
+//   u32 length     payload bytes
+//   u64 position
+//   payload
+//
+// Appends that arrive while a write is in flight wait and go out together in the next write,
+// with one Sync for all of them (group commit); each returns when its own record is durable.
+// A failed write or Sync poisons the journal: the failed records and every later Append fail
+// with that error, since the durable state of unsynced bytes is unknown after a failed fsync.
+// Reopen to recover.
+//
+// Recovery (Open) reads every segment. A record that fails its checksum, or is cut short, at
+// the end of the last segment is the tail of a write that was never acknowledged (a torn or
+// lost write at a crash): the segment is truncated there. Anywhere else — an intact record for
+// a later position follows it, or a later segment does — it is damage: by default DataLoss,
+// since an acknowledged record is damaged and the journal will not silently skip it. With
+// `tolerate_damage` the journal opens anyway, lists the positions it lost (damaged()), and
+// serves the rest; its owner decides what the loss means (the Raft log keeps two copies of
+// each entry and repairs from the peers, src/journal/raft_storage.h). Recovery finds an
+// intact record wherever the segment holds it, so a record a misdirected write put a few
+// sectors off is still found.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "src/storage/log_record.h"
+#include "src/runtime/disk.h"
+#include "src/runtime/executor.h"
+#include "src/runtime/notifier.h"
+#include "src/runtime/task_group.h"
+
+namespace cairn::storage {
+
+struct SegmentedLogOptions {
+  // A segment is closed and a new one started once it holds this many bytes.
+  uint64_t segment_bytes_max = 16ull << 20;
+  // One group-commit write carries at most this many bytes of records.
+  uint64_t group_commit_bytes_max = 4ull << 20;
+  // Sync each group commit. false acknowledges an append once the OS has it: a process crash
+  // loses nothing, a machine crash may lose acknowledged appends (RocksDB's WriteOptions::sync
+  // = false). For benchmarks and data that can be rebuilt, never for promised durability.
+  bool sync = true;
+  // Open past damaged records instead of failing (see the header comment).
+  bool tolerate_damage = false;
+};
+
+constexpr size_t kLogRecordHeaderBytes = 16;
+constexpr uint32_t kLogRecordBytesMax = 64u << 20;
+
+class SegmentedLog {
+ public:
+  // Opens (creating `dir` if need be) and recovers the log. A new log starts at position 1.
+  // Append returns a record's position once it is durable; Read returns records in order
+  // from `from`; Trim lets whole segments before `upto` go (the contract of lsm::Journal).
+  static Task<absl::StatusOr<std::unique_ptr<SegmentedLog>>> Open(Disk& disk, Executor& executor,
+                                                                  std::string dir,
+                                                                  SegmentedLogOptions options = {});
+  ~SegmentedLog();
+
+  Task<absl::StatusOr<uint64_t>> Append(std::string payload);
+  Task<absl::StatusOr<std::vector<LogRecord>>> Read(uint64_t from, size_t max_bytes);
+  Task<absl::Status> Trim(uint64_t upto);
+  uint64_t start() const;
+  uint64_t next_position() const { return next_position_; }
+  // Positions (at or after start(), before next_position()) whose records recovery found
+  // damaged, with tolerate_damage; Read skips them.
+  const std::set<uint64_t>& damaged() const { return damaged_; }
+  // Every record at or before it is synced.
+  uint64_t durable_position() const { return durable_position_; }
+  // The first position of each segment, oldest first. A segment is begun only when a write
+  // begins, after every earlier one was synced: a record before the last segment's first
+  // position was synced.
+  std::vector<uint64_t> segment_starts() const;
+  size_t segment_count() const { return segments_.size(); }
+
+  // For a log that can be rewritten (the Raft journal's storage). Each waits for appends in
+  // flight first, and is durable when it returns.
+  //   AppendBatch  several records in one write and one sync; returns the last position
+  //   TruncateFrom drops every record at or after `position` (>= start())
+  //   Reset        drops every record and starts over at `first` (>= 1); the segments go
+  //                newest first, and the directory is synced before the new one is made, so a
+  //                crash leaves a prefix of the old journal or the new empty one
+  Task<absl::StatusOr<uint64_t>> AppendBatch(std::vector<std::string> payloads);
+  Task<absl::Status> TruncateFrom(uint64_t position);
+  Task<absl::Status> Reset(uint64_t first);
+
+  struct Stats {
+    uint64_t appends = 0;
+    uint64_t group_writes = 0;  // one write + one Sync each
+    uint64_t segments_created = 0;
+    uint64_t segments_trimmed = 0;
+    uint64_t recovered_records = 0;
+    uint64_t truncated_tail_bytes = 0;  // dropped at Open: the unacknowledged tail
+    uint64_t damaged_records = 0;       // found damaged at Open (tolerate_damage)
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  struct Segment {
+    uint64_t first = 0;                  // position of its first record
+    // offsets[i]: record first + i (a damaged record: where the damage begins)
+    std::vector<uint64_t> offsets;
+    uint64_t size = 0;                   // bytes of whole records
+    // Recovery found damaged or displaced records: offsets are not one contiguous run, so
+    // reads take one record at a time.
+    bool irregular = false;
+    std::shared_ptr<File> file;          // opened on first use
+    uint64_t end() const { return first + offsets.size(); }
+  };
+  struct Pending {
+    uint64_t position;
+    std::string payload;
+  };
+
+  SegmentedLog(Disk& disk, Executor& executor, std::string dir, SegmentedLogOptions options);
+  Task<absl::Status> Recover();
+  Task<absl::Status> RecoverSegment(Segment& s, bool last);
+  Task<absl::StatusOr<std::vector<LogRecord>>> ReadIrregular(Segment& s, uint64_t from, size_t max_bytes);
+  Task<absl::Status> StartSegment(uint64_t first);
+  Task<absl::StatusOr<std::shared_ptr<File>>> FileOf(Segment& s);
+  Task<void> CommitLoop();
+  // Waits until `position` is durable (or the journal failed).
+  Task<absl::StatusOr<uint64_t>> WaitDurable(uint64_t position);
+  Task<void> WaitIdle();
+  std::string SegmentPath(uint64_t first) const;
+
+  Disk& disk_;
+  Executor& executor_;
+  const std::string dir_;
+  const SegmentedLogOptions options_;
+  // By position; the last is the one appended to. A deque, so that a reference to a segment
+  // held across an await survives Trim erasing others and StartSegment adding one.
+  std::deque<Segment> segments_;
+  uint64_t next_position_ = 1;
+  uint64_t durable_position_ = 0;  // every record before and at it is synced
+  std::set<uint64_t> damaged_;
+  std::vector<Pending> pending_;   // appended, not yet written
+  bool committing_ = false;
+  absl::Status error_;             // sticky: see the header comment
+  Stats stats_;
+  Notifier committed_;
+  TaskGroup tasks_;  // last: its tasks end before the members they use
+};
+
+// Encodes one record (for tests that build damaged journals).
+void AppendLogRecord(uint64_t position, std::string_view payload, std::string* out);
+
+}  // namespace cairn::storage
