@@ -287,9 +287,19 @@ TEST(Linearizability, KeysAreCheckedSeparatelyAndTheBadOneIsNamed) {
   b.Read(1, "1", 40, 50, "c");  // never written
   const LinearizabilityResult r = b.Check();
   EXPECT_EQ(r.verdict, Verdict::kNotLinearizable);
-  EXPECT_EQ(r.key, "b");  // keys in order: a passes, b fails first
-  EXPECT_EQ(r.keys_checked, 2u);
+  EXPECT_EQ(r.key, "b");  // the first bad key in key order is the one explained
+  EXPECT_EQ(r.keys_checked, 3u);
   EXPECT_THAT(r.explanation, HasSubstr("key \"b\""));
+  // Every key is checked and reported, not only up to the first bad one.
+  ASSERT_EQ(r.keys.size(), 3u);
+  EXPECT_EQ(r.keys[0].key, "a");
+  EXPECT_EQ(r.keys[0].verdict, Verdict::kLinearizable);
+  EXPECT_TRUE(r.keys[0].explanation.empty());
+  EXPECT_EQ(r.keys[1].verdict, Verdict::kNotLinearizable);
+  EXPECT_EQ(r.keys[2].key, "c");
+  EXPECT_EQ(r.keys[2].verdict, Verdict::kNotLinearizable);
+  EXPECT_THAT(r.keys[2].explanation, HasSubstr("it read \"1\" but the value was nothing"));
+  EXPECT_EQ(r.count(Verdict::kNotLinearizable), 2u);
 }
 
 TEST(Linearizability, ARunOutOfBudgetIsUnknownNotWrong) {
@@ -305,7 +315,7 @@ TEST(Linearizability, ARunOutOfBudgetIsUnknownNotWrong) {
   EXPECT_EQ(r->verdict, Verdict::kUnknown);
   EXPECT_EQ(r->key, "k0");
   EXPECT_THAT(r->explanation, HasSubstr("step budget"));
-  EXPECT_EQ(r->steps, 51u);
+  EXPECT_EQ(r->steps, 50u);  // never more than the budget
 
   CheckOptions stopped;
   int asked = 0;
@@ -327,6 +337,117 @@ TEST(Linearizability, ARunOutOfBudgetIsUnknownNotWrong) {
   r = CheckLinearizability(h, Model::Register());
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->verdict, Verdict::kLinearizable);
+}
+
+// A key no small budget can decide: n writes of distinct values and n reads, one of each
+// value, all concurrent, then a read of a value nobody wrote. Every value is read, so no write
+// is dead, and before the last read can fail every order of the writes must be ruled out (2^n
+// placed sets even with the memo): millions of steps for n = 16.
+void AddHardKey(Builder& b, const std::string& key, int n) {
+  for (int i = 0; i < n; ++i) {
+    b.Write(i, std::to_string(i), 0, 100, OpOutcome::kOk, key);
+    b.Read(n + i, std::to_string(i), 0, 100, key);
+  }
+  b.Read(2 * n, "never written", 200, 210, key);
+}
+
+// A key with a plain violation: a stale read after `n` sequential writes.
+void AddStaleReadKey(Builder& b, const std::string& key, int n) {
+  for (int i = 0; i < n; ++i) b.Write(0, std::to_string(i), 10 * i, 10 * i + 5, OpOutcome::kOk, key);
+  b.Read(1, "0", 10 * n, 10 * n + 5, key);
+}
+
+const KeyResult* FindKey(const LinearizabilityResult& r, const std::string& key) {
+  for (const KeyResult& k : r.keys) {
+    if (k.key == key) return &k;
+  }
+  return nullptr;
+}
+
+TEST(Linearizability, AHardKeyDoesNotHideAViolationOnAnother) {
+  // The hard key comes first in key order and has fewer operations, so neither order helps:
+  // only a per-key allowance leaves budget for the other key.
+  Builder b;
+  AddHardKey(b, "a-hard", 16);
+  AddStaleReadKey(b, "b-easy", 40);
+  CheckOptions options;
+  options.search_steps_max = 2'000'000;
+  const LinearizabilityResult r = b.Check(Model::Register(), options);
+  EXPECT_EQ(r.verdict, Verdict::kNotLinearizable);
+  EXPECT_EQ(r.key, "b-easy");
+  EXPECT_THAT(r.explanation, HasSubstr("it read \"0\" but the value was \"39\""));
+  // Found in round 0, cheaply: the hard key was given its small first allowance only.
+  EXPECT_LT(r.steps, 10'000u);
+  ASSERT_EQ(r.keys.size(), 2u);
+  const KeyResult* hard = FindKey(r, "a-hard");
+  ASSERT_NE(hard, nullptr);
+  EXPECT_EQ(hard->verdict, Verdict::kUnknown);
+  EXPECT_EQ(hard->searches, 1u);
+  EXPECT_EQ(hard->steps, kRoundZeroStepsMin);
+  EXPECT_THAT(hard->explanation, HasSubstr("gave up on key \"a-hard\""));
+  EXPECT_THAT(hard->explanation, HasSubstr("another key is not linearizable"));
+  EXPECT_EQ(FindKey(r, "b-easy")->verdict, Verdict::kNotLinearizable);
+  EXPECT_EQ(r.count(Verdict::kUnknown), 1u);
+  EXPECT_EQ(r.keys_checked, 1u);
+}
+
+TEST(Linearizability, UndecidedKeysGetWhatTheOthersLeave) {
+  // No violation elsewhere: once the easy keys are decided, the hard key is searched again
+  // with everything left, and is reported undecided only when that runs out too.
+  Builder b;
+  AddHardKey(b, "hard", 16);
+  for (const char* key : {"x", "y"}) {
+    b.Write(0, "1", 0, 10, OpOutcome::kOk, key);
+    b.Read(1, "1", 20, 30, key);
+  }
+  CheckOptions options;
+  options.search_steps_max = 300'000;
+  const LinearizabilityResult r = b.Check(Model::Register(), options);
+  EXPECT_EQ(r.verdict, Verdict::kUnknown);
+  EXPECT_EQ(r.key, "hard");
+  EXPECT_EQ(r.steps, options.search_steps_max);  // all of it, and no more
+  const KeyResult* hard = FindKey(r, "hard");
+  ASSERT_NE(hard, nullptr);
+  EXPECT_EQ(hard->searches, 2u);  // round 0, then alone with all that was left
+  EXPECT_THAT(hard->explanation, HasSubstr("the step budget (300000 steps over all keys) was spent"));
+  EXPECT_EQ(FindKey(r, "x")->verdict, Verdict::kLinearizable);
+  EXPECT_EQ(FindKey(r, "y")->verdict, Verdict::kLinearizable);
+  EXPECT_EQ(r.keys_checked, 2u);
+
+  // A cap on one key's search leaves the rest of the budget unspent.
+  options.key_search_steps_max = 50'000;
+  const LinearizabilityResult capped = b.Check(Model::Register(), options);
+  EXPECT_EQ(capped.verdict, Verdict::kUnknown);
+  EXPECT_LE(FindKey(capped, "hard")->steps, kRoundZeroStepsMin + 50'000);
+  EXPECT_THAT(FindKey(capped, "hard")->explanation, HasSubstr("key_search_steps_max"));
+}
+
+TEST(Linearizability, AKeyNeverSearchedIsReportedUndecided) {
+  Builder b;
+  AddStaleReadKey(b, "a", 3);
+  AddStaleReadKey(b, "b", 3);
+  CheckOptions options;
+  options.search_steps_max = 1;  // an equal share of it is nothing for the first key
+  LinearizabilityResult r = b.Check(Model::Register(), options);
+  EXPECT_EQ(r.verdict, Verdict::kUnknown);
+  EXPECT_EQ(r.steps, 1u);
+  ASSERT_EQ(r.keys.size(), 2u);
+  EXPECT_EQ(r.keys[0].verdict, Verdict::kUnknown);
+  EXPECT_EQ(r.keys[0].searches, 0u);
+  EXPECT_THAT(r.keys[0].explanation, HasSubstr("key \"a\" (4 operations) was not searched: the step budget"));
+  EXPECT_EQ(r.keys[1].verdict, Verdict::kUnknown);
+  EXPECT_EQ(r.keys[1].searches, 1u);
+  EXPECT_EQ(r.explanation, r.keys[0].explanation);
+
+  // The caller stops the search in the first key: the second is not searched at all.
+  CheckOptions stopping;
+  stopping.should_stop = [] { return true; };
+  stopping.should_stop_interval_steps = 1;
+  r = b.Check(Model::Register(), stopping);
+  EXPECT_EQ(r.verdict, Verdict::kUnknown);
+  EXPECT_EQ(r.steps, 1u);
+  EXPECT_THAT(r.keys[0].explanation, HasSubstr("the caller stopped the search after 1 steps"));
+  EXPECT_THAT(r.keys[1].explanation, HasSubstr("was not searched: the caller stopped the search"));
 }
 
 TEST(Linearizability, AHistoryTheModelCannotExpressIsAnError) {
@@ -417,6 +538,42 @@ RC_GTEST_PROP(LinearizabilityProperty, AReadOfAValueNeverWrittenIsCaught, (uint6
   RC_ASSERT(r->key == h.operations()[target].key);
   RC_LOG() << "mutated #" << target << "\n" << r->explanation;
   RC_ASSERT(std::find(r->involved.begin(), r->involved.end(), target) != r->involved.end());
+}
+
+// Property: sharing the budget does not change any key's answer. Every key's verdict in the
+// whole history is the verdict of that key checked alone, and the history's verdict follows
+// from them.
+RC_GTEST_PROP(LinearizabilityProperty, EachKeyIsJudgedAsIfAlone, (uint64_t seed, int which)) {
+  GeneratedHistoryOptions g = DrawShape(ModelOf(which < 0 ? -which : which));
+  g.keys = *rc::gen::inRange(2, 5);
+  Random random(seed);
+  History h = GenerateLinearizableHistory(g, random);
+  std::vector<uint64_t> reads;
+  for (const Operation& op : h.operations()) {
+    if (op.kind == OpKind::kRead && op.outcome == OpOutcome::kOk) reads.push_back(op.index);
+  }
+  if (!reads.empty() && *rc::gen::arbitrary<bool>()) h = WithValue(h, *rc::gen::elementOf(reads), "-1");
+  absl::StatusOr<LinearizabilityResult> all = CheckLinearizability(h, g.model);
+  RC_ASSERT(all.ok());
+  bool any_bad = false;
+  for (const KeyResult& k : all->keys) {
+    History alone;
+    for (const Operation& op : h.operations()) {
+      if (op.key != k.key) continue;
+      const bool read = op.kind == OpKind::kRead;
+      const uint64_t i = alone.Invoke(op.process, op.kind, op.key, read ? std::nullopt : op.value,
+                                      op.invoked, op.expected);
+      if (op.outcome != OpOutcome::kOpen) {
+        alone.Complete(i, op.outcome, read ? op.value : std::nullopt, op.completed, op.error);
+      }
+    }
+    absl::StatusOr<LinearizabilityResult> one = CheckLinearizability(alone, g.model);
+    RC_ASSERT(one.ok());
+    RC_ASSERT(k.verdict == one->verdict);
+    any_bad = any_bad || k.verdict == Verdict::kNotLinearizable;
+  }
+  RC_ASSERT(all->verdict == (any_bad ? Verdict::kNotLinearizable : Verdict::kLinearizable));
+  RC_ASSERT(all->steps <= CheckOptions{}.search_steps_max);
 }
 
 // The definition, searched exhaustively: some order of the ok operations and of any subset of

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "sim/check/input_excerpt.h"
 #include "src/base/strings.h"
 
 namespace cairn::sim {
@@ -175,7 +176,7 @@ absl::StatusOr<EdnValue> EdnReader::Read(int depth) {
       else if (name == "tab") v.text = "\t";
       else if (name.size() == 5 && name[0] == 'u' && ParseHex4(name.substr(1), &cp)) AppendUtf8(cp, v.text);
       else if (static_cast<unsigned char>(name[0]) >= 0x80) v.text = std::string(name);
-      else return Error(absl::StrFormat("unknown character \\%s", AbslView(name)));
+      else return Error(absl::StrFormat("unknown character \\%s", InputExcerpt(name)));
       return v;
     }
     default: {
@@ -247,7 +248,9 @@ absl::StatusOr<std::string> EdnReader::ReadString() {
         AppendUtf8(cp, out);
         break;
       }
-      default: return Error(absl::StrFormat("unknown string escape \\%c", e));
+      default:
+        return Error(absl::StrFormat("unknown string escape \\%s",
+                                     InputExcerpt(std::string_view(&e, 1))));
     }
   }
   return absl::InvalidArgumentError(
@@ -283,7 +286,7 @@ absl::StatusOr<EdnValue> EdnReader::ReadToken() {
       for (char c : t) {
         if (!absl::ascii_isdigit(static_cast<unsigned char>(c)) &&
             std::string_view("+-.eEM/").find(c) == std::string_view::npos) {
-          return Error(absl::StrFormat("'%s' is not a number", AbslView(t)));
+          return Error(absl::StrFormat("'%s' is not a number", InputExcerpt(t)));
         }
       }
       v.type = EdnValue::Type::kFloat;

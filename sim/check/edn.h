@@ -45,6 +45,9 @@ class EdnReader {
   // for text that is not EDN.
   absl::StatusOr<std::optional<EdnValue>> Next();
 
+  // The byte offset just past the last value read: where the unread rest of the text begins.
+  size_t position() const { return pos_; }
+
  private:
   absl::StatusOr<EdnValue> Read(int depth);
   absl::Status ReadCollection(char close, int depth, EdnValue& into);

@@ -7,12 +7,15 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "sim/check/edn.h"
+#include "sim/check/input_excerpt.h"
+#include "sim/check/jepsen_log.h"
 #include "src/base/strings.h"
 
 namespace cairn::sim {
@@ -23,6 +26,9 @@ constexpr std::string_view kNothing = "\\N";
 // A decimal integer longer than this is printed as an EDN string, so every reader holds it in a
 // 64-bit integer.
 constexpr size_t kEdnIntegerDigitsMax = 18;
+
+// A field of the input, for an error message: escaped and cut short.
+std::string Quoted(absl::string_view field) { return InputExcerpt(StdView(field)); }
 
 absl::Status LineError(size_t line, std::string_view what) {
   return absl::InvalidArgumentError(absl::StrFormat("line %d: %s", line, AbslView(what)));
@@ -97,27 +103,28 @@ absl::Status ParseCairnLine(std::string_view line, size_t line_no, History& hist
   if (f.size() != 10) {
     return LineError(line_no, absl::StrFormat(
         "expected 10 tab-separated fields (index process outcome f key value expected "
-        "invoked_ns completed_ns error), found %d",
-        f.size()));
+        "invoked_ns completed_ns error), found %d: %s",
+        f.size(), InputExcerpt(line)));
   }
   uint64_t index = 0;
   if (!absl::SimpleAtoi(f[0], &index) || index != history.operations().size()) {
     return LineError(line_no, absl::StrFormat(
-        "index '%s' should be %d: operations are numbered 0, 1, 2, ... in line order", f[0],
+        "index '%s' should be %d: operations are numbered 0, 1, 2, ... in line order", Quoted(f[0]),
         history.operations().size()));
   }
   int process = 0;
   if (!absl::SimpleAtoi(f[1], &process)) {
-    return LineError(line_no, absl::StrFormat("process '%s' is not an integer", f[1]));
+    return LineError(line_no, absl::StrFormat("process '%s' is not an integer", Quoted(f[1])));
   }
   const std::optional<OpOutcome> outcome = OutcomeByName(StdView(f[2]));
   if (!outcome) {
     return LineError(line_no,
-                     absl::StrFormat("outcome '%s' is not ok, fail, info or open", f[2]));
+                     absl::StrFormat("outcome '%s' is not ok, fail, info or open", Quoted(f[2])));
   }
   const std::optional<OpKind> kind = KindByName(StdView(f[3]));
   if (!kind) {
-    return LineError(line_no, absl::StrFormat("f '%s' is not read, write, cas or append", f[3]));
+    return LineError(line_no,
+                     absl::StrFormat("f '%s' is not read, write, cas or append", Quoted(f[3])));
   }
   absl::StatusOr<std::optional<std::string>> key = Unescape(StdView(f[4]), "key");
   absl::StatusOr<std::optional<std::string>> value = Unescape(StdView(f[5]), "value");
@@ -132,13 +139,13 @@ absl::Status ParseCairnLine(std::string_view line, size_t line_no, History& hist
   }
   int64_t invoked = 0;
   if (!absl::SimpleAtoi(f[7], &invoked)) {
-    return LineError(line_no, absl::StrFormat("invoked_ns '%s' is not an integer", f[7]));
+    return LineError(line_no, absl::StrFormat("invoked_ns '%s' is not an integer", Quoted(f[7])));
   }
   int64_t completed = 0;
   if (HasCompletion(*outcome)) {
     if (!absl::SimpleAtoi(f[8], &completed)) {
       return LineError(line_no, absl::StrFormat(
-          "completed_ns '%s' is not an integer (ok and fail operations have one)", f[8]));
+          "completed_ns '%s' is not an integer (ok and fail operations have one)", Quoted(f[8])));
     }
     if (completed < invoked) {
       return LineError(line_no, "the operation completes before it is invoked");
@@ -175,143 +182,16 @@ std::string EdnScalar(const std::optional<std::string>& v) {
   return IsDecimalInteger(*v) ? *v : EdnString(*v);
 }
 
-// A value for a history; nullopt for nil.
-absl::StatusOr<std::optional<std::string>> Scalar(const EdnValue& v) {
-  using T = EdnValue::Type;
-  switch (v.type) {
-    case T::kNil: return std::optional<std::string>();
-    case T::kKeyword: return std::optional<std::string>(":" + v.text);
-    case T::kBool:
-    case T::kInteger:
-    case T::kFloat:
-    case T::kString:
-    case T::kChar:
-    case T::kSymbol: return std::optional<std::string>(v.text);
-    case T::kVector:
-    case T::kList:
-    case T::kMap:
-    case T::kSet: break;
-  }
-  return LineError(v.line, "a value must be nil, a number, a string or a keyword, not a collection");
-}
-
-// Prints a value roughly as EDN, for :error fields that are not strings.
-std::string Print(const EdnValue& v) {
-  using T = EdnValue::Type;
-  std::vector<std::string> parts;
-  for (const EdnValue& item : v.items) parts.push_back(Print(item));
-  switch (v.type) {
-    case T::kNil: return "nil";
-    // StrCat, not operator+: g++ 12 at -O3 warns (-Wrestrict, a false positive) on
-    // `"literal" + std::string`, and the warnings are errors.
-    case T::kKeyword: return absl::StrCat(":", v.text);
-    case T::kString: return EdnString(v.text);
-    case T::kVector: return absl::StrCat("[", absl::StrJoin(parts, " "), "]");
-    case T::kList: return absl::StrCat("(", absl::StrJoin(parts, " "), ")");
-    case T::kMap: return absl::StrCat("{", absl::StrJoin(parts, " "), "}");
-    case T::kSet: return absl::StrCat("#{", absl::StrJoin(parts, " "), "}");
-    default: return v.text;
-  }
-}
-
-struct EdnEvent {
-  int line = 0;
-  int process = 0;
-  OpOutcome type = OpOutcome::kOpen;  // kOpen: an invocation
-  OpKind kind = OpKind::kRead;
-  std::optional<std::string> key;  // nullopt: the single-register form
-  std::optional<std::string> value;
-  std::optional<std::string> expected;
-  std::optional<int64_t> time_ns;
-  std::string error;
-};
-
-// Reads :value by the shapes in the header.
-absl::Status ParseEdnValue(const EdnValue& v, EdnEvent& e) {
-  const bool pair = v.is(EdnValue::Type::kVector) && v.items.size() == 2;
-  const EdnValue* inner = &v;
-  if (e.kind == OpKind::kCas) {
-    if (v.is(EdnValue::Type::kNil)) return absl::OkStatus();  // e.g. an :info without a value
-    if (pair && v.items[1].is(EdnValue::Type::kVector)) {
-      absl::StatusOr<std::optional<std::string>> key = Scalar(v.items[0]);
-      if (!key.ok()) return key.status();
-      e.key = *std::move(key);
-      inner = &v.items[1];
-    }
-    if (!inner->is(EdnValue::Type::kVector) || inner->items.size() != 2) {
-      return LineError(v.line, "a cas :value is [old new] or [key [old new]]");
-    }
-    absl::StatusOr<std::optional<std::string>> expected = Scalar(inner->items[0]);
-    absl::StatusOr<std::optional<std::string>> value = Scalar(inner->items[1]);
-    if (!expected.ok()) return expected.status();
-    if (!value.ok()) return value.status();
-    e.expected = *std::move(expected);
-    e.value = *std::move(value);
-  } else {
-    if (pair) {
-      absl::StatusOr<std::optional<std::string>> key = Scalar(v.items[0]);
-      if (!key.ok()) return key.status();
-      e.key = *std::move(key);
-      inner = &v.items[1];
-    }
-    absl::StatusOr<std::optional<std::string>> value = Scalar(*inner);
-    if (!value.ok()) return value.status();
-    e.value = *std::move(value);
-  }
-  if (inner != &v && !e.key.has_value()) return LineError(v.line, "the key of a [key value] pair is nil");
-  return absl::OkStatus();
-}
-
-// One event map; nullopt for events that are not a client's (the nemesis).
-absl::StatusOr<std::optional<EdnEvent>> ParseEdnEvent(const EdnValue& m) {
-  if (!m.is(EdnValue::Type::kMap)) {
-    return LineError(m.line, "expected an event map like {:type :invoke, :f :read, ...}");
-  }
-  const EdnValue* process = m.Find("process");
-  if (process == nullptr) return LineError(m.line, "the event has no :process");
-  if (!process->is(EdnValue::Type::kInteger)) return std::optional<EdnEvent>();
-  EdnEvent e;
-  e.line = m.line;
-  if (!absl::SimpleAtoi(process->text, &e.process)) {
-    return LineError(m.line, absl::StrFormat(":process %s is out of range", process->text));
-  }
-  const EdnValue* type = m.Find("type");
-  if (type == nullptr || !type->is(EdnValue::Type::kKeyword)) {
-    return LineError(m.line, "the event has no :type keyword (:invoke, :ok, :fail or :info)");
-  }
-  if (type->text == "invoke") e.type = OpOutcome::kOpen;
-  else if (type->text == "ok") e.type = OpOutcome::kOk;
-  else if (type->text == "fail") e.type = OpOutcome::kFail;
-  else if (type->text == "info") e.type = OpOutcome::kInfo;
-  else return LineError(m.line, absl::StrFormat(":type :%s is not :invoke, :ok, :fail or :info", type->text));
-  const EdnValue* f = m.Find("f");
-  std::optional<OpKind> kind;
-  if (f != nullptr && (f->is(EdnValue::Type::kKeyword) || f->is(EdnValue::Type::kString))) {
-    kind = KindByName(StdView(f->text));
-  }
-  if (!kind) {
-    return LineError(m.line, absl::StrFormat(
-        "the event's :f is %s; Cairn checks :read, :write, :cas and :append (and :get, :put)",
-        f == nullptr ? std::string("missing") : Print(*f)));
-  }
-  e.kind = *kind;
-  if (const EdnValue* value = m.Find("value"); value != nullptr) {
-    if (absl::Status s = ParseEdnValue(*value, e); !s.ok()) return s;
-  }
-  if (const EdnValue* time = m.Find("time"); time != nullptr) {
-    int64_t ns = 0;
-    if (!time->is(EdnValue::Type::kInteger) || !absl::SimpleAtoi(time->text, &ns)) {
-      return LineError(m.line, ":time must be an integer (nanoseconds)");
-    }
-    e.time_ns = ns;
-  }
-  if (const EdnValue* error = m.Find("error"); error != nullptr && !error->is(EdnValue::Type::kNil)) {
-    e.error = error->is(EdnValue::Type::kString) ? error->text : Print(*error);
-  }
-  return std::optional<EdnEvent>(std::move(e));
-}
-
 }  // namespace
+
+const char* HistoryFormatName(HistoryFormat format) {
+  switch (format) {
+    case HistoryFormat::kCairn: return "cairn";
+    case HistoryFormat::kEdn: return "edn";
+    case HistoryFormat::kJepsenLog: return "jepsen-log";
+  }
+  return "?";
+}
 
 HistoryFormat DetectHistoryFormat(std::string_view text) {
   size_t i = 0;
@@ -330,10 +210,17 @@ HistoryFormat DetectHistoryFormat(std::string_view text) {
       if (edn) return HistoryFormat::kEdn;
       while (i < text.size() && text[i] != '\n') ++i;
     } else {
-      return HistoryFormat::kCairn;
+      break;
     }
   }
-  return HistoryFormat::kCairn;
+  // Not EDN. Cairn's first operation line starts with its index, 0, and a tab; a log line
+  // starts with a level or a timestamp ("2024-01-01 12:00:00,123"), never so.
+  for (absl::string_view line : absl::StrSplit(AbslView(text), '\n')) {
+    if (line.empty() || line == "\r" || line[0] == '#') continue;
+    if (absl::StartsWith(line, "0\t")) return HistoryFormat::kCairn;
+    break;
+  }
+  return HasJepsenLogOperation(text) ? HistoryFormat::kJepsenLog : HistoryFormat::kCairn;
 }
 
 std::string FormatCairnHistory(const History& history) {
@@ -454,23 +341,21 @@ absl::StatusOr<std::string> FormatEdnHistory(const History& history) {
   return out;
 }
 
-absl::StatusOr<History> ParseEdnHistory(std::string_view text) {
+absl::StatusOr<History> ParseEdnHistory(std::string_view text, const JepsenEventOptions& options) {
   EdnReader reader(text);
-  std::vector<EdnEvent> events;
-  bool all_timed = true;
+  std::vector<JepsenEvent> events;
   auto add = [&](const EdnValue& v) -> absl::Status {
-    absl::StatusOr<std::optional<EdnEvent>> e = ParseEdnEvent(v);
+    absl::StatusOr<std::optional<JepsenEvent>> e = ParseJepsenEvent(v, options);
     if (!e.ok()) return e.status();
-    if (!e->has_value()) return absl::OkStatus();
-    all_timed = all_timed && (*e)->time_ns.has_value();
-    events.push_back(**std::move(e));
+    if (e->has_value()) events.push_back(**std::move(e));
     return absl::OkStatus();
   };
   while (true) {
     absl::StatusOr<std::optional<EdnValue>> v = reader.Next();
     if (!v.ok()) return v.status();
     if (!v->has_value()) break;
-    if ((*v)->is(EdnValue::Type::kVector)) {
+    // Knossos writes a list as often as a vector; EDN says they are both sequences.
+    if ((*v)->is(EdnValue::Type::kVector) || (*v)->is(EdnValue::Type::kList)) {
       for (const EdnValue& item : (*v)->items) {
         if (absl::Status s = add(item); !s.ok()) return s;
       }
@@ -478,71 +363,18 @@ absl::StatusOr<History> ParseEdnHistory(std::string_view text) {
       return s;
     }
   }
-
-  // Pair events into operations first: a read invoked as plain nil learns its key only from
-  // its completion.
-  struct Pending {
-    EdnEvent call;
-    Instant invoked;
-    std::optional<EdnEvent> completion;
-    Instant completed;
-  };
-  std::vector<Pending> pending;
-  std::map<int, size_t> open;  // process -> its open operation
-  for (size_t n = 0; n < events.size(); ++n) {
-    EdnEvent& e = events[n];
-    const Instant at = InstantFromNanos(all_timed ? *e.time_ns : static_cast<int64_t>(n));
-    if (e.type == OpOutcome::kOpen) {
-      // An invocation while the process still has one open: the earlier stays open.
-      open[e.process] = pending.size();
-      pending.push_back({std::move(e), at, std::nullopt, {}});
-      continue;
-    }
-    auto it = open.find(e.process);
-    if (it == open.end()) {
-      return LineError(e.line, absl::StrFormat(
-          "a :%s event of process %d, which has no operation open", OutcomeName(e.type),
-          e.process));
-    }
-    Pending& p = pending[it->second];
-    open.erase(it);
-    if (p.call.kind != e.kind) {
-      return LineError(e.line, absl::StrFormat(
-          "process %d completes a :%s, but its open operation (line %d) is a :%s", e.process,
-          OpKindName(e.kind), p.call.line, OpKindName(p.call.kind)));
-    }
-    if (e.key && p.call.key && *e.key != *p.call.key) {
-      return LineError(e.line, absl::StrFormat(
-          "process %d completes an operation on key %s, but invoked it (line %d) on key %s",
-          e.process, EdnString(*e.key), p.call.line, EdnString(*p.call.key)));
-    }
-    if (HasCompletion(e.type) && at < p.invoked) {
-      return LineError(e.line, "the operation completes before it is invoked (:time goes back)");
-    }
-    if (!p.call.key) p.call.key = e.key;
-    p.completion = std::move(e);
-    p.completed = at;
-  }
-
-  History history;
-  for (Pending& p : pending) {
-    const bool read = p.call.kind == OpKind::kRead;
-    const uint64_t i = history.Invoke(p.call.process, p.call.kind, p.call.key.value_or(""),
-                                      read ? std::nullopt : std::move(p.call.value), p.invoked,
-                                      std::move(p.call.expected));
-    if (p.completion) {
-      history.Complete(i, p.completion->type,
-                       read ? std::move(p.completion->value) : std::nullopt, p.completed,
-                       std::move(p.completion->error));
-    }
-  }
-  return history;
+  return HistoryFromJepsenEvents(std::move(events));
 }
 
 absl::StatusOr<History> ParseHistory(std::string_view text, std::optional<HistoryFormat> format) {
-  switch (format.value_or(DetectHistoryFormat(text))) {
+  return ParseHistory(text, HistoryParseOptions{format, {}});
+}
+
+absl::StatusOr<History> ParseHistory(std::string_view text, const HistoryParseOptions& options) {
+  switch (options.format.value_or(DetectHistoryFormat(text))) {
     case HistoryFormat::kCairn: return ParseCairnHistory(text);
-    case HistoryFormat::kEdn: return ParseEdnHistory(text);
+    case HistoryFormat::kEdn: return ParseEdnHistory(text, options.jepsen);
+    case HistoryFormat::kJepsenLog: return ParseJepsenLogHistory(text, options.jepsen);
   }
   return absl::InvalidArgumentError("unknown history format");
 }

@@ -1,5 +1,6 @@
 // Histories as text, so they move between Cairn, Jepsen and people: Cairn's own format (one
-// operation per line) and Jepsen's EDN (one event per line). Both round-trip a History.
+// operation per line) and Jepsen's EDN (one event per line), which both round-trip a History,
+// and Jepsen's log, which is only read.
 //
 // ## Cairn's format
 //
@@ -26,25 +27,25 @@
 //
 // ## Jepsen's EDN
 //
-// One map per event (a file may also hold one vector of them), as Jepsen's history.edn:
+// Events, one map each, as Jepsen and Knossos write them: a file is maps one after another
+// (Jepsen's history.edn, one per line), or one vector or list of them (Knossos's data files),
+// or several such:
 //
 //   {:type :invoke, :f :write, :value 3, :process 0, :time 1000, :index 0}
 //   {:type :ok, :f :write, :value 3, :process 0, :time 2000, :index 1}
 //
-// An invocation opens an operation of its :process; the next :ok, :fail or :info event of that
-// process completes it, and a read's result is the completion's :value. :value is one of
-//   v               a single register (the key is "")
-//   [k v]           jepsen.independent: key k, value v
-//   [old new]       a cas on a single register
-//   [k [old new]]   a keyed cas
-// and nil means nothing (a read's invocation, or reading an unwritten key). Integers become
-// their decimal string, strings their contents, keywords ":name". :f :get and :put are read as
-// read and write. :time is nanoseconds; if any event lacks it, event order stands in for time
-// (the n-th event at n ns). Events of a non-integer :process (the nemesis) are skipped. An
-// invocation left open at the end, or followed by another invocation of its process, stays
-// open. The writer prints values that are decimal integers as EDN integers and others as
-// strings, keys the same way, and puts an :info completion just before its process's next
-// invocation (or at the end), since Jepsen pairs events by process.
+// sim/check/jepsen_events.h says what an event may hold and how events pair into operations:
+// the fields read (:process :type :f :key :value :time :error), the ones ignored, the shapes of
+// :value (a plain value, jepsen.independent's [k v] tuple, a cas's [old new]), and why any
+// other field is refused. The writer prints values that are decimal integers as EDN integers
+// and others as strings, keys the same way (in [k v] tuples, except key ""), and puts an :info
+// completion just before its process's next invocation (or at the end), since Jepsen pairs
+// events by process.
+//
+// ## Jepsen's log
+//
+// The lines jepsen.util logs for every event ("INFO  jepsen.util - 0\t:invoke\t:read\tnil"),
+// read from a whole Jepsen log; sim/check/jepsen_log.h specifies them. Read only.
 #pragma once
 
 #include <optional>
@@ -53,14 +54,25 @@
 
 #include "absl/status/statusor.h"
 #include "sim/check/history.h"
+#include "sim/check/jepsen_events.h"
 
 namespace cairn::sim {
 
-enum class HistoryFormat { kCairn, kEdn };
+enum class HistoryFormat { kCairn, kEdn, kJepsenLog };
+const char* HistoryFormatName(HistoryFormat format);  // "cairn", "edn", "jepsen-log"
 
 // EDN if the first thing in the text (after blank space and ';' comments) opens an EDN map,
-// vector or tagged value; Cairn's format otherwise.
+// vector, list or tagged value. Otherwise Cairn's format if the first line that is not blank
+// or a '#' comment starts with "0\t", as Cairn's first operation does; else a Jepsen log if a
+// line reads as a jepsen.util operation; else Cairn's format (whose reader then says what is
+// wrong with the first line).
 HistoryFormat DetectHistoryFormat(std::string_view text);
+
+struct HistoryParseOptions {
+  std::optional<HistoryFormat> format;  // nullopt: detected
+  // The Jepsen formats: fields of an event to ignore (sim/check/jepsen_events.h).
+  JepsenEventOptions jepsen;
+};
 
 std::string FormatCairnHistory(const History& history);
 // InvalidArgument naming the line for anything that is not a well-formed history.
@@ -69,10 +81,12 @@ absl::StatusOr<History> ParseCairnHistory(std::string_view text);
 // InvalidArgument if the history cannot be told apart in EDN: a process with two operations
 // open at once, unless the earlier is info or open.
 absl::StatusOr<std::string> FormatEdnHistory(const History& history);
-absl::StatusOr<History> ParseEdnHistory(std::string_view text);
+absl::StatusOr<History> ParseEdnHistory(std::string_view text,
+                                        const JepsenEventOptions& options = {});
 
 // Parses in `format`, or the detected one if none is given.
 absl::StatusOr<History> ParseHistory(std::string_view text,
                                      std::optional<HistoryFormat> format = std::nullopt);
+absl::StatusOr<History> ParseHistory(std::string_view text, const HistoryParseOptions& options);
 
 }  // namespace cairn::sim

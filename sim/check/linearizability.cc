@@ -19,25 +19,20 @@ constexpr uint32_t kNone = UINT32_MAX;
 // Operations of one key, at most: local ids and entry links are 32-bit.
 constexpr size_t kKeyOperationsMax = (size_t{1} << 31) - 2;
 
-// What the search may still spend, shared by all keys.
+// What the search may spend: steps over all keys, and the limit of the key being searched.
 struct Budget {
   const CheckOptions& options;
   uint64_t steps = 0;
-  bool exhausted = false;  // steps spent, or should_stop said so: no further key is searched
-  std::string reason;
+  uint64_t limit = 0;    // the current search gives up when `steps` reaches it
+  bool stopped = false;  // should_stop said so: nothing more is searched
 
-  // Counts one step; false once the search must stop.
+  // Counts one step; false once the current search must give up.
   bool Spend() {
+    if (steps >= limit) return false;
     ++steps;
-    if (steps > options.search_steps_max) {
-      exhausted = true;
-      reason = absl::StrFormat("the step budget (%d steps) was spent", options.search_steps_max);
-      return false;
-    }
     if (options.should_stop && options.should_stop_interval_steps > 0 &&
         steps % options.should_stop_interval_steps == 0 && options.should_stop()) {
-      exhausted = true;
-      reason = absl::StrFormat("the caller stopped the search after %d steps", steps);
+      stopped = true;
       return false;
     }
     return true;
@@ -78,7 +73,8 @@ struct MemoKey {
   }
 };
 
-enum class SearchOutcome { kLinearizable, kNotLinearizable, kGaveUp };
+// kGaveUp: out of steps (the allowance, or should_stop); kMemoFull: the memo filled.
+enum class SearchOutcome { kLinearizable, kNotLinearizable, kGaveUp, kMemoFull };
 
 // The search over one key's operations.
 class KeySearch {
@@ -97,7 +93,6 @@ class KeySearch {
   // before that return is placed, so this is the longest linearizable prefix in time.
   uint32_t stuck_op() const { return best_return_ == kNone ? kNone : op_[best_return_]; }
   const std::vector<uint32_t>& best_prefix() const { return best_; }
-  const std::string& gave_up_reason() const { return gave_up_reason_; }
   const std::vector<const Operation*>& ops() const { return ops_; }
   bool required(uint32_t op) const { return ops_[op]->outcome == OpOutcome::kOk; }
 
@@ -119,7 +114,6 @@ class KeySearch {
   const Model& model_;
   std::vector<const Operation*> ops_;
   Budget& budget_;
-  std::string gave_up_reason_;
 
   // The entries, a doubly linked list with sentinels: 0 is the head, tail_ the tail. Each
   // entry is the call or the return of op_[e]; match_[e] links a call to its return (kNone
@@ -265,12 +259,6 @@ SearchOutcome KeySearch::Run() {
 
   uint32_t state = states.Intern(model_.Initial());
   uint64_t hi = 0, lo = 0;
-  auto give_up = [&](std::string reason) {
-    gave_up_reason_ = std::move(reason);
-    return SearchOutcome::kGaveUp;
-  };
-  const std::string memo_full =
-      absl::StrFormat("the memo filled (%d entries: memo_entries_max)", memo_max);
   auto place = [&](uint32_t call, uint32_t after_state, Move move) {
     const uint32_t op = op_[call];
     stack_.push_back({call, state, move});
@@ -307,10 +295,10 @@ SearchOutcome KeySearch::Run() {
       fresh = false;
       // A required operation's return lies before the tail, so the walk meets it first.
       for (uint32_t e = next_[0]; e != tail_ && !is_return_[e]; e = next_[e]) {
-        if (!budget_.Spend()) return give_up(budget_.reason);
+        if (!budget_.Spend()) return SearchOutcome::kGaveUp;
         const uint32_t op = op_[e];
         if (ops_[op]->kind != OpKind::kRead || !model_.Step(states.Get(state), *ops_[op])) continue;
-        if (memo.size() >= memo_max) return give_up(memo_full);
+        if (memo.size() >= memo_max) return SearchOutcome::kMemoFull;
         if (memo.insert({hi ^ zobrist_hi_[op], lo ^ zobrist_lo_[op], state}).second) {
           place(e, state, Move::kRead);
           fresh = true;
@@ -323,7 +311,7 @@ SearchOutcome KeySearch::Run() {
       entry = next_[0];
     }
     if (!undo) {
-      if (!budget_.Spend()) return give_up(budget_.reason);
+      if (!budget_.Spend()) return SearchOutcome::kGaveUp;
       CAIRN_CHECK(entry != tail_ && entry != kNone);
       const uint32_t op = op_[entry];
       if (!is_return_[entry]) {
@@ -342,7 +330,7 @@ SearchOutcome KeySearch::Run() {
                 key_lo ^= zobrist_lo_[op_[e]];
               }
             }
-            if (memo.size() >= memo_max) return give_up(memo_full);
+            if (memo.size() >= memo_max) return SearchOutcome::kMemoFull;
             if (memo.insert({key_hi, key_lo, after_id}).second) {
               for (uint32_t e : absorbed) place(e, state, Move::kAbsorbed);
               place(entry, after_id, Move::kChoice);
@@ -359,7 +347,7 @@ SearchOutcome KeySearch::Run() {
         // alone, for a write invoked after it completed to overwrite.
         const uint32_t call = call_of_[entry];
         const uint32_t after_id = states.Intern(ops_[op]->value);
-        if (memo.size() >= memo_max) return give_up(memo_full);
+        if (memo.size() >= memo_max) return SearchOutcome::kMemoFull;
         if (memo.insert({hi ^ zobrist_hi_[op], lo ^ zobrist_lo_[op], after_id}).second) {
           place(call, after_id, Move::kDeadLast);
           fresh = true;
@@ -393,7 +381,7 @@ std::string Indices(const std::vector<uint64_t>& indices, size_t max) {
 
 // Fills the violation part of `result` from where the search got furthest in time.
 void ExplainViolation(const KeySearch& search, const Model& model, const CheckOptions& options,
-                      LinearizabilityResult& result) {
+                      KeyResult& result) {
   const std::vector<const Operation*>& ops = search.ops();
   std::vector<bool> placed(ops.size(), false);
   ModelState state = model.Initial();
@@ -547,18 +535,30 @@ const char* VerdictName(Verdict verdict) {
   return "?";
 }
 
+size_t LinearizabilityResult::count(Verdict v) const {
+  return static_cast<size_t>(
+      std::count_if(keys.begin(), keys.end(), [v](const KeyResult& k) { return k.verdict == v; }));
+}
+
 absl::StatusOr<LinearizabilityResult> CheckLinearizability(const History& history,
                                                            const Model& model,
                                                            const CheckOptions& options) {
   if (absl::Status s = Validate(history, model); !s.ok()) return s;
   std::map<std::string, std::vector<const Operation*>> by_key;
   for (const Operation& op : history.operations()) {
-    if (Searched(op)) by_key[op.key].push_back(&op);
+    std::vector<const Operation*>& ops = by_key[op.key];  // every key has a result
+    if (Searched(op)) ops.push_back(&op);
   }
 
   LinearizabilityResult result;
-  Budget budget{options};
-  std::optional<LinearizabilityResult> undecided;
+  // A key still to decide.
+  struct Work {
+    size_t result;  // its index in result.keys
+    std::vector<const Operation*> ops;
+    uint64_t allowance = 0;  // its last search's (0: not searched yet)
+    std::optional<SearchOutcome> gave_up;  // why its last search gave up
+  };
+  std::vector<Work> work;
   for (auto& [key, ops] : by_key) {
     DropUnobservedUncertainWrites(model, ops);
     if (ops.size() > kKeyOperationsMax) {
@@ -566,51 +566,151 @@ absl::StatusOr<LinearizabilityResult> CheckLinearizability(const History& histor
           "key \"%s\" has %d operations; one key may have at most %d", absl::CHexEscape(key),
           ops.size(), kKeyOperationsMax));
     }
-    if (budget.exhausted) {
-      if (!undecided) {
-        undecided.emplace();
-        undecided->key = key;
-        undecided->explanation = absl::StrFormat(
-            "key \"%s\" was not checked: %s", absl::CHexEscape(key), budget.reason);
-      }
+    KeyResult& k = result.keys.emplace_back();
+    k.key = key;
+    k.operations = ops.size();
+    if (ops.empty()) {
+      ++result.keys_checked;  // nothing that took effect: trivially linearizable
       continue;
     }
-    const size_t count = ops.size();
-    KeySearch search(model, std::move(ops), budget);
-    const SearchOutcome outcome = search.Run();
-    result.operations_checked += count;
-    if (outcome == SearchOutcome::kLinearizable) {
-      ++result.keys_checked;
-      continue;
-    }
-    if (outcome == SearchOutcome::kNotLinearizable) {
-      ++result.keys_checked;
-      result.verdict = Verdict::kNotLinearizable;
-      result.key = key;
-      ExplainViolation(search, model, options, result);
-      result.steps = budget.steps;
-      return result;
-    }
-    if (!undecided) {
-      undecided.emplace();
-      undecided->key = key;
-      for (uint32_t op : search.best_prefix()) {
-        undecided->longest_prefix.push_back(search.ops()[op]->index);
-      }
-      undecided->explanation = absl::StrFormat(
-          "gave up on key \"%s\" (%d operations): %s. By then it had linearized everything "
-          "that completed before %s did (%d operations).",
-          absl::CHexEscape(key), count, search.gave_up_reason(),
-          search.stuck_op() == kNone ? std::string("the first operation")
-                                     : absl::StrCat("#", search.ops()[search.stuck_op()]->index),
-          search.best_prefix().size());
-    }
+    work.push_back({result.keys.size() - 1, std::move(ops)});
   }
-  if (undecided) {
-    result.verdict = Verdict::kUnknown;
-    result.key = std::move(undecided->key);
-    result.explanation = std::move(undecided->explanation);
-    result.longest_prefix = std::move(undecided->longest_prefix);
+  // Fewest operations first (then key order): small keys are decided before a big one can
+  // take the budget, and what they leave goes to the keys after them.
+  std::stable_sort(work.begin(), work.end(), [](const Work& a, const Work& b) {
+    return a.ops.size() < b.ops.size();
+  });
+
+  const uint64_t total = options.search_steps_max;
+  Budget budget{options};
+  bool violation = false;
+  for (int round = 0;; ++round) {
+    std::vector<Work*> todo;
+    for (Work& w : work) {
+      const KeyResult& k = result.keys[w.result];
+      if (k.searches > 0 && k.verdict != Verdict::kUnknown) continue;  // decided
+      if (w.gave_up == SearchOutcome::kMemoFull) continue;  // more steps would not help
+      todo.push_back(&w);
+    }
+    if (todo.empty() || budget.stopped || (round > 0 && violation)) break;
+    bool searched = false;
+    for (size_t i = 0; i < todo.size() && !budget.stopped; ++i) {
+      Work& w = *todo[i];
+      KeyResult& k = result.keys[w.result];
+      const uint64_t left = total - std::min(total, budget.steps);
+      uint64_t allowance = left;
+      if (todo.size() > 1) {
+        uint64_t round_allowance =
+            std::max(kRoundZeroStepsMin, w.ops.size() * kRoundZeroStepsPerOperation);
+        for (int r = 0; r < round; ++r) {
+          round_allowance = round_allowance > UINT64_MAX / 4 ? UINT64_MAX : round_allowance * 4;
+        }
+        allowance = std::min(round_allowance, left / (todo.size() - i));
+      }
+      if (options.key_search_steps_max > 0) {
+        allowance = std::min(allowance, options.key_search_steps_max);
+      }
+      // A search is deterministic: with no more steps than last time it would give up at the
+      // same place.
+      if (allowance <= w.allowance) continue;
+      searched = true;
+      w.allowance = allowance;
+      const uint64_t before = budget.steps;
+      budget.limit = before + allowance;
+      KeySearch search(model, w.ops, budget);
+      const SearchOutcome outcome = search.Run();
+      k.steps += budget.steps - before;
+      ++k.searches;
+      k.explanation.clear();
+      k.longest_prefix.clear();
+      switch (outcome) {
+        case SearchOutcome::kLinearizable:
+          k.verdict = Verdict::kLinearizable;
+          w.gave_up.reset();
+          break;
+        case SearchOutcome::kNotLinearizable:
+          k.verdict = Verdict::kNotLinearizable;
+          w.gave_up.reset();
+          ExplainViolation(search, model, options, k);
+          violation = true;
+          break;
+        case SearchOutcome::kGaveUp:
+        case SearchOutcome::kMemoFull: {
+          k.verdict = Verdict::kUnknown;
+          w.gave_up = outcome;
+          for (uint32_t op : search.best_prefix()) {
+            k.longest_prefix.push_back(search.ops()[op]->index);
+          }
+          const std::string why =
+              outcome == SearchOutcome::kMemoFull
+                  ? absl::StrFormat("the memo filled (%d entries: memo_entries_max)",
+                                    options.memo_entries_max)
+              : budget.stopped
+                  ? absl::StrFormat("the caller stopped the search after %d steps", budget.steps)
+                  : absl::StrFormat("its allowance of %d steps was spent (search %d of this key; "
+                                    "the step budget is %d steps over all keys)",
+                                    allowance, k.searches, total);
+          const uint32_t stuck = search.stuck_op();
+          k.explanation = absl::StrFormat(
+              "gave up on key \"%s\" (%d operations): %s. By then it had linearized everything "
+              "that completed before %s did (%d operations).",
+              absl::CHexEscape(k.key), w.ops.size(), why,
+              stuck == kNone ? std::string("the first operation")
+                             : absl::StrCat("#", search.ops()[stuck]->index),
+              search.best_prefix().size());
+          break;
+        }
+      }
+    }
+    if (!searched) break;
+  }
+
+  // Why the keys still undecided were not searched (further).
+  for (Work& w : work) {
+    KeyResult& k = result.keys[w.result];
+    if (k.searches > 0 && k.verdict != Verdict::kUnknown) continue;
+    k.verdict = Verdict::kUnknown;
+    if (k.searches == 0) {
+      k.explanation = absl::StrFormat(
+          "key \"%s\" (%d operations) was not searched: %s.", absl::CHexEscape(k.key),
+          w.ops.size(),
+          budget.stopped ? std::string("the caller stopped the search")
+                         : absl::StrFormat("the step budget (%d steps over all keys) was spent "
+                                           "before its turn", total));
+      continue;
+    }
+    if (w.gave_up != SearchOutcome::kGaveUp || budget.stopped) continue;  // said already
+    const std::string why_not =
+        violation ? std::string("another key is not linearizable, which settles the verdict")
+        : options.key_search_steps_max > 0 && w.allowance >= options.key_search_steps_max
+            ? absl::StrFormat("key_search_steps_max (%d steps) was reached",
+                              options.key_search_steps_max)
+        : budget.steps >= total
+            ? absl::StrFormat("the step budget (%d steps over all keys) was spent", total)
+            : absl::StrFormat("the %d steps left of the budget (%d steps over all keys), "
+                              "shared with the keys still undecided, would not take it further",
+                              total - budget.steps, total);
+    absl::StrAppendFormat(&k.explanation, " It was not searched further: %s.", why_not);
+  }
+
+  const KeyResult* shown = nullptr;
+  for (const KeyResult& k : result.keys) {
+    if (k.verdict == Verdict::kNotLinearizable) {
+      shown = &k;
+      break;
+    }
+    if (k.verdict == Verdict::kUnknown && shown == nullptr) shown = &k;
+  }
+  for (const KeyResult& k : result.keys) {
+    if (k.searches > 0) result.operations_checked += k.operations;
+    if (k.searches > 0 && k.verdict != Verdict::kUnknown) ++result.keys_checked;
+  }
+  if (shown != nullptr) {
+    result.verdict = shown->verdict;
+    result.key = shown->key;
+    result.explanation = shown->explanation;
+    result.longest_prefix = shown->longest_prefix;
+    result.involved = shown->involved;
   }
   result.steps = budget.steps;
   return result;

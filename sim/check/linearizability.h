@@ -42,6 +42,18 @@
 // clock there; code in a simulation must not). Running out gives kUnknown, never a wrong
 // verdict. The checker reads no clock and draws no randomness: the same history and options
 // give the same result.
+//
+// Keys share the step budget so that one hard key cannot starve the others: a violation on an
+// easy key is found however hard another key is (Porcupine, checking keys in parallel, finds
+// it at once too). Keys are searched in rounds, fewest operations first. In round 0 a key may
+// take kRoundZeroStepsPerOperation steps per operation (at least kRoundZeroStepsMin); each
+// later round searches the keys still undecided again, from the start, with 4 times the
+// allowance, so restarts cost at most a third more than the last round. No allowance is more
+// than an equal share of the steps left (what one key leaves goes to the keys after it) or
+// key_search_steps_max, and a key left alone gets all the steps left. Rounds stop when every
+// key is decided, the budget is spent, should_stop says so, or no allowance can grow; and
+// after a round that found a key not linearizable, since the verdict can no longer change.
+// The result says, for every key, whether it is linearizable, not, or undecided (and why).
 #pragma once
 
 #include <cstdint>
@@ -58,9 +70,17 @@ namespace cairn::sim {
 enum class Verdict { kLinearizable, kNotLinearizable, kUnknown };
 const char* VerdictName(Verdict verdict);  // "linearizable", "not linearizable", "unknown"
 
+// Round 0's allowance for a key of n operations: max(kRoundZeroStepsMin,
+// n * kRoundZeroStepsPerOperation). Most keys of real histories are decided well inside it.
+inline constexpr uint64_t kRoundZeroStepsPerOperation = 64;
+inline constexpr uint64_t kRoundZeroStepsMin = 4096;
+
 struct CheckOptions {
-  // One step is one move of the search (trying a call, or undoing one), summed over all keys.
+  // One step is one move of the search (trying a call, or undoing one). The steps of all keys
+  // together, at most.
   uint64_t search_steps_max = 50'000'000;
+  // The steps one search of one key may take, at most; 0: only search_steps_max limits it.
+  uint64_t key_search_steps_max = 0;
   // Memo entries (24 bytes each, plus the hash table's overhead) alive at once, per key.
   uint64_t memo_entries_max = 10'000'000;
   // Asked every `should_stop_interval_steps` steps; true stops the search with kUnknown.
@@ -70,9 +90,27 @@ struct CheckOptions {
   size_t explained_operations_max = 20;
 };
 
-struct LinearizabilityResult {
+// What the search found for one key.
+struct KeyResult {
+  std::string key;
   Verdict verdict = Verdict::kLinearizable;
-  // The key that is not linearizable (or that the search could not decide); empty otherwise.
+  // Why it is not linearizable, or why it is undecided; empty when linearizable.
+  std::string explanation;
+  // Not linearizable: as LinearizabilityResult's. Undecided: longest_prefix is how far the
+  // last search got.
+  std::vector<uint64_t> longest_prefix;
+  std::vector<uint64_t> involved;
+  uint64_t operations = 0;  // operations placed in, or offered to, its search
+  uint64_t steps = 0;       // steps spent on it, over all its searches
+  uint64_t searches = 0;    // times it was searched (0: the budget or time ran out first)
+};
+
+struct LinearizabilityResult {
+  // kNotLinearizable if some key is not linearizable; else kUnknown if some key is
+  // undecided; else kLinearizable.
+  Verdict verdict = Verdict::kLinearizable;
+  // The first key, in key order, that is not linearizable (or, for kUnknown, undecided);
+  // empty when linearizable. The next three fields are that key's.
   std::string key;
   // For people: why, with the operations involved. Empty when linearizable.
   std::string explanation;
@@ -83,15 +121,17 @@ struct LinearizabilityResult {
   // For a violation: the operations that could be placed next after longest_prefix (at least
   // one of them had to be, and none worked), by invocation time.
   std::vector<uint64_t> involved;
-  uint64_t steps = 0;                // search steps over all keys checked
-  uint64_t keys_checked = 0;         // keys whose search finished
+  uint64_t steps = 0;                // search steps over all keys
+  uint64_t keys_checked = 0;         // keys decided (linearizable or not)
   uint64_t operations_checked = 0;   // operations placed in, or offered to, a search
+  // Every key of the history, in key order, each with its own verdict.
+  std::vector<KeyResult> keys;
+
+  size_t count(Verdict v) const;  // keys with verdict v
 };
 
-// Checks every key of `history` against `model`, in key order. The result is the first key
-// found not linearizable; else kUnknown if some key's search was given up; else kLinearizable.
-// The step budget is shared by all keys: once it is spent (or should_stop says so) no further
-// key is searched. A key that fills the memo is given up and the next key searched.
+// Checks every key of `history` against `model`, each on its own, sharing the step budget as
+// the header says. A key that fills the memo is undecided and not searched again.
 // InvalidArgument if the history does not fit the model (a cas in a register history) or is
 // malformed (an operation that completes before it is invoked).
 absl::StatusOr<LinearizabilityResult> CheckLinearizability(const History& history,
