@@ -135,12 +135,12 @@ void AddJournalCommands(CLI::App& app, Action& action) {
     serve->callback([&action, flags, id, dir, streams, tick_ms, election_ms] {
       if (*election_ms < 2 * *tick_ms) throw CLI::ValidationError("--election-ms", "must be at least two ticks");
       action = [=] {
-        JournalNodeOptions options;
-        options.tick = std::chrono::milliseconds(*tick_ms);
-        options.raft.election_ticks = *election_ms / *tick_ms;
         absl::StatusOr<PeerNode> server = CreateServerNode(*flags, *id, *dir);
         if (!server.ok()) return Fail(server.status());
         real::RealNode& node = *server->node;
+        JournalNodeOptions options = JournalNodeOptions::FromKnobs(node.runtime().knobs());
+        options.tick = std::chrono::milliseconds(*tick_ms);
+        options.raft.election_ticks = *election_ms / *tick_ms;
         std::fprintf(stderr, "journal node %u serving on %s, data in %s\n", *id, node.listen_address().c_str(),
                      dir->c_str());
         absl::Status s =

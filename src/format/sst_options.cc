@@ -29,6 +29,15 @@ const char* EncoderName(uint8_t encoder) {
   return encoder == static_cast<uint8_t>(BlockEncoder::kRows) ? "rows" : "unknown";
 }
 
+SstOptions SstOptions::FromKnobs(const Knobs& knobs) {
+  SstOptions o;
+  o.macroblock_bytes = uint32_t{1} << knobs.sst_macroblock_bytes_log2;
+  o.microblock_bytes = static_cast<uint32_t>(knobs.sst_microblock_bytes);
+  o.restart_interval = static_cast<uint32_t>(knobs.sst_restart_interval);
+  o.bloom_bits_per_key = static_cast<uint32_t>(knobs.sst_bloom_bits_per_key);
+  return o;
+}
+
 absl::Status SstOptions::Validate() const {
   auto bad = [](auto... parts) { return absl::InvalidArgumentError(absl::StrCat(parts...)); };
   if (macroblock_bytes < kMacroblockBytesMin || macroblock_bytes > kMacroblockBytesMax ||

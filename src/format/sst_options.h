@@ -9,6 +9,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
+#include "src/runtime/knobs.h"
+
 namespace cairn::format {
 
 // The codec of one microblock, recorded in its header.
@@ -47,6 +49,9 @@ struct SstOptions {
   uint32_t bloom_bits_per_key = 10;
 
   absl::Status Validate() const;
+  // The defaults, with the sizes, restart interval and bloom bits the knobs say (Knobs: the
+  // simulator draws them per seed within ranges that Validate accepts).
+  static SstOptions FromKnobs(const Knobs& knobs);
   // The largest key + value a row may have: it must fit a macroblock with room to spare.
   uint64_t RowBytesMax() const { return macroblock_bytes / 2; }
 };

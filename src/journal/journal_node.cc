@@ -34,8 +34,20 @@ absl::Status JournalNode::ValidateStreamName(std::string_view name) {
   return absl::OkStatus();
 }
 
+JournalNodeOptions JournalNodeOptions::FromKnobs(const Knobs& knobs) {
+  JournalNodeOptions o;
+  o.raft.election_ticks = static_cast<int>(knobs.raft_election_ticks);
+  o.raft.heartbeat_ticks = static_cast<int>(knobs.raft_heartbeat_ticks);
+  o.raft.entries_per_append_max = static_cast<size_t>(knobs.raft_entries_per_append_max);
+  o.raft.bytes_per_append_max = static_cast<size_t>(knobs.raft_bytes_per_append_max);
+  o.raft.inflight_appends_max = static_cast<size_t>(knobs.raft_inflight_appends_max);
+  o.node_log = NodeLogOptions::FromKnobs(knobs);
+  return o;
+}
+
 Task<absl::StatusOr<std::unique_ptr<JournalNode>>> JournalNode::Open(Runtime& rt, rpc::RpcNode& rpc, std::string root,
                                                                      JournalNodeOptions options) {
+  options.node_log.log.probes = Probes(rt);  // the node log's and the streams' storage's
   std::unique_ptr<JournalNode> node(new JournalNode(rt, rpc, std::move(root), std::move(options)));
   CO_RETURN_IF_ERROR(co_await rt.disk().CreateDir(node->root_));
   absl::StatusOr<std::unique_ptr<NodeLog>> log =

@@ -49,6 +49,9 @@ struct JournalNodeOptions {
   // Idle streams go quiet (RaftCore, quiescence): the node heartbeats each peer once a tick,
   // and a stream with nothing to send sends nothing.
   bool quiesce = true;
+
+  // The defaults, with Raft's timing and batching and the node log's sizes the knobs say.
+  static JournalNodeOptions FromKnobs(const Knobs& knobs);
 };
 
 struct JournalNodeStats {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "src/base/check.h"
+#include "src/runtime/assertions.h"
 #include "src/base/status.h"
 #include "src/base/varint.h"
 #include "src/journal/log_encoding.h"
@@ -169,11 +170,13 @@ Task<absl::Status> NodeLog::Recover(std::string dir) {
       }
       if (2 * k < loss_handled_upto_) continue;  // found before, and handled
       ++stats_.lost_records;
+      CAIRN_SOMETIMES(options_.log.probes, true, "nodelog.synced-record-lost-in-both-copies");
       unhandled_loss_ = true;
     }
     if (first_torn.has_value()) {
       // Never acknowledged: neither it nor anything after it was synced.
       stats_.torn_records_dropped += k_last - *first_torn + 1;
+      CAIRN_SOMETIMES(options_.log.probes, true, "nodelog.torn-records-dropped");
       CO_RETURN_IF_ERROR(co_await log_->TruncateFrom(std::max(2 * *first_torn, log_->start())));
       found.erase(found.lower_bound(*first_torn), found.end());
     }
@@ -196,6 +199,7 @@ Task<absl::Status> NodeLog::Recover(std::string dir) {
   CAIRN_CHECK_EQ(log_->next_position() % 2, 0u);
   for (auto& [k, f] : found) {
     if (f.copies == 1) ++stats_.records_from_one_copy;
+    CAIRN_SOMETIMES(options_.log.probes, f.copies == 1, "nodelog.record-read-from-its-second-copy");
     if (f.record.tag == kChangeTag) parsed_[f.record.key].push_back(std::move(f.record));
   }
   recovering_ = true;
@@ -463,6 +467,7 @@ Task<absl::Status> NodeLog::CopyForward(const StreamKey& key) {
   absl::StatusOr<uint64_t> at = co_await Append(&pins, std::move(records));
   if (!at.ok()) co_return at.status();
   ++stats_.streams_copied;
+  CAIRN_SOMETIMES(options_.log.probes, true, "nodelog.cleaner-copied-a-stream-forward");
   co_return absl::OkStatus();
 }
 
@@ -475,6 +480,7 @@ Task<absl::Status> NodeLog::TrimUnpinned() {
   const size_t before = log_->segment_count();
   CO_RETURN_IF_ERROR(co_await log_->Trim(bound));
   stats_.segments_trimmed += before - log_->segment_count();
+  CAIRN_SOMETIMES(options_.log.probes, log_->segment_count() < before, "nodelog.segments-trimmed");
   co_return absl::OkStatus();
 }
 

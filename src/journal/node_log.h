@@ -75,11 +75,20 @@ struct LogChange {
 };
 
 struct NodeLogOptions {
-  storage::SegmentedLogOptions log;
+  storage::SegmentedLogOptions log;  // its probes serve the node log and the streams' storage
   // The cleaner starts once the log holds more segments than this.
   size_t segments_soft_max = 4;
   // A copy-forward record carries at most this many bytes of entries (larger logs take several).
   size_t copy_record_bytes_max = 4u << 20;
+
+  // The defaults, with the segment sizes and the cleaner's bounds the knobs say.
+  static NodeLogOptions FromKnobs(const Knobs& knobs) {
+    NodeLogOptions o;
+    o.log = storage::SegmentedLogOptions::FromKnobs(knobs);
+    o.segments_soft_max = static_cast<size_t>(knobs.nodelog_segments_soft_max);
+    o.copy_record_bytes_max = static_cast<size_t>(knobs.nodelog_copy_record_bytes_max);
+    return o;
+  }
 };
 
 struct NodeLogStats {
@@ -128,6 +137,8 @@ class NodeLog {
   void Trimmed(const StreamKey& key, uint64_t first_index);
 
   const NodeLogStats& stats() const { return stats_; }
+  // The node's fault points and coverage probes, for the streams' storage too.
+  const Probes& probes() const { return options_.log.probes; }
   size_t segments() const { return log_->segment_count(); }
   bool cleaning() const { return cleaning_; }
 

@@ -5,6 +5,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "src/base/check.h"
+#include "src/runtime/assertions.h"
 #include "src/base/status.h"
 #include "src/base/strings.h"
 #include "src/base/varint.h"
@@ -68,6 +69,7 @@ Task<absl::Status> RaftStorage::Recover(std::vector<NodeId> members) {
     hard.floor_term = hard.term;
     hard.floor_index = std::numeric_limits<uint64_t>::max();
     ++recovery_stats_.floors_raised;
+    CAIRN_SOMETIMES(log_.probes(), true, "raft.vote-floor-raised");
     state_stale = true;
   }
   if (state_stale) CO_RETURN_IF_ERROR(co_await WriteState());
@@ -146,6 +148,7 @@ Task<absl::Status> RaftStorage::RecoverState(std::vector<NodeId> members, bool* 
   if (!ok0 || !ok1 || copies[0].seq != copies[1].seq) {
     *state_stale = true;  // rewrite both from the survivor (or the later write)
     if (!ok0 || !ok1) ++recovery_stats_.state_copies_repaired;
+    CAIRN_SOMETIMES(log_.probes(), !ok0 || !ok1, "raft.state-copy-repaired");
   }
   state_seq_ = copies[best].seq;
   key_.incarnation = copies[best].incarnation;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "src/base/check.h"
+#include "src/runtime/assertions.h"
 #include "src/base/status.h"
 #include "src/format/sst_writer.h"
 #include "src/lsm/row_stream.h"
@@ -126,11 +127,25 @@ Task<absl::StatusOr<uint64_t>> Engine::AllocateFileNumber() {
   co_return next_file_number_++;
 }
 
+EngineOptions EngineOptions::FromKnobs(const Knobs& knobs) {
+  EngineOptions o;
+  o.memtable_bytes = static_cast<size_t>(knobs.lsm_memtable_bytes);
+  o.frozen_memtables_max = static_cast<size_t>(knobs.lsm_frozen_memtables_max);
+  o.minis_max = static_cast<size_t>(knobs.lsm_minis_max);
+  o.minor_trigger_bytes = static_cast<uint64_t>(knobs.lsm_minor_trigger_bytes);
+  o.background_attempts_max = static_cast<int>(knobs.lsm_background_attempts_max);
+  o.sst = format::SstOptions::FromKnobs(knobs);
+  o.journal = LocalJournalOptions::FromKnobs(knobs);
+  return o;
+}
+
 Task<absl::StatusOr<std::unique_ptr<Engine>>> Engine::Open(Disk& disk, Executor& executor, std::string dir,
                                                            EngineOptions options) {
   CO_RETURN_IF_ERROR(co_await disk.CreateDir(dir));
+  LocalJournalOptions journal_options = options.journal;
+  journal_options.probes = options.probes;
   absl::StatusOr<std::unique_ptr<LocalJournal>> journal =
-      co_await LocalJournal::Open(disk, executor, dir + "/journal", options.journal);
+      co_await LocalJournal::Open(disk, executor, dir + "/journal", journal_options);
   if (!journal.ok()) co_return journal.status();
   std::string sst_dir = dir + "/sst";
   absl::StatusOr<std::unique_ptr<LocalFileStore>> store = co_await LocalFileStore::Open(disk, std::move(sst_dir));
@@ -243,6 +258,7 @@ Task<absl::Status> Engine::Replay(uint64_t from) {
       ++stats_.recovered_records;
     }
   }
+  CAIRN_SOMETIMES(options_.probes, stats_.recovered_records > 0, "engine.journal-replayed-at-open");
   co_return absl::OkStatus();
 }
 
@@ -313,11 +329,16 @@ Task<absl::StatusOr<uint64_t>> Engine::Write(WriteBatch batch) {
 Task<absl::Status> Engine::MakeRoomForWrite() {
   while (true) {
     CO_RETURN_IF_ERROR(WritesRefused());
-    if (state_->active->memory_bytes() < options_.memtable_bytes) co_return absl::OkStatus();
+    const size_t bytes = state_->active->memory_bytes();
+    // Buggify: freeze a memtable early now and then, so flushes come at every size.
+    const bool freeze = bytes >= options_.memtable_bytes || (bytes > 0 && options_.probes.buggify().Fires());
+    if (!freeze) co_return absl::OkStatus();
     if (state_->frozen.size() < options_.frozen_memtables_max) {
       FreezeActive();
       co_return absl::OkStatus();
     }
+    if (bytes < options_.memtable_bytes) co_return absl::OkStatus();  // an early freeze never stalls
+    CAIRN_SOMETIMES(options_.probes, true, "engine.write-waited-for-a-flush");
     ++stats_.write_stalls;
     co_await flushed_.Wait();
   }
@@ -632,8 +653,15 @@ Task<void> Engine::FlushLoop() {
       continue;
     }
     for (int attempt = 1;; ++attempt) {
-      absl::Status s = co_await FlushOldest();
-      if (s.ok()) break;
+      // Buggify: a flush that fails before it starts, so the retry path runs. (An if, not
+      // `?:`: g++ 12 mishandles a co_await inside a conditional expression — the result's
+      // temporary outlives its storage in the coroutine frame.)
+      absl::Status s = absl::UnavailableError("buggify: flush failed");
+      if (!options_.probes.buggify().Fires()) s = co_await FlushOldest();
+      if (s.ok()) {
+        CAIRN_SOMETIMES(options_.probes, attempt > 1, "engine.flush-succeeded-on-a-retry");
+        break;
+      }
       if (attempt == options_.background_attempts_max) {
         BackgroundFailed(s, "flush");
         break;
@@ -664,8 +692,13 @@ Task<void> Engine::CompactLoop() {
       continue;
     }
     for (int attempt = 1;; ++attempt) {
-      absl::StatusOr<CompactionReport> r = co_await RunCompaction(*kind, std::nullopt);
-      if (r.ok()) break;
+      // Buggify: a compaction that fails before it starts, so the retry path runs.
+      absl::StatusOr<CompactionReport> r = absl::UnavailableError("buggify: compaction failed");
+      if (!options_.probes.buggify().Fires()) r = co_await RunCompaction(*kind, std::nullopt);
+      if (r.ok()) {
+        CAIRN_SOMETIMES(options_.probes, attempt > 1, "engine.compaction-succeeded-on-a-retry");
+        break;
+      }
       if (attempt == options_.background_attempts_max) {
         BackgroundFailed(r.status(), "compaction");
         break;
@@ -699,7 +732,10 @@ Task<void> Engine::DeleteLoop() {
 Task<absl::StatusOr<CompactionReport>> Engine::CompactMinis() { co_return co_await RunCompaction(Kind::kMinis, std::nullopt); }
 Task<absl::StatusOr<CompactionReport>> Engine::CompactMinor() { co_return co_await RunCompaction(Kind::kMinor, std::nullopt); }
 Task<absl::StatusOr<CompactionReport>> Engine::CompactMajor(std::optional<uint64_t> snapshot) {
-  co_return co_await RunCompaction(Kind::kMajor, snapshot);
+  absl::StatusOr<CompactionReport> report = co_await RunCompaction(Kind::kMajor, snapshot);
+  // A major compaction that kept a macroblock as it was, unchanged (docs/lsm.md, reuse).
+  CAIRN_SOMETIMES(options_.probes, report.ok() && report->stats.macroblocks_reused > 0, "engine.macroblock-reused");
+  co_return report;
 }
 
 Task<absl::StatusOr<CompactionReport>> Engine::RunCompaction(Kind kind, std::optional<uint64_t> snapshot) {

@@ -34,6 +34,8 @@
 #include "src/lsm/file_store.h"
 #include "src/lsm/journal.h"
 #include "src/lsm/local_journal.h"
+#include "src/runtime/knobs.h"
+#include "src/runtime/probes.h"
 #include "src/lsm/manifest.h"
 #include "src/lsm/memtable.h"
 #include "src/lsm/row_stream.h"
@@ -91,6 +93,12 @@ struct EngineOptions {
   int background_attempts_max = 5;
   // Canary: write the manifest without syncing it. The simulator must catch the loss.
   bool canary_skip_manifest_sync = false;
+  // Fault points and coverage probes (a simulated run's, or inert); the journal gets them too.
+  Probes probes;
+
+  // The defaults, with the tunables the knobs say (memtable, compaction triggers, retries,
+  // the SSTable and journal sizes).
+  static EngineOptions FromKnobs(const Knobs& knobs);
 };
 
 // A key or value larger than this is refused (a row must fit a macroblock).

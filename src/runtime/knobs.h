@@ -29,7 +29,25 @@ class Random;
   X(demo_log_batch_records_max,            64,         1,       128,      "demo register: records per log fsync")       \
   X(demo_lease_ms,                         1000,       50,      3000,     "demo register: read lease length")           \
   X(demo_clock_drift_ppm_max,              50000,      50000,   50000,    "demo register: clock rate error leases allow for") \
-  X(disk_io_threads,                       2,          1,       4,        "real runtime: threads for blocking disk IO (0: inline on the loop thread)")
+  X(disk_io_threads,                       2,          1,       4,        "real runtime: threads for blocking disk IO (0: inline on the loop thread)") \
+  X(log_segment_bytes_max,                 16 << 20,   4 << 10, 256 << 10, "segmented logs: a segment closes at this size") \
+  X(log_group_commit_bytes_max,            4 << 20,    1 << 10, 4 << 20,  "segmented logs: record bytes in one write and fsync") \
+  X(sst_macroblock_bytes_log2,             21,         16,      21,       "SSTables: log2 of the macroblock size")      \
+  X(sst_microblock_bytes,                  16 << 10,   4 << 10, 16 << 10, "SSTables: microblock size before compression") \
+  X(sst_restart_interval,                  16,         1,       32,       "SSTables: rows between whole keys in a microblock") \
+  X(sst_bloom_bits_per_key,                10,         0,       16,       "SSTables: bloom filter bits per key (0: none)") \
+  X(lsm_memtable_bytes,                    8 << 20,    2 << 10, 64 << 10, "engine: a memtable is frozen at this size")  \
+  X(lsm_frozen_memtables_max,              2,          1,       4,        "engine: frozen memtables before writes wait") \
+  X(lsm_minis_max,                         4,          1,       8,        "engine: more minis than this merge into one") \
+  X(lsm_minor_trigger_bytes,               64 << 20,   8 << 10, 256 << 10, "engine: minis past this merge into the minor") \
+  X(lsm_background_attempts_max,           5,          2,       8,        "engine: tries of a flush or compaction before writes stop") \
+  X(raft_election_ticks,                   10,         5,       20,       "journal: ticks without a leader before a campaign") \
+  X(raft_heartbeat_ticks,                  1,          1,       3,        "journal: ticks between a leader's heartbeats") \
+  X(raft_entries_per_append_max,           64,         1,       64,       "journal: entries in one AppendEntries")      \
+  X(raft_bytes_per_append_max,             1 << 20,    4 << 10, 1 << 20,  "journal: entry bytes in one AppendEntries")  \
+  X(raft_inflight_appends_max,             16,         1,       16,       "journal: unanswered appends per follower")   \
+  X(nodelog_segments_soft_max,             4,          1,       8,        "journal: node-log segments before the cleaner starts") \
+  X(nodelog_copy_record_bytes_max,         4 << 20,    16 << 10, 4 << 20, "journal: entry bytes in one copy-forward record")
 
 struct Knobs {
 #define CAIRN_KNOB_FIELD(name, def, lo, hi, help) int64_t name = def;

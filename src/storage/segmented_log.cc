@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "src/base/check.h"
+#include "src/runtime/assertions.h"
 #include "src/base/coding.h"
 #include "src/base/crc32c.h"
 #include "src/base/status.h"
@@ -14,6 +15,8 @@
 
 namespace cairn::storage {
 namespace {
+
+constexpr Duration kSlowSyncBuggify = std::chrono::milliseconds(20);
 
 constexpr std::string_view kSegmentSuffix = ".log";
 // A read that returns a damaged record is retried this many times before the damage is
@@ -203,9 +206,12 @@ Task<absl::Status> SegmentedLog::RecoverSegment(Segment& s, bool last) {
                                                  " (position ", parsed.missing[0], ") before the end of the journal"));
     }
     stats_.damaged_records += parsed.missing.size();
+    CAIRN_SOMETIMES(options_.probes, true, "log.damaged-record-tolerated");
     damaged_.insert(parsed.missing.begin(), parsed.missing.end());
   }
   s.offsets = std::move(parsed.offsets);
+  // A record found away from where it belongs (a misdirected write moved it) or past damage.
+  CAIRN_SOMETIMES(options_.probes, parsed.irregular, "log.displaced-or-damaged-record-recovered");
   s.irregular = parsed.irregular;
   s.size = parsed.good;
   if (parsed.good < *size) {
@@ -220,6 +226,7 @@ Task<absl::Status> SegmentedLog::RecoverSegment(Segment& s, bool last) {
     }
     // The unacknowledged tail of the last segment: cut it off, durably, before appending.
     stats_.truncated_tail_bytes += *size - parsed.good;
+    CAIRN_SOMETIMES(options_.probes, true, "log.torn-tail-cut");
     CO_RETURN_IF_ERROR(co_await (*file)->Truncate(parsed.good));
     CO_RETURN_IF_ERROR(co_await (*file)->Sync());
   }
@@ -340,7 +347,9 @@ Task<absl::Status> SegmentedLog::Reset(uint64_t first) {
 Task<void> SegmentedLog::CommitLoop() {
   while (!pending_.empty() && error_.ok()) {
     Segment* seg = &segments_.back();
-    if (seg->size >= options_.segment_bytes_max) {
+    // Buggify: a segment closed early now and then, so recovery and trimming meet many small
+    // segments whatever the configured size.
+    if (seg->size >= options_.segment_bytes_max || (seg->size > 0 && options_.probes.buggify().Fires())) {
       absl::Status s = co_await StartSegment(pending_.front().position);
       if (!s.ok()) {
         error_ = s;
@@ -348,20 +357,25 @@ Task<void> SegmentedLog::CommitLoop() {
       }
       seg = &segments_.back();
     }
-    // Take a group: whatever is pending, up to the group bound (at least one record).
+    // Take a group: whatever is pending, up to the group bound (at least one record). Buggify:
+    // a group of one, so that appends waiting behind a write are the common case.
+    const uint64_t group_bytes_max = options_.probes.buggify().Fires() ? 1 : options_.group_commit_bytes_max;
     std::string batch;
     size_t taken = 0;
     std::vector<uint64_t> offsets;
-    while (taken < pending_.size() && (taken == 0 || batch.size() < options_.group_commit_bytes_max)) {
+    while (taken < pending_.size() && (taken == 0 || batch.size() < group_bytes_max)) {
       offsets.push_back(seg->size + batch.size());
       AppendLogRecord(pending_[taken].position, pending_[taken].payload, &batch);
       ++taken;
     }
+    CAIRN_SOMETIMES(options_.probes, taken > 1, "log.group-commit-batched");
     const uint64_t last = pending_[taken - 1].position;
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(taken));
     CAIRN_CHECK_EQ(seg->end(), last + 1 - taken);
     const uint64_t bytes = batch.size();
     absl::Status s = co_await seg->file->Write(seg->size, std::move(batch));
+    // Buggify: a slow fsync, which widens every window between a write and its durability.
+    if (s.ok() && options_.sync && options_.probes.buggify().Fires()) co_await executor_.SleepFor(kSlowSyncBuggify);
     if (s.ok() && options_.sync) s = co_await seg->file->Sync();
     if (!s.ok()) {
       error_ = absl::Status(s.code(), absl::StrCat("journal ", dir_, " failed and must be reopened: ", s.message()));

@@ -37,6 +37,8 @@
 #include "src/storage/log_record.h"
 #include "src/runtime/disk.h"
 #include "src/runtime/executor.h"
+#include "src/runtime/knobs.h"
+#include "src/runtime/probes.h"
 #include "src/runtime/notifier.h"
 #include "src/runtime/task_group.h"
 
@@ -53,6 +55,16 @@ struct SegmentedLogOptions {
   bool sync = true;
   // Open past damaged records instead of failing (see the header comment).
   bool tolerate_damage = false;
+  // Fault points and coverage probes (a simulated run's, or inert).
+  Probes probes;
+
+  // The defaults, with the segment and group-commit sizes the knobs say.
+  static SegmentedLogOptions FromKnobs(const Knobs& knobs) {
+    SegmentedLogOptions o;
+    o.segment_bytes_max = static_cast<uint64_t>(knobs.log_segment_bytes_max);
+    o.group_commit_bytes_max = static_cast<uint64_t>(knobs.log_group_commit_bytes_max);
+    return o;
+  }
 };
 
 constexpr size_t kLogRecordHeaderBytes = 16;
