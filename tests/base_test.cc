@@ -60,6 +60,40 @@ TEST(Coding, FixedRoundTrip) {
   EXPECT_EQ(DecodeFixed64(buf.data() + 4), 0x0102030405060708ull);
 }
 
+// A layout of named fields: what the writer puts, the reader gets, at the bytes the offsets
+// say, little-endian; and Tiles catches a gap, an overlap, or a layout that falls short.
+TEST(Coding, FixedLayoutsPutAndGetNamedFields) {
+  constexpr FixedBytes<4> kMagic{0};
+  constexpr FixedField<uint16_t> kSmall{4};
+  constexpr FixedField<uint8_t> kTiny{6};
+  constexpr FixedField<uint8_t> kPad{7};
+  constexpr FixedField<uint64_t> kBig{8};
+  constexpr FixedField<uint32_t> kSum{16};
+  static_assert(Tiles({kMagic, kSmall, kTiny, kPad, kBig, kSum}, 20));
+  static_assert(!Tiles({kMagic, kSmall, kPad, kBig, kSum}, 20));        // a gap at 6
+  static_assert(!Tiles({kMagic, kSmall, kTiny, kPad, kBig}, 20));       // falls short
+  static_assert(!Tiles({kMagic, kSmall, kSmall, kTiny, kPad, kBig, kSum}, 20));  // overlap
+  std::string buf(20, '\xff');
+  FixedWriter w(buf.data(), buf.size());
+  w.Put(kMagic, "CRN1");
+  w.Put(kSmall, 0x0102);
+  w.Put(kTiny, 7);
+  w.Put(kPad, 0);
+  w.Put(kBig, 0x0102030405060708ull);
+  w.Put(kSum, 0xdeadbeef);
+  EXPECT_EQ(buf.substr(0, 4), "CRN1");
+  EXPECT_EQ(buf[4], 0x02);  // little-endian
+  EXPECT_EQ(buf[8], 0x08);
+  const FixedReader r(buf);
+  EXPECT_EQ(r.Get(kMagic), "CRN1");
+  EXPECT_EQ(r.Get(kSmall), 0x0102);
+  EXPECT_EQ(r.Get(kTiny), 7);
+  EXPECT_EQ(r.Get(kBig), 0x0102030405060708ull);
+  EXPECT_EQ(r.Get(kSum), 0xdeadbeefu);
+  EXPECT_EQ(r.Before(kSum), std::string_view(buf).substr(0, 16));
+  EXPECT_EQ(DecodeFixed64(buf.data() + 8), r.Get(kBig));  // the same bytes the plain functions read
+}
+
 TEST(Random, SameSeedSameStream) {
   Random a(42), b(42), c(43);
   bool differs = false;

@@ -10,42 +10,63 @@
 namespace cairn::format {
 namespace {
 
-void Store32(std::string* b, size_t at, uint32_t v) {
-  for (int i = 0; i < 4; ++i) (*b)[at + i] = static_cast<char>(v >> (8 * i));
-}
-void Store64(std::string* b, size_t at, uint64_t v) {
-  for (int i = 0; i < 8; ++i) (*b)[at + i] = static_cast<char>(v >> (8 * i));
-}
+// The macroblock header, byte by byte (docs/format.md): every field named once, for Seal and
+// Parse alike.
+namespace layout {
+constexpr FixedField<uint32_t> kMagic{0};
+constexpr FixedField<uint16_t> kVersion{4};
+constexpr FixedField<uint8_t> kHeaderSize{6};
+constexpr FixedField<uint8_t> kReserved7{7};
+constexpr FixedField<uint64_t> kOriginFileId{8};
+constexpr FixedField<uint32_t> kOriginIndex{16};
+constexpr FixedField<uint32_t> kSize{20};
+constexpr FixedField<uint32_t> kMicroCount{24};
+constexpr FixedField<uint32_t> kMicroIndexOffset{28};
+constexpr FixedField<uint32_t> kMicroIndexSize{32};
+constexpr FixedField<uint32_t> kBloomOffset{36};
+constexpr FixedField<uint32_t> kBloomSize{40};
+constexpr FixedField<uint32_t> kReserved44{44};
+constexpr FixedField<uint64_t> kRows{48};
+constexpr FixedField<uint64_t> kLogicalSum{56};
+constexpr FixedField<uint64_t> kMinVersion{64};
+constexpr FixedField<uint64_t> kMaxVersion{72};
+constexpr FixedField<uint32_t> kBodyChecksum{80};
+constexpr FixedField<uint64_t> kReserved84{84};
+constexpr FixedField<uint32_t> kHeaderChecksum{92};  // of bytes [0, 92), bound to the block's identity
+static_assert(Tiles({kMagic, kVersion, kHeaderSize, kReserved7, kOriginFileId, kOriginIndex, kSize, kMicroCount,
+                     kMicroIndexOffset, kMicroIndexSize, kBloomOffset, kBloomSize, kReserved44, kRows, kLogicalSum,
+                     kMinVersion, kMaxVersion, kBodyChecksum, kReserved84, kHeaderChecksum},
+                    kMacroblockHeaderBytes),
+              "the macroblock header's fields must cover its 96 bytes exactly");
+}  // namespace layout
 
 }  // namespace
 
 void MacroblockHeader::Seal(std::string* block) {
   CAIRN_CHECK_GE(block->size(), kMacroblockHeaderBytes);
   CAIRN_CHECK_EQ(block->size(), size);
-  std::string& b = *block;
-  Store32(&b, 0, kMacroblockMagic);
-  b[4] = static_cast<char>(kFormatVersion);
-  b[5] = static_cast<char>(kFormatVersion >> 8);
-  b[6] = static_cast<char>(kMacroblockHeaderBytes);
-  b[7] = 0;
-  Store64(&b, 8, origin_file_id);
-  Store32(&b, 16, origin_index);
-  Store32(&b, 20, size);
-  Store32(&b, 24, micro_count);
-  Store32(&b, 28, micro_index_offset);
-  Store32(&b, 32, micro_index_size);
-  Store32(&b, 36, bloom_offset);
-  Store32(&b, 40, bloom_size);
-  Store32(&b, 44, 0);
-  Store64(&b, 48, rows);
-  Store64(&b, 56, logical_sum);
-  Store64(&b, 64, min_version);
-  Store64(&b, 72, max_version);
-  body_checksum = BoundChecksum(identity(0), std::string_view(b).substr(kMacroblockHeaderBytes));
-  Store32(&b, 80, body_checksum);
-  Store32(&b, 84, 0);
-  Store32(&b, 88, 0);
-  Store32(&b, 92, BoundChecksum(identity(0), std::string_view(b.data(), 92)));
+  FixedWriter w(block->data(), kMacroblockHeaderBytes);
+  w.Put(layout::kMagic, kMacroblockMagic);
+  w.Put(layout::kVersion, static_cast<uint16_t>(kFormatVersion));
+  w.Put(layout::kHeaderSize, static_cast<uint8_t>(kMacroblockHeaderBytes));
+  w.Put(layout::kReserved7, uint8_t{0});
+  w.Put(layout::kOriginFileId, origin_file_id);
+  w.Put(layout::kOriginIndex, origin_index);
+  w.Put(layout::kSize, size);
+  w.Put(layout::kMicroCount, micro_count);
+  w.Put(layout::kMicroIndexOffset, micro_index_offset);
+  w.Put(layout::kMicroIndexSize, micro_index_size);
+  w.Put(layout::kBloomOffset, bloom_offset);
+  w.Put(layout::kBloomSize, bloom_size);
+  w.Put(layout::kReserved44, uint32_t{0});
+  w.Put(layout::kRows, rows);
+  w.Put(layout::kLogicalSum, logical_sum);
+  w.Put(layout::kMinVersion, min_version);
+  w.Put(layout::kMaxVersion, max_version);
+  body_checksum = BoundChecksum(identity(0), std::string_view(*block).substr(kMacroblockHeaderBytes));
+  w.Put(layout::kBodyChecksum, body_checksum);
+  w.Put(layout::kReserved84, uint64_t{0});
+  w.Put(layout::kHeaderChecksum, BoundChecksum(identity(0), std::string_view(block->data(), layout::kHeaderChecksum.offset)));
 }
 
 absl::StatusOr<MacroblockHeader> MacroblockHeader::Parse(std::string_view h, uint32_t capacity) {
@@ -53,28 +74,30 @@ absl::StatusOr<MacroblockHeader> MacroblockHeader::Parse(std::string_view h, uin
     return absl::DataLossError(absl::StrCat("macroblock header: ", parts...));
   };
   if (h.size() < kMacroblockHeaderBytes) return bad("only ", h.size(), " bytes");
-  if (DecodeFixed32(h.data()) != kMacroblockMagic) return bad("bad magic (not a Cairn macroblock)");
+  const FixedReader r(h.substr(0, kMacroblockHeaderBytes));
+  if (r.Get(layout::kMagic) != kMacroblockMagic) return bad("bad magic (not a Cairn macroblock)");
   MacroblockHeader m;
-  m.origin_file_id = DecodeFixed64(h.data() + 8);
-  m.origin_index = DecodeFixed32(h.data() + 16);
-  const uint32_t stored = DecodeFixed32(h.data() + 92);
-  const uint32_t actual = BoundChecksum(m.identity(0), h.substr(0, 92));
-  if (stored != actual) return bad("checksum mismatch: corrupt, or not the macroblock the index names");
-  const uint16_t version = static_cast<uint16_t>(DecodeFixed32(h.data() + 4));
-  const uint16_t header_size = static_cast<uint16_t>(DecodeFixed32(h.data() + 4) >> 16);
+  m.origin_file_id = r.Get(layout::kOriginFileId);
+  m.origin_index = r.Get(layout::kOriginIndex);
+  if (r.Get(layout::kHeaderChecksum) != BoundChecksum(m.identity(0), r.Before(layout::kHeaderChecksum))) {
+    return bad("checksum mismatch: corrupt, or not the macroblock the index names");
+  }
+  const uint16_t version = r.Get(layout::kVersion);
   if (version != kFormatVersion) return bad("format version ", version, " (this build reads ", kFormatVersion, ")");
-  if (header_size != kMacroblockHeaderBytes) return bad("header size ", header_size);
-  m.size = DecodeFixed32(h.data() + 20);
-  m.micro_count = DecodeFixed32(h.data() + 24);
-  m.micro_index_offset = DecodeFixed32(h.data() + 28);
-  m.micro_index_size = DecodeFixed32(h.data() + 32);
-  m.bloom_offset = DecodeFixed32(h.data() + 36);
-  m.bloom_size = DecodeFixed32(h.data() + 40);
-  m.rows = DecodeFixed64(h.data() + 48);
-  m.logical_sum = DecodeFixed64(h.data() + 56);
-  m.min_version = DecodeFixed64(h.data() + 64);
-  m.max_version = DecodeFixed64(h.data() + 72);
-  m.body_checksum = DecodeFixed32(h.data() + 80);
+  if (r.Get(layout::kHeaderSize) != kMacroblockHeaderBytes || r.Get(layout::kReserved7) != 0) {
+    return bad("header size ", r.Get(layout::kHeaderSize) | (uint32_t{r.Get(layout::kReserved7)} << 8));
+  }
+  m.size = r.Get(layout::kSize);
+  m.micro_count = r.Get(layout::kMicroCount);
+  m.micro_index_offset = r.Get(layout::kMicroIndexOffset);
+  m.micro_index_size = r.Get(layout::kMicroIndexSize);
+  m.bloom_offset = r.Get(layout::kBloomOffset);
+  m.bloom_size = r.Get(layout::kBloomSize);
+  m.rows = r.Get(layout::kRows);
+  m.logical_sum = r.Get(layout::kLogicalSum);
+  m.min_version = r.Get(layout::kMinVersion);
+  m.max_version = r.Get(layout::kMaxVersion);
+  m.body_checksum = r.Get(layout::kBodyChecksum);
   const uint64_t index_end = uint64_t{m.micro_index_offset} + m.micro_index_size;
   if (m.size > capacity || m.size < kMacroblockHeaderBytes) return bad("size ", m.size, " exceeds capacity ", capacity);
   if (m.micro_count == 0 || m.rows < m.micro_count) return bad(m.micro_count, " microblocks with ", m.rows, " rows");

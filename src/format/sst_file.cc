@@ -7,42 +7,69 @@
 
 namespace cairn::format {
 
+namespace {
+
+// The footer, byte by byte (docs/format.md): every field named once, for Encode and Parse alike.
+namespace footer {
+constexpr FixedBytes<8> kMagic{0};
+constexpr FixedField<uint32_t> kVersion{8};
+constexpr FixedField<uint32_t> kMacroblockCapacity{12};
+constexpr FixedField<uint64_t> kFileId{16};
+constexpr FixedField<uint64_t> kIndexOffset{24};
+constexpr FixedField<uint32_t> kIndexSize{32};
+constexpr FixedField<uint32_t> kPropertiesSize{36};
+constexpr FixedField<uint64_t> kPropertiesOffset{40};
+constexpr FixedField<uint64_t> kMacroblockCount{48};
+constexpr FixedField<uint32_t> kReserved{56};
+constexpr FixedField<uint32_t> kChecksum{60};  // of bytes [0, 60), bound to (file id, file level, offset)
+static_assert(Tiles({kMagic, kVersion, kMacroblockCapacity, kFileId, kIndexOffset, kIndexSize, kPropertiesSize,
+                     kPropertiesOffset, kMacroblockCount, kReserved, kChecksum},
+                    kFooterBytes),
+              "the footer's fields must cover its 64 bytes exactly");
+static_assert(kFooterMagic.size() == 8);
+}  // namespace footer
+
+}  // namespace
+
 std::string Footer::Encode(uint64_t footer_offset) const {
-  std::string out(kFooterMagic);
-  PutFixed32(&out, kFormatVersion);
-  PutFixed32(&out, macroblock_capacity);
-  PutFixed64(&out, file_id);
-  PutFixed64(&out, index_offset);
-  PutFixed32(&out, index_size);
-  PutFixed32(&out, properties_size);
-  PutFixed64(&out, properties_offset);
-  PutFixed64(&out, macroblock_count);
-  PutFixed32(&out, 0);
-  PutFixed32(&out, BoundChecksum(BlockIdentity{file_id, kFileLevel, footer_offset}, out));
+  std::string out(kFooterBytes, '\0');
+  FixedWriter w(out.data(), out.size());
+  w.Put(footer::kMagic, kFooterMagic);
+  w.Put(footer::kVersion, kFormatVersion);
+  w.Put(footer::kMacroblockCapacity, macroblock_capacity);
+  w.Put(footer::kFileId, file_id);
+  w.Put(footer::kIndexOffset, index_offset);
+  w.Put(footer::kIndexSize, index_size);
+  w.Put(footer::kPropertiesSize, properties_size);
+  w.Put(footer::kPropertiesOffset, properties_offset);
+  w.Put(footer::kMacroblockCount, macroblock_count);
+  w.Put(footer::kReserved, uint32_t{0});
+  w.Put(footer::kChecksum, BoundChecksum(BlockIdentity{file_id, kFileLevel, footer_offset},
+                                 std::string_view(out).substr(0, footer::kChecksum.offset)));
   return out;
 }
 
 absl::StatusOr<Footer> Footer::Parse(std::string_view b, uint64_t footer_offset) {
-  if (b.size() != kFooterBytes || b.substr(0, 8) != kFooterMagic) {
+  if (b.size() != kFooterBytes || FixedReader(b).Get(footer::kMagic) != kFooterMagic) {
     return absl::DataLossError(absl::StrCat("no Cairn SSTable footer at offset ", footer_offset));
   }
+  const FixedReader r(b);
   Footer f;
-  f.file_id = DecodeFixed64(b.data() + 16);
-  const uint32_t stored = DecodeFixed32(b.data() + 60);
-  if (stored != BoundChecksum(BlockIdentity{f.file_id, kFileLevel, footer_offset}, b.substr(0, 60))) {
+  f.file_id = r.Get(footer::kFileId);
+  if (r.Get(footer::kChecksum) != BoundChecksum(BlockIdentity{f.file_id, kFileLevel, footer_offset}, r.Before(footer::kChecksum))) {
     return absl::DataLossError(absl::StrCat("footer at offset ", footer_offset, ": checksum mismatch"));
   }
-  const uint32_t version = DecodeFixed32(b.data() + 8);
+  const uint32_t version = r.Get(footer::kVersion);
   if (version != kFormatVersion) {
     return absl::DataLossError(absl::StrCat("footer: format version ", version, " (this build reads ",
                                             kFormatVersion, ")"));
   }
-  f.macroblock_capacity = DecodeFixed32(b.data() + 12);
-  f.index_offset = DecodeFixed64(b.data() + 24);
-  f.index_size = DecodeFixed32(b.data() + 32);
-  f.properties_size = DecodeFixed32(b.data() + 36);
-  f.properties_offset = DecodeFixed64(b.data() + 40);
-  f.macroblock_count = DecodeFixed64(b.data() + 48);
+  f.macroblock_capacity = r.Get(footer::kMacroblockCapacity);
+  f.index_offset = r.Get(footer::kIndexOffset);
+  f.index_size = r.Get(footer::kIndexSize);
+  f.properties_size = r.Get(footer::kPropertiesSize);
+  f.properties_offset = r.Get(footer::kPropertiesOffset);
+  f.macroblock_count = r.Get(footer::kMacroblockCount);
   const uint32_t cap = f.macroblock_capacity;
   if (cap < kMacroblockBytesMin || cap > kMacroblockBytesMax || (cap & (cap - 1)) != 0) {
     return absl::DataLossError(absl::StrCat("footer: bad macroblock capacity ", cap));
