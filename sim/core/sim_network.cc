@@ -21,7 +21,9 @@ absl::Status SimNetwork::Send(NodeId from, NodeId to, std::string payload) {
   }
   if (r.Chance(faults_.duplicate_probability)) {
     ++stats_.duplicated;
-    ScheduleDelivery(from, to, payload);
+    Duration held{0};
+    if (r.Chance(0.5)) held = r.UniformDuration(Duration(0), faults_.stale_duplicate_delay_max);
+    ScheduleDelivery(from, to, payload, held);
   }
   ScheduleDelivery(from, to, std::move(payload));
   return absl::OkStatus();
@@ -37,13 +39,13 @@ void SimNetwork::ClogNode(NodeId node, Instant until) {
   held = std::max(held, until);
 }
 
-void SimNetwork::ScheduleDelivery(NodeId from, NodeId to, std::string payload) {
+void SimNetwork::ScheduleDelivery(NodeId from, NodeId to, std::string payload, Duration held) {
   Random& r = world_.random();
   if (IsCut(from, to)) {
     ++stats_.cut;
     return;
   }
-  Duration latency = faults_.latency_min + r.Exponential(faults_.latency_tail_mean);
+  Duration latency = held + faults_.latency_min + r.Exponential(faults_.latency_tail_mean);
   if (r.Chance(faults_.slow_probability)) {
     ++stats_.slow;
     latency += r.Exponential(faults_.slow_tail_mean);

@@ -30,6 +30,10 @@ struct NetworkFaults {
   Duration latency_tail_mean = std::chrono::microseconds(300);  // exponential, added to min
   double slow_probability = 0;                                 // a message takes the slow path
   Duration slow_tail_mean = std::chrono::milliseconds(50);
+  // Half the duplicates are stale: held up to this long before they arrive, long after the
+  // world moved on (what an RPC resent over a link that held its first copy looks like). A
+  // protocol must refuse what such a message says; Raft's term check is what does.
+  Duration stale_duplicate_delay_max = std::chrono::seconds(3);
 };
 
 struct NetworkStats {
@@ -73,7 +77,7 @@ class SimNetwork {
   }
 
  private:
-  void ScheduleDelivery(NodeId from, NodeId to, std::string payload);
+  void ScheduleDelivery(NodeId from, NodeId to, std::string payload, Duration held = Duration(0));
 
   World& world_;
   NetworkFaults faults_;

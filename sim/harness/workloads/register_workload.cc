@@ -126,9 +126,16 @@ const WorkloadInfo& RegisterWorkloadInfo() {
     };
     w.canaries = {
         {"ack-before-replicate", "a client counts a write done once one replica stored it"},
-        {"ack-before-fsync", "a replica's log acknowledges before its fsync"},
-        {"ignore-checksum", "a replica replays log records whose checksum does not match"},
+        // Power losses lose what was acknowledged early; slow fsyncs widen the window.
+        {"ack-before-fsync", "a replica's log acknowledges before its fsync",
+         {fault::FaultKind::kPowerLoss, fault::FaultKind::kCrashRestart, fault::FaultKind::kDiskErrors},
+         milliseconds(200)},
+        // Rot on one replica's disk, read back by restarts.
+        {"ignore-checksum", "a replica replays log records whose checksum does not match",
+         {fault::FaultKind::kCorruption, fault::FaultKind::kPowerLoss, fault::FaultKind::kCrashRestart},
+         milliseconds(100)},
         {"drop-retry", "an unanswered Store is not retried and counts as stored"},
+        // Clock faults every 150 ms (sim/scenarios/clocks.scenario).
         {"lease-without-drift-margin", "a lease holder trusts its lease to the end by its own clock",
          {fault::FaultKind::kClock}, milliseconds(150)},
         {"no-lease-check", "replicas do not check writes against leases (no fencing: split brain)"},
