@@ -1,12 +1,14 @@
 // cairn: the one command-line program of Cairn. `cairn --help` lists the subcommands.
 #include <cstdio>
 
+#include "tools/cli.h"
 #include "tools/commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
       "Cairn: a disaggregated LSM storage engine, tested by a seeded deterministic simulator.\n"
       "Every subcommand has its own --help."};
+  app.footer(cairn::tools::ExitCodesHelp());
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Print the help of every subcommand");
   cairn::tools::Action action;
@@ -20,11 +22,14 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 prints the help or the error; its own codes (104, 109, ...) become Cairn's: a
+    // request for help is success, anything else bad usage.
+    const int code = app.exit(e);
+    return code == 0 ? cairn::tools::kExitOk : cairn::tools::kExitUsage;
   }
   if (!action) {
     std::fprintf(stderr, "%s", app.help().c_str());
-    return 2;
+    return cairn::tools::kExitUsage;
   }
   return action();
 }

@@ -2,7 +2,7 @@
 // OUT: move a history between Cairn's format and Jepsen's EDN, or out of a Jepsen log
 // (sim/check/history_format.h has the formats).
 //
-// Exit codes: 0 linearizable, 1 not linearizable (some key is not), 2 unknown (no key is
+// Exit codes (tools/cli.h): 0 linearizable, 1 not linearizable (some key is not), 4 undecided (no key is
 // known not to be, and some key's search ran out of steps or time), 3 the file could not be
 // read, is malformed, or does not fit the model.
 #include <chrono>
@@ -20,34 +20,24 @@
 #include "sim/check/edn.h"
 #include "sim/check/history_format.h"
 #include "sim/check/linearizability.h"
+#include "tools/cli.h"
 #include "tools/commands.h"
 
 namespace cairn::tools {
 namespace {
 
-constexpr int kExitLinearizable = 0;
-constexpr int kExitNotLinearizable = 1;
-constexpr int kExitUnknown = 2;
-constexpr int kExitBadInput = 3;
+// The exit codes of tools/cli.h, by what they mean here.
+constexpr int kExitLinearizable = kExitOk;
+constexpr int kExitNotLinearizable = kExitNegative;
+constexpr int kExitUnknown = kExitUndecided;
+constexpr int kExitBadInput = kExitUnreadable;
 
 // Linearizable keys named in the text report, at most; the rest are counted.
 constexpr size_t kListedKeysMax = 20;
 
 const std::vector<std::string> kFormatNames = {"auto", "cairn", "edn", "jepsen-log"};
 
-int Fail(const std::string& message) {
-  std::fprintf(stderr, "cairn check: %s\n", message.c_str());
-  return kExitBadInput;
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrFormat("cannot open '%s'", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrFormat("cannot read '%s'", path));
-  return text.str();
-}
+int Fail(const std::string& message) { return tools::Fail(kExitBadInput, "check", message); }
 
 std::optional<sim::HistoryFormat> FormatByName(const std::string& name) {
   for (sim::HistoryFormat f : {sim::HistoryFormat::kCairn, sim::HistoryFormat::kEdn,
@@ -59,7 +49,7 @@ std::optional<sim::HistoryFormat> FormatByName(const std::string& name) {
 
 absl::StatusOr<sim::History> ReadHistory(const std::string& path, const std::string& format,
                                          const std::vector<std::string>& ignored_fields) {
-  absl::StatusOr<std::string> text = ReadFile(path);
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
   if (!text.ok()) return text.status();
   sim::HistoryParseOptions options;
   options.format = FormatByName(format);
@@ -224,7 +214,7 @@ void AddCheckCommand(CLI::App& app, Action& action) {
       "'INFO  jepsen.util - 0<TAB>:invoke<TAB>:read<TAB>nil'); --format auto tells them apart.\n"
       "Keys share the step budget in rounds, easy keys first, so one hard key does not hide\n"
       "a violation on another; the report gives every key's verdict.\n"
-      "Exit 0 linearizable, 1 not, 2 unknown (out of steps or time), 3 unreadable or malformed.");
+      "Exit 0 linearizable, 1 not, 4 undecided (out of steps or time), 3 unreadable or malformed, 2 bad usage.");
   check->add_option("file", flags->file, "The history file");
   check->add_option("--model", flags->model, "What the history ran against")
       ->check(CLI::IsMember({"register", "cas-register", "kv"}));

@@ -1,5 +1,7 @@
 #include "tools/peer_flags.h"
 
+#include "tools/cli.h"
+
 #include <cstdio>
 #include <optional>
 #include <random>
@@ -31,10 +33,7 @@ std::vector<NodeId> Ids(const std::map<NodeId, std::string>& peers) {
   return ids;
 }
 
-int Fail(const absl::Status& s) {
-  std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
-  return 1;
-}
+int Fail(const absl::Status& s) { return tools::Fail("error", s); }
 
 NodeId ClientNodeId() {
   std::random_device rd;

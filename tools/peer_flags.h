@@ -20,7 +20,7 @@ absl::StatusOr<std::map<NodeId, std::string>> ParsePeers(const std::string& text
 
 std::vector<NodeId> Ids(const std::map<NodeId, std::string>& peers);
 
-// Prints "error: ..." to stderr and returns the exit code 1.
+// Reports `s` on stderr and returns its exit code (tools/cli.h: 2 usage, 3 unreadable, 5 failed).
 int Fail(const absl::Status& s);
 
 // A node id for a short-lived client process: far above any server's, drawn from the OS so

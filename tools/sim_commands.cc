@@ -25,6 +25,7 @@
 #include "src/base/strings.h"
 #include "src/runtime/assertions.h"
 #include "src/runtime/knobs.h"
+#include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/sweep.h"
 
@@ -34,26 +35,7 @@ namespace {
 using sim::RunResult;
 using sim::Scenario;
 
-int UsageError(const absl::Status& s) {
-  std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
-  return 2;
-}
-
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open '", path, "'"));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-absl::Status WriteWholeFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  out.close();
-  if (!out) return absl::UnavailableError(absl::StrCat("cannot write '", path, "'"));
-  return absl::OkStatus();
-}
+int UsageError(const absl::Status& s) { return Fail("sim", s); }
 
 double WallSecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -205,10 +187,13 @@ Scenario WithSeed(Scenario s, uint64_t seed) {
   return s;
 }
 
+// A tape that cannot be read or parsed is an unreadable input (exit 3), not bad usage.
 absl::StatusOr<sim::Tape> ReadTape(const std::string& path) {
   absl::StatusOr<std::string> text = ReadWholeFile(path);
   if (!text.ok()) return text.status();
-  return sim::Tape::Parse(*text, path);
+  absl::StatusOr<sim::Tape> tape = sim::Tape::Parse(*text, path);
+  if (!tape.ok()) return absl::DataLossError(tape.status().message());
+  return tape;
 }
 
 // What `sim run` and `sim replay` can write besides the summary.
@@ -274,7 +259,7 @@ void AddRunCommand(CLI::App* sim, Action& action, bool replay) {
                "seed with its flags (the same as `sim run`). Exit status: 0 passed, 1 a check failed, 2 bad input."
              : "Simulate a workload under a seeded nemesis, check it, print a summary. The same seed\n"
                "replays the same run, event for event (the trace hash shows it).\n"
-               "Exit status: 0 every check passed, 1 a check failed, 2 bad input.");
+               "Exit status: 0 every check passed, 1 a check failed, 2 bad usage, 3 an unreadable tape or file.");
   run->add_option("--seed", *seed, "The seed: every choice of the run derives from it")->capture_default_str();
   if (replay) run->add_option("--tape", *tape_path, "A tape to replay (its own settings and seed)");
   flags->Add(run);

@@ -35,6 +35,7 @@
 #include "src/runtime/real/blocking_pool.h"
 #include "src/runtime/real/posix_disk.h"
 #include "src/runtime/run_inline.h"
+#include "tools/cli.h"
 #include "tools/commands.h"
 #include "tools/json_writer.h"
 
@@ -50,15 +51,7 @@ using format::SstOptions;
 using format::SstProperties;
 using format::SstReader;
 
-constexpr int kExitOk = 0;
-constexpr int kExitNegative = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitUnreadable = 3;
-
-int Fail(int code, absl::string_view message) {
-  std::fprintf(stderr, "cairn sst: %.*s\n", static_cast<int>(message.size()), message.data());
-  return code;
-}
+int Fail(int code, absl::string_view message) { return tools::Fail(code, "sst", StdView(message)); }
 
 // Local files through an inline PosixDisk rooted at each file's directory.
 class LocalDisk {

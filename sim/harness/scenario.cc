@@ -66,7 +66,7 @@ absl::StatusOr<Scenario> ScenarioFor(std::string_view name) {
   if (w == nullptr) {
     std::vector<std::string> names;
     for (const WorkloadInfo* info : Workloads()) names.push_back(info->name);
-    return absl::NotFoundError(
+    return absl::InvalidArgumentError(
         absl::StrCat("unknown workload '", AbslView(name), "' (", absl::StrJoin(names, ", "), ")"));
   }
   Scenario s;

@@ -65,7 +65,7 @@ struct Scenario {
   std::string ReplayCommand(const Scenario& base) const;
 };
 
-// The defaults of `workload` (its options, phases and faults); NotFound for an unknown name.
+// The defaults of `workload` (its options, phases and faults); InvalidArgument for an unknown name.
 absl::StatusOr<Scenario> ScenarioFor(std::string_view workload);
 // Sets one of the workload's options, checked against its declaration.
 absl::Status SetOption(Scenario& scenario, std::string_view name, std::string_view value);
