@@ -43,8 +43,8 @@ TEST_P(CanaryTest, IsCaughtWithinTheBound) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Every, CanaryTest, testing::ValuesIn(EveryCanary()),
-                         [](const testing::TestParamInfo<Planted>& info) {
-                           std::string name = info.param.workload->name + "_" + info.param.canary->name;
+                         [](const testing::TestParamInfo<Planted>& param) {
+                           std::string name = param.param.workload->name + "_" + param.param.canary->name;
                            for (char& c : name) {
                              if (c == '-') c = '_';
                            }

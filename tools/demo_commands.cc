@@ -26,15 +26,15 @@ int RunClientOp(const PeerFlags& flags, int64_t timeout_ms,
   if (!client.ok()) return Fail(client.status());
   Runtime& rt = client->node->runtime();
   const std::vector<NodeId> replicas = client->replicas;
-  auto main = [](Runtime& rt, std::vector<NodeId> replicas, int64_t timeout_ms,
-                 std::function<Task<absl::Status>(demo::RegisterClient&, Instant)> op)
+  auto main = [](Runtime& node_rt, std::vector<NodeId> peers, int64_t wait_ms,
+                 std::function<Task<absl::Status>(demo::RegisterClient&, Instant)> call)
       -> Task<absl::Status> {
-    rpc::RpcNode rpc(rt);
+    rpc::RpcNode rpc(node_rt);
     rpc.Start();
     demo::ClientOptions options;
-    options.replicas = replicas;
-    demo::RegisterClient client(rpc, options);
-    co_return co_await op(client, rt.DeadlineAfter(std::chrono::milliseconds(timeout_ms)));
+    options.replicas = peers;
+    demo::RegisterClient register_client(rpc, options);
+    co_return co_await call(register_client, node_rt.DeadlineAfter(std::chrono::milliseconds(wait_ms)));
   };
   absl::Status s = client->node->Run(main(rt, replicas, timeout_ms, std::move(op)), true);
   return s.ok() ? 0 : Fail(s);

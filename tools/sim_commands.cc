@@ -479,7 +479,7 @@ void AddCanariesCommand(CLI::App* sim, Action& action) {
             } else {
               const uint64_t n = summary.first_failure - options.first_seed + 1;
               found.push_back(n);
-              row += " " + std::to_string(n);
+              absl::StrAppend(&row, " ", n);  // not operator+: g++ 12's -Wrestrict at -O3
             }
           }
           std::sort(found.begin(), found.end());

@@ -18,11 +18,11 @@ Task<absl::StatusOr<std::vector<Reply>>> Gather(rpc::RpcNode& rpc,
   Channel<absl::StatusOr<Reply>> replies(rpc.runtime().executor(), replicas.size());
   TaskGroup calls(rpc.runtime().executor());
   for (NodeId replica : replicas) {
-    calls.Spawn([](rpc::RpcNode& rpc, NodeId to, const char* method, Request request,
-                   Instant deadline, bool drop_retry,
-                   Channel<absl::StatusOr<Reply>>* out) -> Task<void> {
-      const rpc::CallOptions options{deadline, drop_retry ? 1 : 0};
-      absl::StatusOr<Reply> reply = co_await rpc.Call<Reply>(to, method, request, options);
+    // A coroutine lambda takes what it uses as parameters (captures would dangle).
+    calls.Spawn([](rpc::RpcNode& node, NodeId to, const char* name, Request body, Instant until,
+                   bool drop_retry, Channel<absl::StatusOr<Reply>>* out) -> Task<void> {
+      const rpc::CallOptions options{until, drop_retry ? 1 : 0};
+      absl::StatusOr<Reply> reply = co_await node.Call<Reply>(to, name, body, options);
       if (drop_retry && absl::IsDeadlineExceeded(reply.status())) reply = Reply();  // the bug
       (void)out->TrySend(std::move(reply));
     }(rpc, replica, method, request, deadline, canary_drop_retry, &replies));

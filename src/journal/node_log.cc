@@ -118,14 +118,18 @@ Task<absl::Status> NodeLog::Recover(std::string dir) {
   if (log_->next_position() == log_->start() && log_->start() % 2 == 1) {
     CO_RETURN_IF_ERROR(co_await log_->Reset(log_->start() + 1));
   }
-
-  // Every intact copy, by record: the first copy that decodes stands for both.
-  struct Found {
-    Parsed record;
-    int copies = 0;
-  };
-  std::map<uint64_t, Found> found;
+  FoundRecords found;
   std::map<uint64_t, std::string> lone_payloads;  // a record's payload, for rewriting its twin
+  CO_RETURN_IF_ERROR(co_await ReadCopies(&found, &lone_payloads));
+  CO_RETURN_IF_ERROR(co_await ClassifyMissing(&found));
+  CO_RETURN_IF_ERROR(co_await RepairLoneTail(&found, &lone_payloads));
+  IndexByStream(&found);
+  recovering_ = true;
+  co_return absl::OkStatus();
+}
+
+// Every intact copy, by record: the first copy that decodes stands for both.
+Task<absl::Status> NodeLog::ReadCopies(FoundRecords* found, std::map<uint64_t, std::string>* lone_payloads) {
   for (uint64_t position = log_->start(); position < log_->next_position();) {
     absl::StatusOr<std::vector<storage::LogRecord>> records = co_await log_->Read(position, kRecoveryReadBytes);
     if (!records.ok()) co_return records.status();
@@ -135,75 +139,85 @@ Task<absl::Status> NodeLog::Recover(std::string dir) {
       const uint64_t k = RecordOf(rec.position);
       Parsed parsed;
       if (!DecodeRecord(rec.payload, 2 * k, &parsed)) continue;  // intact, yet not ours: a lost copy
-      auto [it, inserted] = found.try_emplace(k, Found{.record = std::move(parsed)});
+      auto [it, inserted] = found->try_emplace(k, FoundRecord{.record = std::move(parsed)});
       ++it->second.copies;
-      if (rec.position + 1 == log_->next_position()) lone_payloads[k] = std::move(rec.payload);
+      if (rec.position + 1 == log_->next_position()) (*lone_payloads)[k] = std::move(rec.payload);
     }
   }
-  for (const auto& [k, f] : found) {
+  for (const auto& [k, f] : *found) {
     if (f.record.tag == kHandledTag) loss_handled_upto_ = std::max(loss_handled_upto_, f.record.handled_upto);
   }
+  co_return absl::OkStatus();
+}
 
-  // The records no copy holds: synced (an intact record enqueued after they were synced, or a
-  // later segment, says so) or the torn tail of the last write.
+// The records no copy holds: synced (an intact record enqueued after they were synced, or a
+// later segment, says so) or the torn tail of the last write, which is cut off.
+Task<absl::Status> NodeLog::ClassifyMissing(FoundRecords* found) {
+  if (log_->next_position() == log_->start()) co_return absl::OkStatus();
   const std::vector<uint64_t> segment_starts = log_->segment_starts();
   const uint64_t last_segment_first = segment_starts.back();
-  if (log_->next_position() > log_->start()) {
-    const uint64_t k_first = RecordOf(log_->start()), k_last = RecordOf(log_->next_position() - 1);
-    // evidence[k]: the most any intact record after record k says was synced.
-    std::map<uint64_t, uint64_t> evidence;  // k → max durable_before over records after k
-    uint64_t running = 0;
-    for (auto it = found.rbegin(); it != found.rend(); ++it) {
-      evidence[it->first] = running;
-      running = std::max(running, it->second.record.durable_before);
-    }
-    std::optional<uint64_t> first_torn;
-    for (uint64_t k = k_first; k <= k_last; ++k) {
-      if (found.contains(k)) continue;
-      // The most a record after k says: the evidence of the next intact record, and its own.
-      auto next = found.upper_bound(k);
-      const uint64_t said = next == found.end() ? 0 : std::max(evidence[next->first], next->second.record.durable_before);
-      const bool synced = said >= 2 * k + 1 || 2 * k + 1 < last_segment_first;
-      if (!synced) {
-        first_torn = k;
-        break;
-      }
-      if (2 * k < loss_handled_upto_) continue;  // found before, and handled
-      ++stats_.lost_records;
-      CAIRN_SOMETIMES(options_.log.probes, true, "nodelog.synced-record-lost-in-both-copies");
-      unhandled_loss_ = true;
-    }
-    if (first_torn.has_value()) {
-      // Never acknowledged: neither it nor anything after it was synced.
-      stats_.torn_records_dropped += k_last - *first_torn + 1;
-      CAIRN_SOMETIMES(options_.log.probes, true, "nodelog.torn-records-dropped");
-      CO_RETURN_IF_ERROR(co_await log_->TruncateFrom(std::max(2 * *first_torn, log_->start())));
-      found.erase(found.lower_bound(*first_torn), found.end());
-    }
+  const uint64_t k_first = RecordOf(log_->start()), k_last = RecordOf(log_->next_position() - 1);
+  // evidence[k]: the most any intact record after record k says was synced.
+  std::map<uint64_t, uint64_t> evidence;  // k → max durable_before over records after k
+  uint64_t running = 0;
+  for (auto it = found->rbegin(); it != found->rend(); ++it) {
+    evidence[it->first] = running;
+    running = std::max(running, it->second.record.durable_before);
   }
-  // A last record standing alone: its second copy was torn off; write it again.
+  std::optional<uint64_t> first_torn;
+  for (uint64_t k = k_first; k <= k_last; ++k) {
+    if (found->contains(k)) continue;
+    // The most a record after k says: the evidence of the next intact record, and its own.
+    auto next = found->upper_bound(k);
+    const uint64_t said = next == found->end() ? 0 : std::max(evidence[next->first], next->second.record.durable_before);
+    const bool synced = said >= 2 * k + 1 || 2 * k + 1 < last_segment_first;
+    if (!synced) {
+      first_torn = k;
+      break;
+    }
+    if (2 * k < loss_handled_upto_) continue;  // found before, and handled
+    ++stats_.lost_records;
+    CAIRN_SOMETIMES(options_.log.probes, true, "nodelog.synced-record-lost-in-both-copies");
+    unhandled_loss_ = true;
+  }
+  if (first_torn.has_value()) {
+    // Never acknowledged: neither it nor anything after it was synced.
+    stats_.torn_records_dropped += k_last - *first_torn + 1;
+    CAIRN_SOMETIMES(options_.log.probes, true, "nodelog.torn-records-dropped");
+    CO_RETURN_IF_ERROR(co_await log_->TruncateFrom(std::max(2 * *first_torn, log_->start())));
+    found->erase(found->lower_bound(*first_torn), found->end());
+  }
+  co_return absl::OkStatus();
+}
+
+// A last record standing alone: its second copy was torn off; write it again (or drop it, when
+// the copy that stands does not decode).
+Task<absl::Status> NodeLog::RepairLoneTail(FoundRecords* found, std::map<uint64_t, std::string>* lone_payloads) {
   if (const uint64_t next = log_->next_position(); next % 2 == 1 && next > log_->start()) {
     const uint64_t k = RecordOf(next - 1);
-    if (auto it = lone_payloads.find(k); it != lone_payloads.end() && found.contains(k)) {
+    if (auto it = lone_payloads->find(k); it != lone_payloads->end() && found->contains(k)) {
       std::vector<std::string> twin = {std::move(it->second)};
       absl::StatusOr<uint64_t> at = co_await log_->AppendBatch(std::move(twin));
       if (!at.ok()) co_return at.status();
     } else {
       CO_RETURN_IF_ERROR(co_await log_->TruncateFrom(next - 1));
-      found.erase(k);
+      found->erase(k);
     }
   }
   if (log_->next_position() == log_->start() && log_->start() % 2 == 1) {
     CO_RETURN_IF_ERROR(co_await log_->Reset(log_->start() + 1));
   }
   CAIRN_CHECK_EQ(log_->next_position() % 2, 0u);
-  for (auto& [k, f] : found) {
+  co_return absl::OkStatus();
+}
+
+// What recovery keeps, by stream, until each stream's Replay.
+void NodeLog::IndexByStream(FoundRecords* found) {
+  for (auto& [k, f] : *found) {
     if (f.copies == 1) ++stats_.records_from_one_copy;
     CAIRN_SOMETIMES(options_.log.probes, f.copies == 1, "nodelog.record-read-from-its-second-copy");
     if (f.record.tag == kChangeTag) parsed_[f.record.key].push_back(std::move(f.record));
   }
-  recovering_ = true;
-  co_return absl::OkStatus();
 }
 
 NodeLog::Replayed NodeLog::Replay(const StreamKey& key, const LogStart& start) {

@@ -196,7 +196,19 @@ class NodeLog {
   };
 
   NodeLog(Disk& disk, Executor& executor, NodeLogOptions options);
+  // Recovery, in its phases: open the log; read every intact copy of every record; classify the
+  // records no copy holds (synced and lost, or the torn tail of the last write, which is cut);
+  // rewrite a last record's torn-off twin; index what is left by stream.
+  struct FoundRecord {
+    Parsed record;
+    int copies = 0;
+  };
+  using FoundRecords = std::map<uint64_t, FoundRecord>;  // by record number
   Task<absl::Status> Recover(std::string dir);
+  Task<absl::Status> ReadCopies(FoundRecords* found, std::map<uint64_t, std::string>* lone_payloads);
+  Task<absl::Status> ClassifyMissing(FoundRecords* found);
+  Task<absl::Status> RepairLoneTail(FoundRecords* found, std::map<uint64_t, std::string>* lone_payloads);
+  void IndexByStream(FoundRecords* found);
   // Enqueues `records` (each twice) and waits until durable; then applies their shapes to
   // `pins` (if any). Returns the first record's position.
   Task<absl::StatusOr<uint64_t>> Append(Pins* pins, std::vector<Encoded> records);

@@ -78,8 +78,8 @@ struct TcpNetwork::Frame {
 };
 
 struct TcpNetwork::Connection {
-  Connection(asio::io_context& io, bool outgoing, NodeId peer)
-      : socket(io), outgoing(outgoing), peer(peer) {}
+  Connection(asio::io_context& io, bool is_outgoing, NodeId peer_id)
+      : socket(io), outgoing(is_outgoing), peer(peer_id) {}
   tcp::socket socket;
   const bool outgoing;
   NodeId peer;                  // for an accepted connection, known once its hello arrives
@@ -95,7 +95,7 @@ struct TcpNetwork::Connection {
 };
 
 struct TcpNetwork::Peer {
-  Peer(asio::io_context& io, NodeId id) : id(id), reconnect_timer(io) {}
+  Peer(asio::io_context& io, NodeId peer_id) : id(peer_id), reconnect_timer(io) {}
   const NodeId id;
   std::string address;                            // "" = reachable only over its own connections
   std::deque<Frame> queue;                        // not yet handed to a connection
@@ -255,11 +255,11 @@ void TcpNetwork::Dial(Peer& peer) {
   resolver_.async_resolve(
       parsed->host, std::to_string(parsed->port),
       [anchor = anchor_, conn, on_connect = std::move(on_connect)](
-          const std::error_code& error, tcp::resolver::results_type results) mutable {
+          const std::error_code& resolve_error, tcp::resolver::results_type results) mutable {
         TcpNetwork* net = anchor->net;
         if (net == nullptr || conn->closed) return;
-        if (error) {
-          net->OnDialed(conn, error);
+        if (resolve_error) {
+          net->OnDialed(conn, resolve_error);
           return;
         }
         asio::async_connect(conn->socket, results, std::move(on_connect));
@@ -292,9 +292,9 @@ void TcpNetwork::ScheduleReconnect(Peer& peer) {
   peer.reconnect_timer.async_wait([anchor = anchor_, id = peer.id](const std::error_code& error) {
     TcpNetwork* net = anchor->net;
     if (net == nullptr || error) return;
-    Peer& peer = net->GetPeer(id);
-    peer.reconnect_pending = false;
-    net->MaybeDial(peer);
+    Peer& again = net->GetPeer(id);
+    again.reconnect_pending = false;
+    net->MaybeDial(again);
   });
 }
 
@@ -311,8 +311,8 @@ void TcpNetwork::OnAccepted(const std::shared_ptr<Connection>& conn,
   if (error) {
     // Out of descriptors or similar: try again shortly rather than spin.
     accept_retry_timer_.expires_after(kAcceptRetryDelay);
-    accept_retry_timer_.async_wait([anchor = anchor_](const std::error_code& error) {
-      if (TcpNetwork* net = anchor->net; net != nullptr && !error) net->StartAccept();
+    accept_retry_timer_.async_wait([anchor = anchor_](const std::error_code& timer_error) {
+      if (TcpNetwork* net = anchor->net; net != nullptr && !timer_error) net->StartAccept();
     });
     return;
   }
