@@ -29,6 +29,7 @@ class Random;
   X(demo_log_batch_records_max,            64,         1,       128,      "demo register: records per log fsync")       \
   X(demo_lease_ms,                         1000,       50,      3000,     "demo register: read lease length")           \
   X(demo_clock_drift_ppm_max,              50000,      50000,   50000,    "demo register: clock rate error leases allow for") \
+  X(demo_store_window_ms,                  1000,       1000,    1000,     "demo register: longest a client waits for Store replies; a repair waits it out") \
   X(disk_io_threads,                       2,          1,       4,        "real runtime: threads for blocking disk IO (0: inline on the loop thread)")
 
 struct Knobs {
