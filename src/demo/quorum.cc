@@ -1,5 +1,7 @@
 #include "src/demo/quorum.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "src/runtime/channel.h"
 #include "src/runtime/task_group.h"
@@ -75,11 +77,25 @@ Task<absl::StatusOr<Versioned>> QueryQuorum(rpc::RpcNode& rpc, const std::vector
 Task<absl::Status> StoreQuorum(rpc::RpcNode& rpc, const std::vector<NodeId>& replicas,
                                size_t quorum, Versioned record, Instant deadline,
                                bool canary_drop_retry, uint64_t lease_id) {
+  // The store window (demo_store_window_ms): acknowledgements count only until it ends, by this
+  // client's clock, counted from now. A replica that acknowledged this Store may lose it to
+  // corruption and repair from the other replicas before they have stored it (a slow disk, a
+  // resent request); the write would then complete held by a minority. A repairing replica
+  // therefore waits the window out before it reads the others (RegisterReplica::Repair), so
+  // every write that counted its lost acknowledgement is on the others by then. Replicas
+  // refuse Stores whose budget is longer than the window.
+  Runtime& rt = rpc.runtime();
+  const Duration window = std::chrono::milliseconds(rt.knobs().demo_store_window_ms);
+  deadline = std::min(deadline, rt.Now() + window);
   StoreRequest request;
   *request.mutable_record() = std::move(record);
   request.set_lease_id(lease_id);
   absl::StatusOr<std::vector<Empty>> replies = co_await Gather<Empty>(
       rpc, replicas, quorum, kMethodStore, request, deadline, canary_drop_retry);
+  if (replies.ok() && rt.Now() >= deadline) {
+    // Replies found waiting after the window (this client was paused): the outcome is unknown.
+    co_return absl::UnavailableError("register.Store: the quorum completed after the store window");
+  }
   co_return replies.status();
 }
 

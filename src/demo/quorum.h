@@ -22,8 +22,10 @@ bool TimestampLess(const Timestamp& a, const Timestamp& b);
 Task<absl::StatusOr<Versioned>> QueryQuorum(rpc::RpcNode& rpc, const std::vector<NodeId>& replicas,
                                             size_t quorum, std::string key, Instant deadline);
 
-// Phase 2: `record` stored (durably) at `quorum` replicas. `canary_drop_retry` plants a bug:
-// a Store that gets no reply is not retried and counts as stored.
+// Phase 2: `record` stored (durably) at `quorum` replicas, counting replies only within the
+// store window (demo_store_window_ms) from now: a repairing replica relies on it.
+// `canary_drop_retry` plants a bug: a Store that gets no reply is not retried and counts as
+// stored.
 Task<absl::Status> StoreQuorum(rpc::RpcNode& rpc, const std::vector<NodeId>& replicas,
                                size_t quorum, Versioned record, Instant deadline,
                                bool canary_drop_retry = false, uint64_t lease_id = 0);

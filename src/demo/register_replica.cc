@@ -125,6 +125,11 @@ Task<absl::StatusOr<LeaseReply>> RegisterReplica::GrantLease(rpc::CallContext, L
 
 Task<absl::StatusOr<Empty>> RegisterReplica::Store(rpc::CallContext context, StoreRequest request) {
   if (repairing_) co_return absl::UnavailableError("replica is repairing its log");
+  // A repair waits out the store window, trusting that no client counts this acknowledgement
+  // after it (StoreQuorum): refuse a caller whose budget says otherwise.
+  if (context.deadline > rt_.Now() + milliseconds(rt_.knobs().demo_store_window_ms)) {
+    co_return absl::InvalidArgumentError("Store budget longer than demo_store_window_ms");
+  }
   if (absl::Status lease = CheckLease(request); !lease.ok()) {
     CAIRN_SOMETIMES(rt_, true, "replica.store-refused-by-lease");
     co_return lease;
@@ -172,6 +177,17 @@ Task<absl::Status> RegisterReplica::RepairOnce() {
 }
 
 Task<void> RegisterReplica::Repair(std::string marker_path) {
+  // This replica may have acknowledged a Store before its restart and lost it, while the
+  // write's other acknowledgements were still to come: the Store still on another replica's
+  // disk, or refused there and resent later. Dumps read now would miss it, and the write would
+  // complete held by a minority (seeds 1550 and 3637). A client counts acknowledgements only
+  // within the store window from when it sent the Store (StoreQuorum), and this replica
+  // acknowledged before it restarted, so once the window has passed, by any clock that keeps
+  // within the drift bound, every write that counted this replica is durable on the others.
+  // (1 + 3 x drift) covers the client's clock running slow and this one fast.
+  const Duration window = milliseconds(rt_.knobs().demo_store_window_ms);
+  co_await rt_.Sleep(window + window * 3 * rt_.knobs().demo_clock_drift_ppm_max / 1'000'000 +
+                     milliseconds(10));
   for (int attempt = 1;; ++attempt) {
     absl::Status s = co_await RepairOnce();
     if (s.ok()) break;

@@ -13,10 +13,12 @@
 //
 // Repair: a replica whose log lost anything on recovery (a torn tail, or corruption: bit rot,
 // a misdirected write) may have lost records it had acknowledged, and a quorum that counts it
-// would then be wrong. So it answers no ReadTs or Store until it has repaired: fetched every
-// record from *all* other replicas (any acknowledged write is on a majority, so on at least
-// one of them) and made them durable locally. A marker file keeps a crash during repair from
-// leaving a log that looks whole but is not. docs/demo.md has the argument.
+// would then be wrong. So it answers no ReadTs or Store until it has repaired: waited out the
+// store window (a write it acknowledged may not have reached the others yet; StoreQuorum),
+// then fetched every record from *all* other replicas (any acknowledged write is on a
+// majority, so on at least one of them) and made them durable locally. A marker file keeps a
+// crash during repair from leaving a log that looks whole but is not. docs/demo.md has the
+// argument.
 #pragma once
 
 #include <map>

@@ -29,6 +29,7 @@ class Random;
   X(demo_log_batch_records_max,            64,         1,       128,      "demo register: records per log fsync")       \
   X(demo_lease_ms,                         1000,       50,      3000,     "demo register: read lease length")           \
   X(demo_clock_drift_ppm_max,              50000,      50000,   50000,    "demo register: clock rate error leases allow for") \
+  X(demo_store_window_ms,                  1000,       1000,    1000,     "demo register: longest a client waits for Store replies; a repair waits it out") \
   X(disk_io_threads,                       2,          1,       4,        "real runtime: threads for blocking disk IO (0: inline on the loop thread)") \
   X(log_segment_bytes_max,                 16 << 20,   4 << 10, 256 << 10, "segmented logs: a segment closes at this size") \
   X(log_group_commit_bytes_max,            4 << 20,    1 << 10, 4 << 20,  "segmented logs: record bytes in one write and fsync") \
