@@ -4,6 +4,8 @@
 #
 #   scripts/setup.sh           build/       (RelWithDebInfo: the tools, tests and benchmarks)
 #   scripts/setup.sh --asan    build-asan/  (the same under AddressSanitizer + UBSan)
+#   scripts/setup.sh --bench   build/, with every anchor the benchmarks compare against
+#                              (RocksDB, etcd, Redis, fio) installed first
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -13,6 +15,11 @@ packages=(
   libbenchmark-dev libzstd-dev liblz4-dev libcli11-dev libgflags-dev libasio-dev
   clang libclang-rt-14-dev  # libFuzzer, for scripts/fuzz.sh
 )
+if [ "${1:-}" = "--bench" ]; then
+  # The anchors: bench/sst_bench and engine_bench link RocksDB; journal_vs_etcd.sh runs etcd;
+  # the Redis API's and the DFS's benchmarks (to come) run redis-server and fio.
+  packages+=(librocksdb-dev rocksdb-tools etcd-server redis-server redis-tools python3-redis fio)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

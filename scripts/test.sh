@@ -4,7 +4,8 @@
 #   2. every test (ctest: GoogleTest + RapidCheck units, simulations, the real 3-process cluster),
 #   3. determinism across processes: several seeds run twice must give the same trace hash,
 #   4. every seed that ever failed (traces/*.seed) replayed,
-#   5. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer,
+#   5. the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (a Debug build),
+#      and a Release build of the libraries and the tool (g++ warns differently at -O3),
 #   6. a minute of libFuzzer on the SSTable reader (clang, ASan + UBSan).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +33,11 @@ stage "determinism, storage faults" "$root/scripts/determinism_check.sh" "$root/
 stage "regression seeds (traces/)" "$root/scripts/replay_traces.sh" "$root/build/tools/cairn"
 stage "sanitizer build" "$root/scripts/setup.sh" --asan
 stage "unit tests under ASan+UBSan" ctest --test-dir "$root/build-asan" --output-on-failure -j 2 -L unit --timeout 900
+release_build() {
+  cmake -S "$root" -B "$root/build-release" -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null &&
+    cmake --build "$root/build-release" --target cairn -j "$(nproc)"
+}
+stage "Release build (warnings are errors)" release_build
 stage "fuzzing the SSTable reader (60 s)" "$root/scripts/fuzz.sh" 60
 
 echo
