@@ -200,8 +200,9 @@ class RaftCore {
   // now and confirms, by a heartbeat round a quorum answers, that this node was still the
   // leader after the read arrived. A Ready then lists (id, index) among `reads`: everything
   // committed before the read began is at or below `index`, so the read may be served once
-  // `index` is applied. FailedPrecondition when not the leader, or before the leader has
-  // committed an entry of its term (its commit index could be behind).
+  // `index` is applied. FailedPrecondition when not the leader (leader() may name one);
+  // Unavailable, which clients retry, before the leader has committed an entry of its term
+  // (its commit index could be behind; its no-op commits soon).
   absl::StatusOr<uint64_t> ReadIndex();
   // Drops entries below `upto` (which must be applied); `first_position` is the stream
   // position of the first data record at or after it. The log keeps at least its last entry,
