@@ -40,6 +40,16 @@ Task<absl::Status> ReplaceSealedFile(Disk& disk, std::string dir, std::string na
   std::string tmp = absl::StrCat(dir, "/", name, ".tmp");
   std::string path = absl::StrCat(dir, "/", name);
   for (int attempt = 1;; ++attempt) {
+    // Unlink any old temp file before creating ours, never truncate it in place: a crash
+    // between an earlier rename and its directory sync may keep the rename's link but not its
+    // unlink, leaving `tmp` and `path` two names of the live file, so truncating and
+    // rewriting `tmp` would rewrite the live file, unsynced (POSIX rename(2) allows that
+    // window; SimDisk's crash rules model it). Removing the name leaves `path` intact.
+    std::string remove_name = tmp;
+    if (absl::Status removed = co_await disk.Remove(std::move(remove_name));
+        !removed.ok() && !absl::IsNotFound(removed)) {
+      co_return removed;
+    }
     std::string open_name = tmp;
     absl::StatusOr<std::unique_ptr<File>> file =
         co_await disk.Open(std::move(open_name), OpenOptions{.create = true, .truncate = true});
