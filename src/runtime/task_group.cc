@@ -17,10 +17,10 @@ struct TaskGroup::Child {
     struct Final {
       bool await_ready() const noexcept { return false; }
       void await_suspend(std::coroutine_handle<promise_type> h) const noexcept {
-        TaskGroup* group = h.promise().group;
-        const uint64_t id = h.promise().id;
+        TaskGroup* owner = h.promise().group;
+        const uint64_t child_id = h.promise().id;
         h.destroy();
-        group->Finished(id);
+        owner->Finished(child_id);
       }
       void await_resume() const noexcept {}
     };
