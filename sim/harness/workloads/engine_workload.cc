@@ -121,6 +121,9 @@ Task<void> EngineWorkload::Node(Runtime& rt) {
   // and rolls segments. With --default-knobs, the small sizes the sweep always had.
   lsm::EngineOptions options = ctx_->scenario.randomize_knobs ? lsm::EngineOptions::FromKnobs(rt.knobs()) : TinyEngine();
   options.probes = Probes(rt);
+  // Every compaction checked against its inputs with logical checksums, in every build type
+  // (a Debug build does it by default; the simulator always should).
+  options.verify_compactions = true;
   options.canary_skip_manifest_sync = ctx_->Planted("skip-manifest-sync");
   if (shared_) {
     options.cache = &cache.emplace(32 << 10);
