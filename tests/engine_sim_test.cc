@@ -25,13 +25,7 @@ namespace {
 using KeyValues = std::map<std::string, std::string>;
 
 EngineOptions TinyEngine() {
-  EngineOptions o;
-  o.memtable_bytes = 4 << 10;
-  o.minis_max = 2;
-  o.minor_trigger_bytes = 24 << 10;
-  o.sst.macroblock_bytes = 64 << 10;
-  o.sst.microblock_bytes = 4 << 10;
-  o.journal.segment_bytes_max = 16 << 10;
+  EngineOptions o = EngineOptions::Tiny();
   o.verify_compactions = true;
   return o;
 }

@@ -139,6 +139,17 @@ EngineOptions EngineOptions::FromKnobs(const Knobs& knobs) {
   return o;
 }
 
+EngineOptions EngineOptions::Tiny() {
+  EngineOptions o;
+  o.memtable_bytes = 4 << 10;
+  o.minis_max = 2;
+  o.minor_trigger_bytes = 24 << 10;
+  o.sst.macroblock_bytes = 64 << 10;
+  o.sst.microblock_bytes = 4 << 10;
+  o.journal.segment_bytes_max = 16 << 10;
+  return o;
+}
+
 Task<absl::StatusOr<std::unique_ptr<Engine>>> Engine::Open(Disk& disk, Executor& executor, std::string dir,
                                                            EngineOptions options) {
   CO_RETURN_IF_ERROR(co_await disk.CreateDir(dir));

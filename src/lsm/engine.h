@@ -99,6 +99,9 @@ struct EngineOptions {
   // The defaults, with the tunables the knobs say (memtable, compaction triggers, retries,
   // the SSTable and journal sizes).
   static EngineOptions FromKnobs(const Knobs& knobs);
+  // Kilobyte memtables, 64 KiB macroblocks, 16 KiB journal segments: every short test or
+  // simulation flushes, compacts and rolls segments.
+  static EngineOptions Tiny();
 };
 
 // A key or value larger than this is refused (a row must fit a macroblock).

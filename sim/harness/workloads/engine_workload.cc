@@ -39,17 +39,6 @@ constexpr uint64_t kWritesPerMajorCompaction = 50;
 
 std::string Key(uint64_t k) { return absl::StrFormat("key%03d", k); }
 
-lsm::EngineOptions TinyEngine() {
-  lsm::EngineOptions o;
-  o.memtable_bytes = 4 << 10;
-  o.minis_max = 2;
-  o.minor_trigger_bytes = 24 << 10;
-  o.sst.macroblock_bytes = 64 << 10;
-  o.sst.microblock_bytes = 4 << 10;
-  o.journal.segment_bytes_max = 16 << 10;
-  return o;
-}
-
 class EngineWorkload final : public Workload {
  public:
   explicit EngineWorkload(const Scenario& s) : shared_(s.seed % 2 == 1) {}
@@ -119,7 +108,7 @@ Task<void> EngineWorkload::Node(Runtime& rt) {
   // The engine's tunables from the knobs, which the seed draws within their simulation ranges
   // (kilobyte memtables and segments, 64 KiB-2 MiB macroblocks): every run flushes, compacts
   // and rolls segments. With --default-knobs, the small sizes the sweep always had.
-  lsm::EngineOptions options = ctx_->scenario.randomize_knobs ? lsm::EngineOptions::FromKnobs(rt.knobs()) : TinyEngine();
+  lsm::EngineOptions options = ctx_->scenario.randomize_knobs ? lsm::EngineOptions::FromKnobs(rt.knobs()) : lsm::EngineOptions::Tiny();
   options.probes = Probes(rt);
   // Every compaction checked against its inputs with logical checksums, in every build type
   // (a Debug build does it by default; the simulator always should).
