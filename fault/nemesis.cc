@@ -1,6 +1,7 @@
 #include "fault/nemesis.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "src/base/check.h"
@@ -26,6 +27,7 @@ const char* FaultKindName(FaultKind kind) {
     case FaultKind::kDiskErrors: return "disk-errors";
     case FaultKind::kDiskFull: return "disk-full";
     case FaultKind::kCorruption: return "corruption";
+    case FaultKind::kPeerStall: return "peer-stall";
     case FaultKind::kCount: break;
   }
   return "?";
@@ -46,8 +48,9 @@ Nemesis::Nemesis(World& world, NemesisOptions options, FaultCounts& counts)
   // Swarm testing: each kind is on with probability 0.6, and the pace is drawn per seed,
   // unless the scenario fixes them. (The draws happen either way, so fixing one does not
   // change the others.)
+  Random later_kinds = random_.Fork("kinds after corruption");
   for (int k = 0; k < static_cast<int>(FaultKind::kCount); ++k) {
-    enabled_[k] = random_.Chance(0.6);
+    enabled_[k] = (k <= static_cast<int>(FaultKind::kCorruption) ? random_ : later_kinds).Chance(0.6);
     if (options_.swarm_kinds && std::find(options_.swarm_kinds->begin(), options_.swarm_kinds->end(),
                                           static_cast<FaultKind>(k)) == options_.swarm_kinds->end()) {
       enabled_[k] = false;
@@ -189,6 +192,15 @@ FaultAction Nemesis::Decide(FaultKind kind) {
       a.nodes = a.shape == 0 ? std::vector<NodeId>{AnyNode()} : std::vector<NodeId>{AnyNode(), AnyNode()};
       a.lengths = {FaultLength()};
       break;
+    case FaultKind::kPeerStall: {
+      // Log-uniform in [50 ms, 2 s]: every scale of stall is as likely as any other, so one
+      // ends inside the election it caused (a few heartbeats wide) as often as it outlasts it.
+      a.nodes = {AnyServer()};
+      const double lo = std::log(0.05), hi = std::log(2.0);
+      a.lengths = {std::chrono::duration_cast<Duration>(
+          std::chrono::duration<double>(std::exp(lo + random_.UniformDouble() * (hi - lo))))};
+      break;
+    }
     case FaultKind::kSwizzle:
       // Clog a random subset at once; each unclogs at its own time, so the unclog order is a
       // different permutation than the clog order (FoundationDB's swizzle).
@@ -309,6 +321,11 @@ void Nemesis::Apply(const FaultAction& a) {
         world_.network().ClogNode(a.nodes.at(0), world_.Now() + a.lengths.at(0));
       } else {
         world_.network().Clog(a.nodes.at(0), a.nodes.at(1), world_.Now() + a.lengths.at(0));
+      }
+      return;
+    case FaultKind::kPeerStall:
+      for (NodeId s : options_.servers) {
+        if (s != a.nodes.at(0)) world_.network().Clog(a.nodes.at(0), s, world_.Now() + a.lengths.at(0));
       }
       return;
     case FaultKind::kSwizzle:

@@ -37,6 +37,10 @@ enum class FaultKind {
   kDiskErrors,     // failing fsyncs and reads, and a slow disk, for a while
   kDiskFull,       // a server's disk fills up for a while
   kCorruption,     // bit flips at rest and on read, misdirected writes (atlas-bounded)
+  // Kinds added after the first twelve draw their swarm choice from a stream of their own, so
+  // that adding one leaves every existing seed's schedule as it was.
+  kPeerStall,      // hold one server's messages to the other servers (it still hears, and
+                   // clients still reach it): a leader that appends but cannot replicate
   kCount,
 };
 const char* FaultKindName(FaultKind kind);

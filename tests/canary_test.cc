@@ -20,9 +20,6 @@ std::vector<Planted> EveryCanary() {
   std::vector<Planted> all;
   for (const WorkloadInfo* w : Workloads()) {
     for (const CanaryInfo& c : w->canaries) {
-      // The journal's dropped term check is caught by raft_test's sweeps (a stale leader's
-      // appends held on the wire); the service-level sweep does not yet build that schedule.
-      if (w->name == "journal" && c.name == "skip-term-check") continue;
       all.push_back({w, &c, w->name == "register" ? 400u : 60u});
     }
   }

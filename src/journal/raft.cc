@@ -92,6 +92,7 @@ uint64_t RaftCore::AppendLocal(Entry e) {
 void RaftCore::Truncate(uint64_t from) {
   CAIRN_CHECK_GT(from, hard_.commit);  // committed entries never change
   if (from > last_index()) return;
+  if (options_.truncating) options_.truncating(*this, from);
   entries_.resize(from - first_index_);
   if (from < unstable_from_) {
     truncate_from_ = truncate_from_ == 0 ? from : std::min(truncate_from_, from);

@@ -135,6 +135,8 @@ struct HardState {
   friend bool operator==(const HardState&, const HardState&) = default;
 };
 
+class RaftCore;
+
 struct RaftOptions {
   // A follower campaigns after a random number of ticks in [election_ticks, 2 * election_ticks)
   // without hearing from a leader.
@@ -153,6 +155,11 @@ struct RaftOptions {
   // its replicas stops leading. A quiesced follower waits while its leader's node is up at the
   // generation it quiesced under; otherwise it wakes and counts towards an election.
   std::function<std::optional<uint64_t>(NodeId)> node_liveness;
+  // An observer (unset: none), told before the core removes its entries from `from` on (they
+  // conflict with its leader's). The simulator checks across the replicas that none of them is
+  // committed: Raft never removes a committed entry from any log (leader completeness), so this
+  // sees a follower swayed by a deposed leader at once, without waiting for the loss to show.
+  std::function<void(const RaftCore& core, uint64_t from)> truncating;
 };
 
 enum class Role : uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };

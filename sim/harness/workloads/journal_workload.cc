@@ -11,6 +11,13 @@
 //  - replicas-agree: no two replicas hold different records at one position;
 //  - dense-exactly-once: positions 1..N, no record twice (append ids across retries);
 //  - fencing: nothing of writer A lies at or after the position B's fence returned;
+//  - committed-entries-kept: no replica removes an entry another replica has committed (checked
+//    at each removal, on every stream the nodes host);
+//  - overwritten-by-later-term: a replica removes only entries of a term below its own. Raft
+//    overwrites an entry only at the direction of a leader of a later term (the leader of the
+//    entry's own term wrote it, and each term has one leader), and the replica has entered that
+//    term before obeying it; a removal at its own term means two leaders in a term, or a
+//    deposed leader obeyed;
 //  - the same four again after a power loss of every journal node (recovery from disk alone);
 //  - liveness: after healing, the owner's appenders and the reader each complete an operation.
 #include "sim/harness/workloads/workloads.h"
@@ -109,6 +116,9 @@ class JournalWorkload final : public Workload {
   // The replicas' records: agreement, density, fencing and the acknowledged appends, checked on
   // the most advanced replica; violations go to `checks` by name, prefixed with `when`.
   void CheckRecords(const std::string& when, std::map<std::string, CheckResult>& checks);
+  // Raft's observer: node `id`'s `core` is about to remove its entries from `from` on. None of
+  // them may be committed on a live replica of the same stream.
+  void Truncating(NodeId id, const journal::RaftCore& core, uint64_t from);
 
   WorkloadContext* ctx_ = nullptr;
   std::vector<NodeId> replicas_;  // the stream's members at creation
@@ -123,6 +133,9 @@ class JournalWorkload final : public Workload {
   uint64_t churned_ = 0;                    // side-a appends acknowledged
   uint64_t records_ = 0;                    // in the most advanced replica at the end
   uint64_t indeterminate_ = 0, reads_ = 0;
+  uint64_t truncations_ = 0;             // conflicting entries a follower removed (legal)
+  CheckResult committed_kept_{"committed-entries-kept"};
+  CheckResult later_term_{"overwritten-by-later-term"};
 };
 
 Task<void> JournalWorkload::Server(Runtime& rt) {
@@ -139,6 +152,9 @@ Task<void> JournalWorkload::Server(Runtime& rt) {
   }
   options.canary_ack_before_fsync = ctx_->Planted("ack-before-fsync");
   options.raft.canary_skip_append_term_check = ctx_->Planted("skip-term-check");
+  options.raft.truncating = [this, id = rt.node_id()](const journal::RaftCore& core, uint64_t from) {
+    Truncating(id, core, from);
+  };
   std::string root = "journal";
   auto node = co_await JournalNode::Open(rt, rpc, std::move(root), options);
   if (!node.ok()) {
@@ -316,6 +332,41 @@ Task<void> JournalWorkload::Reconfigurer(Runtime& rt) {
   }
 }
 
+void JournalWorkload::Truncating(NodeId id, const journal::RaftCore& core, uint64_t from) {
+  ++truncations_;
+  auto violation = [&](CheckResult& check, std::string what) {
+    check.passed = false;
+    if (check.violation_count++ < 3) {
+      check.violations.push_back(absl::StrCat(what, " at ", FormatDuration(ctx_->world.Now() - Instant{})));
+    }
+  };
+  for (uint64_t i = from; i <= core.last_index(); ++i) {
+    if (core.entry(i).term < core.term()) continue;
+    violation(later_term_, absl::StrCat("node ", id, " at term ", core.term(), " removes entry ", i, " of term ",
+                                        core.entry(i).term));
+    break;
+  }
+  auto self = live_.find(id);
+  if (self == live_.end()) return;  // still recovering: not yet stepping messages
+  for (const char* name : {kStream, kSideStreams[0], kSideStreams[1]}) {
+    const StreamReplica* mine = self->second->stream(name);
+    if (mine == nullptr || &mine->core() != &core) continue;
+    for (const auto& [other_id, other_node] : live_) {
+      const StreamReplica* theirs = other_id == id ? nullptr : other_node->stream(name);
+      if (theirs == nullptr) continue;
+      const journal::RaftCore& committed = theirs->core();
+      const uint64_t last = std::min(core.last_index(), committed.commit());
+      for (uint64_t i = std::max(from, committed.first_index()); i <= last; ++i) {
+        if (core.entry(i).term != committed.entry(i).term) continue;
+        violation(committed_kept_, absl::StrCat("node ", id, " removes entry ", i, " (term ", core.entry(i).term,
+                                                ") of stream ", name, ", committed on node ", other_id));
+        break;
+      }
+    }
+    return;
+  }
+}
+
 void JournalWorkload::CheckRecords(const std::string& when, std::map<std::string, CheckResult>& checks) {
   auto violation = [&](const char* check, std::string what) {
     CheckResult& c = checks[check];
@@ -418,6 +469,8 @@ std::vector<CheckResult> JournalWorkload::Check(WorkloadContext& ctx) {
   for (const char* name : {"no-lost-append", "replicas-agree", "dense-exactly-once", "fencing"}) {
     out.push_back(checks[name]);
   }
+  out.push_back(committed_kept_);
+  out.push_back(later_term_);
   out.push_back(std::move(liveness));
   for (const Operation& op : ctx.history.operations()) {
     if (op.kind == OpKind::kAppend && op.outcome == OpOutcome::kInfo) ++indeterminate_;
@@ -433,6 +486,7 @@ std::vector<Figure> JournalWorkload::Figures() const {
       {"records", records_},
       {"whole-stream reads", reads_},
       {"membership changes", membership_changes_},
+      {"conflicting entries removed", truncations_},
       {"churned appends", churned_},
       {"STATE copies repaired", repairs_.state_copies_repaired},
       {"records read from their second copy", repairs_.records_from_one_copy},
@@ -456,14 +510,19 @@ const WorkloadInfo& JournalWorkloadInfo() {
         "A Raft journal stream (docs/journal.md) on 3 journal nodes: two fencing writers with three\n"
         "appenders each, a linearizable reader, a churner that makes the node logs' cleaners work.\n"
         "Checks: linearizable, no-lost-append, replicas-agree, dense-exactly-once, fencing (also\n"
-        "after a power loss of every node), liveness.";
+        "after a power loss of every node), committed-entries-kept, overwritten-by-later-term,\n"
+        "liveness.";
     w.options = {{"reconfigure", WorkloadOption::Kind::kBoolean, "false", 0, 0,
                   "an operator keeps replacing a member with a spare fourth node"}};
     w.canaries = {
         {"ack-before-fsync", "a journal node acknowledges appends before its fsync",
          {fault::FaultKind::kCrashRestart, fault::FaultKind::kPowerLoss, fault::FaultKind::kDiskErrors},
          milliseconds(200)},
-        {"skip-term-check", "a follower accepts appends without checking the leader's term"},
+        // A leader whose messages to its peers are held while clients still reach it: it
+        // appends entries nobody else gets, is replaced, and its held appends (older term,
+        // now conflicting) arrive at followers that committed the new leader's entries.
+        {"skip-term-check", "a follower accepts appends without checking the leader's term",
+         {fault::FaultKind::kPeerStall}, milliseconds(300)},
     };
     w.probe_dirs = {"src/journal", "src/storage"};  // src/rpc: the register reaches its probes (the journal never resends)
     w.chaos = seconds(10);
