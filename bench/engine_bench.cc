@@ -2,9 +2,10 @@
 // run; then the write amplification of a major compaction after 1% updates; then user read
 // latency with and without a concurrent major compaction, with the system-IO limiter on and off.
 //
-//   build/bench/engine_bench                 everything (about two minutes)
+//   build/bench/engine_bench                 everything (about 15 minutes on 2 cores)
 //   build/bench/engine_bench --num 200000    fewer keys
-//   build/bench/engine_bench --side cairn    one side (to profile it)
+//   build/bench/engine_bench --rounds 3      fewer rounds of the db_bench part (default 5)
+//   build/bench/engine_bench --side cairn    one side (to profile it, or without RocksDB)
 //   build/bench/engine_bench --only latency  one part: db, wa or latency
 //
 // Workloads (db_bench's names, one client, one operation at a time), on `--num` keys of 16
@@ -14,7 +15,7 @@
 //   fillrandom  puts of random keys into an empty database
 //   overwrite   puts of random keys into the database fillrandom left
 //   compact     flush, then a full compaction (Cairn: major; RocksDB: CompactRange)
-//   readrandom  gets of random keys (all present)
+//   readrandom  gets of random keys (most present: the fills draw keys with replacement)
 //   readseq     the whole database in key order (Cairn: an EngineIterator)
 //   seekrandom  seeks to random keys, reading the row found (Cairn: Scan of one row)
 // each with the journal (WAL) unsynced, then fillrandom and overwrite with a sync per write.
@@ -96,11 +97,6 @@ std::string ValueOf(uint64_t* seed) {
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-struct Workload {
-  const char* name;
-  uint64_t ops;
-  bool sync;
-};
 
 // --- Cairn ---
 
@@ -315,14 +311,6 @@ struct RocksDb {
 
 // --- Reporting ---
 
-void Row(const char* name, uint64_t ops, double cairn_s, double rocks_s, const char* unit = "ops/s") {
-  const double c = cairn_s > 0 ? static_cast<double>(ops) / cairn_s : 0;
-  const double r = rocks_s > 0 ? static_cast<double>(ops) / rocks_s : 0;
-  std::printf("  %-18s %10llu %14.0f %14.0f %8s   %s\n", name, static_cast<unsigned long long>(ops), c, r,
-              c > 0 && r > 0 ? std::to_string(c / r).substr(0, 5).c_str() : "-", unit);
-  std::fflush(stdout);
-}
-
 template <typename F>
 double Timed(F&& f) {
   const auto start = Clock::now();
@@ -330,115 +318,187 @@ double Timed(F&& f) {
   return Seconds(Clock::now() - start);
 }
 
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size() / 2;
+  return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
 struct Config {
   uint64_t num = 1'000'000;
   uint64_t sync_ops = 50'000;
+  int rounds = 5;
   std::string side = "both";
   std::string only;
   int io_threads = 0;
   uint64_t get_interval_us = 100;
 };
 
-// --- Part 1: db_bench workloads ---
+// --- Part 1: db_bench workloads, in rounds ---
 
-void DbBench(const Config& cfg, const std::string& dir) {
-  const bool cairn = cfg.side != "rocksdb";
-#ifdef CAIRN_HAVE_ROCKSDB
-  const bool rocks = cfg.side != "cairn";
-#endif
-  const uint64_t n = cfg.num;
-  std::printf("db_bench workloads: %llu keys, one client; ratio = Cairn/RocksDB ops/s (higher is better)\n",
-              static_cast<unsigned long long>(n));
-  std::printf("  %-18s %10s %14s %14s %8s\n", "workload", "ops", "Cairn", "RocksDB", "ratio");
-  double c = 0, r = 0;
+// One workload's timings over the rounds: seconds per round for each side.
+struct Timings {
+  const char* name;
+  const char* unit;
+  uint64_t ops = 0;
+  std::vector<double> cairn_s, rocks_s;
+  // What the workload found (rows read): the same on both sides and in every round, since
+  // both run the same key sequences; a difference is a wrong answer, not a slow one.
+  std::optional<uint64_t> found;
+  void Found(uint64_t n) {
+    CAIRN_CHECK_MSG(!found.has_value() || *found == n,
+                    std::string(name) + ": found " + std::to_string(n) + " rows, another run " + std::to_string(*found));
+    found = n;
+  }
+};
 
-  // fillseq, on its own database.
-  if (cairn) {
+class DbTable {
+ public:
+  Timings& Of(const char* name, const char* unit) {
+    for (Timings& t : rows_) {
+      if (std::string_view(t.name) == name) return t;
+    }
+    rows_.push_back(Timings{name, unit});
+    return rows_.back();
+  }
+  // Per workload: each side's median rate, and the ratio's median and spread over the rounds
+  // (each round's ratio compares the two sides' runs of that round, which ran back to back).
+  void Print() const {
+    std::printf("  %-16s %9s %12s %12s %7s  %-13s %s\n", "workload", "ops", "Cairn", "RocksDB", "ratio",
+                "ratio range", "unit");
+    for (const Timings& t : rows_) {
+      auto rates = [&](const std::vector<double>& secs) {
+        std::vector<double> r;
+        for (double s : secs) r.push_back(s > 0 ? static_cast<double>(t.ops) / s : 0);
+        return r;
+      };
+      const std::vector<double> c = rates(t.cairn_s), r = rates(t.rocks_s);
+      std::vector<double> ratios;
+      for (size_t i = 0; i < std::min(c.size(), r.size()); ++i) {
+        if (r[i] > 0) ratios.push_back(c[i] / r[i]);
+      }
+      char ratio[16] = "-", range[32] = "-";
+      if (!ratios.empty()) {
+        std::snprintf(ratio, sizeof ratio, "%.2f", Median(ratios));
+        std::snprintf(range, sizeof range, "%.2f-%.2f", *std::min_element(ratios.begin(), ratios.end()),
+                      *std::max_element(ratios.begin(), ratios.end()));
+      }
+      std::printf("  %-16s %9llu %12.0f %12.0f %7s  %-13s %s\n", t.name, static_cast<unsigned long long>(t.ops),
+                  Median(c), Median(r), ratio, range, t.unit);
+    }
+  }
+
+ private:
+  std::vector<Timings> rows_;  // in the order first recorded
+};
+
+// One side's run of every workload on fresh databases under `dir`, recorded into `table`.
+void CairnRound(const Config& cfg, const std::string& dir, DbTable& table) {
+  const uint64_t n = cfg.num, s = std::min(cfg.sync_ops, n);
+  auto record = [&](const char* name, const char* unit, uint64_t ops, double secs, std::optional<uint64_t> found = {}) {
+    Timings& t = table.Of(name, unit);
+    t.ops = ops;
+    t.cairn_s.push_back(secs);
+    if (found.has_value()) t.Found(*found);
+  };
+  {
     CairnDb db(dir + "/cairn_seq", cfg.io_threads, format::Compression::kLz4);
     CAIRN_CHECK_OK(db.Open(false));
-    c = Timed([&] { CAIRN_CHECK_OK(db.Run(CairnFill(&db.engine(), n, n, false, 1))); });
+    record("fillseq", "ops/s", n, Timed([&] { CAIRN_CHECK_OK(db.Run(CairnFill(&db.engine(), n, n, false, 1))); }));
   }
+  {
+    CairnDb db(dir + "/cairn", cfg.io_threads, format::Compression::kLz4);
+    CAIRN_CHECK_OK(db.Open(false));
+    Engine& e = db.engine();
+    record("fillrandom", "ops/s", n, Timed([&] { CAIRN_CHECK_OK(db.Run(CairnFill(&e, n, n, true, 2))); }));
+    record("overwrite", "ops/s", n, Timed([&] { CAIRN_CHECK_OK(db.Run(CairnFill(&e, n, n, true, 3))); }));
+    record("compact", "keys/s", n, Timed([&] { CAIRN_CHECK_OK(db.Run(CairnCompact(&e)).status()); }));
+    uint64_t found = 0;
+    double secs = Timed([&] { found = *db.Run(CairnReadRandom(&e, n, n, 4)); });
+    record("readrandom", "ops/s", n, secs, found);
+    secs = Timed([&] { found = *db.Run(CairnReadSeq(&e)); });
+    record("readseq", "rows/s", found, secs, found);
+    secs = Timed([&] { found = *db.Run(CairnSeekRandom(&e, n, n, 5)); });
+    record("seekrandom", "ops/s", n, secs, found);
+  }
+  {
+    CairnDb db(dir + "/cairn_sync", cfg.io_threads, format::Compression::kLz4);
+    CAIRN_CHECK_OK(db.Open(true));
+    record("fillrandom sync", "ops/s", s, Timed([&] { CAIRN_CHECK_OK(db.Run(CairnFill(&db.engine(), s, n, true, 6))); }));
+    record("overwrite sync", "ops/s", s, Timed([&] { CAIRN_CHECK_OK(db.Run(CairnFill(&db.engine(), s, n, true, 7))); }));
+  }
+  std::filesystem::remove_all(dir);
+}
+
 #ifdef CAIRN_HAVE_ROCKSDB
-  if (rocks) {
+void RocksRound(const Config& cfg, const std::string& dir, DbTable& table) {
+  const uint64_t n = cfg.num, s = std::min(cfg.sync_ops, n);
+  MadeDir(dir);
+  auto record = [&](const char* name, const char* unit, uint64_t ops, double secs, std::optional<uint64_t> found = {}) {
+    Timings& t = table.Of(name, unit);
+    t.ops = ops;
+    t.rocks_s.push_back(secs);
+    if (found.has_value()) t.Found(*found);
+  };
+  {
     RocksDb db;
     db.Open(dir + "/rocks_seq", rocksdb::kLZ4Compression);
-    r = Timed([&] { db.Fill(n, n, false, 1, false); });
+    record("fillseq", "ops/s", n, Timed([&] { db.Fill(n, n, false, 1, false); }));
   }
+  {
+    RocksDb db;
+    db.Open(dir + "/rocks", rocksdb::kLZ4Compression);
+    record("fillrandom", "ops/s", n, Timed([&] { db.Fill(n, n, true, 2, false); }));
+    record("overwrite", "ops/s", n, Timed([&] { db.Fill(n, n, true, 3, false); }));
+    record("compact", "keys/s", n, Timed([&] { db.Compact(); }));
+    uint64_t found = 0;
+    double secs = Timed([&] { found = db.ReadRandom(n, n, 4); });
+    record("readrandom", "ops/s", n, secs, found);
+    secs = Timed([&] { found = db.ReadSeq(); });
+    record("readseq", "rows/s", found, secs, found);
+    secs = Timed([&] { found = db.SeekRandom(n, n, 5); });
+    record("seekrandom", "ops/s", n, secs, found);
+  }
+  {
+    RocksDb db;
+    db.Open(dir + "/rocks_sync", rocksdb::kLZ4Compression);
+    record("fillrandom sync", "ops/s", s, Timed([&] { db.Fill(s, n, true, 6, true); }));
+    record("overwrite sync", "ops/s", s, Timed([&] { db.Fill(s, n, true, 7, true); }));
+  }
+  std::filesystem::remove_all(dir);
+}
 #endif
-  Row("fillseq", n, c, r);
 
-  // fillrandom, overwrite, compact and the reads on one database per side.
-  std::optional<CairnDb> cdb;
-  if (cairn) {
-    cdb.emplace(dir + "/cairn", cfg.io_threads, format::Compression::kLz4);
-    CAIRN_CHECK_OK(cdb->Open(false));
-  }
+// The shared 2-core machine has slow spells of seconds to minutes. One timed run per side
+// lands them on one side at random (a single run gave fillseq 0.73 and the next 1.25), so the
+// sides take turns: each round runs every workload on one side and then on the other, the
+// side that goes first alternating, and the table reports medians over the rounds.
+void DbBench(const Config& cfg, const std::string& dir) {
+  const bool cairn = cfg.side != "rocksdb";
+  const bool rocks = cfg.side != "cairn";
+  std::printf("db_bench workloads: %llu keys (sync rows: %llu puts), one client, %d rounds taking turns;\n"
+              "rates are each side's median over the rounds; ratio = Cairn/RocksDB, the median of the rounds'\n"
+              "ratios (higher is better), and its range over the rounds\n",
+              static_cast<unsigned long long>(cfg.num),
+              static_cast<unsigned long long>(std::min(cfg.sync_ops, cfg.num)), cfg.rounds);
+  DbTable table;
+  for (int round = 0; round < cfg.rounds; ++round) {
+    const std::string round_dir = dir + "/round" + std::to_string(round);
+    const bool cairn_first = round % 2 == 0;
+    for (int turn = 0; turn < 2; ++turn) {
+      const bool cairn_turn = (turn == 0) == cairn_first;
+      if (cairn_turn && cairn) CairnRound(cfg, round_dir, table);
 #ifdef CAIRN_HAVE_ROCKSDB
-  RocksDb rdb;
-  if (rocks) rdb.Open(dir + "/rocks", rocksdb::kLZ4Compression);
-#define ROCKS(expr) \
-  if (rocks) r = Timed([&] { expr; })
+      if (!cairn_turn && rocks) RocksRound(cfg, round_dir, table);
 #else
-#define ROCKS(expr) r = 0
+      (void)rocks;
 #endif
-#define CAIRN(expr) \
-  if (cairn) c = Timed([&] { expr; })
-  CAIRN(CAIRN_CHECK_OK(cdb->Run(CairnFill(&cdb->engine(), n, n, true, 2))));
-  ROCKS(rdb.Fill(n, n, true, 2, false));
-  Row("fillrandom", n, c, r);
-  CAIRN(CAIRN_CHECK_OK(cdb->Run(CairnFill(&cdb->engine(), n, n, true, 3))));
-  ROCKS(rdb.Fill(n, n, true, 3, false));
-  Row("overwrite", n, c, r);
-  CAIRN(CAIRN_CHECK_OK(cdb->Run(CairnCompact(&cdb->engine())).status()));
-  ROCKS(rdb.Compact());
-  Row("compact", n, c, r, "keys/s");
-  uint64_t found = 0;
-  CAIRN(found = *cdb->Run(CairnReadRandom(&cdb->engine(), n, n, 4)));
-  ROCKS(found = rdb.ReadRandom(n, n, 4));
-  Row("readrandom", n, c, r);
-  CAIRN(found = *cdb->Run(CairnReadSeq(&cdb->engine())));
-  ROCKS(found = rdb.ReadSeq());
-  Row("readseq", found, c, r, "rows/s");
-  CAIRN(found = *cdb->Run(CairnSeekRandom(&cdb->engine(), n, n, 5)));
-  ROCKS(found = rdb.SeekRandom(n, n, 5));
-  Row("seekrandom", n, c, r);
-  if (cairn) std::printf("  Cairn cache: %s\n", cdb->cache().Summary().c_str());
-  cdb.reset();
-#ifdef CAIRN_HAVE_ROCKSDB
-  rdb.db.reset();
-#endif
-
-  // With a sync per write. A sync's cost varies a lot from one moment to the next on a shared
-  // disk, so each side runs three rounds on fresh databases, taking turns, and each figure is
-  // the median round.
-  const uint64_t s = std::min(cfg.sync_ops, n);
-  constexpr int kSyncRounds = 3;
-  std::vector<double> c_fill, c_over, r_fill, r_over;
-  for (int round = 0; round < kSyncRounds; ++round) {
-    const std::string suffix = std::to_string(round);
-    if (cairn) {
-      CairnDb db(dir + "/cairn_sync" + suffix, cfg.io_threads, format::Compression::kLz4);
-      CAIRN_CHECK_OK(db.Open(true));
-      c_fill.push_back(Timed([&] { CAIRN_CHECK_OK(db.Run(CairnFill(&db.engine(), s, n, true, 6))); }));
-      c_over.push_back(Timed([&] { CAIRN_CHECK_OK(db.Run(CairnFill(&db.engine(), s, n, true, 7))); }));
     }
-#ifdef CAIRN_HAVE_ROCKSDB
-    if (rocks) {
-      RocksDb db;
-      db.Open(dir + "/rocks_sync" + suffix, rocksdb::kLZ4Compression);
-      r_fill.push_back(Timed([&] { db.Fill(s, n, true, 6, true); }));
-      r_over.push_back(Timed([&] { db.Fill(s, n, true, 7, true); }));
-    }
-#endif
+    std::fprintf(stderr, "engine_bench: round %d of %d done\n", round + 1, cfg.rounds);
   }
-  auto median = [](std::vector<double> v) {
-    if (v.empty()) return 0.0;
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
-  Row("fillrandom sync", s, median(c_fill), median(r_fill));
-  Row("overwrite sync", s, median(c_over), median(r_over));
-  std::printf("  (sync rows: the median of %d rounds per side)\n\n", kSyncRounds);
+  table.Print();
+  std::printf("\n");
 }
 
 // --- Part 2: write amplification of a major compaction after 1% updates ---
@@ -614,8 +674,8 @@ void Latency(const Config& cfg, const std::string& dir) {
 
 int Main(int argc, char** argv) {
   static const char kUsage[] =
-      "usage: engine_bench [--num N] [--sync-ops N] [--side cairn|rocksdb] [--only db|wa|latency]\n"
-      "                    [--io-threads N] [--get-interval-us N]\n";
+      "usage: engine_bench [--num N] [--sync-ops N] [--rounds N] [--side cairn|rocksdb]\n"
+      "                    [--only db|wa|latency] [--io-threads N] [--get-interval-us N]\n";
   Config cfg;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -624,6 +684,8 @@ int Main(int argc, char** argv) {
       cfg.num = std::strtoull(argv[++i], nullptr, 10);
     } else if (arg == "--sync-ops" && has_value) {
       cfg.sync_ops = std::strtoull(argv[++i], nullptr, 10);
+    } else if (arg == "--rounds" && has_value) {
+      cfg.rounds = std::atoi(argv[++i]);
     } else if (arg == "--side" && has_value) {
       cfg.side = argv[++i];
     } else if (arg == "--only" && has_value) {
@@ -637,11 +699,20 @@ int Main(int argc, char** argv) {
       return 2;
     }
   }
-  if (cfg.num < 1000 || (cfg.side != "both" && cfg.side != "cairn" && cfg.side != "rocksdb") ||
+  if (cfg.num < 1000 || cfg.rounds < 1 || cfg.rounds > 100 || (cfg.side != "both" && cfg.side != "cairn" && cfg.side != "rocksdb") ||
       (!cfg.only.empty() && cfg.only != "db" && cfg.only != "wa" && cfg.only != "latency") || cfg.io_threads < 0) {
-    std::fprintf(stderr, "%s--num must be at least 1000\n", kUsage);
+    std::fprintf(stderr, "%s--num must be at least 1000, --rounds 1 to 100\n", kUsage);
     return 2;
   }
+#ifndef CAIRN_HAVE_ROCKSDB
+  if (cfg.side != "cairn") {
+    std::fprintf(stderr,
+                 "engine_bench: RocksDB, the anchor this bench measures Cairn against, is missing: librocksdb-dev\n"
+                 "was not found when CMake configured the build. Install it and rebuild (scripts/setup.sh --bench),\n"
+                 "or pass --side cairn to time Cairn alone.\n");
+    return 1;
+  }
+#endif
   char dir_template[] = "/tmp/cairn_engine_bench.XXXXXX";
   if (::mkdtemp(dir_template) == nullptr) {
     std::perror("engine_bench: mkdtemp");
@@ -652,7 +723,7 @@ int Main(int argc, char** argv) {
   std::printf("engine_bench: Cairn against RocksDB %d.%d.%d; files in %s\n\n", ROCKSDB_MAJOR, ROCKSDB_MINOR,
               ROCKSDB_PATCH, dir.c_str());
 #else
-  std::printf("engine_bench: Cairn alone (librocksdb-dev was not found when configuring); files in %s\n\n",
+  std::printf("engine_bench: Cairn alone (--side cairn; librocksdb-dev was not found when configuring); files in %s\n\n",
               dir.c_str());
 #endif
   if (cfg.only.empty() || cfg.only == "db") DbBench(cfg, dir);

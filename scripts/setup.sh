@@ -16,9 +16,11 @@ packages=(
   clang libclang-rt-14-dev  # libFuzzer, for scripts/fuzz.sh
 )
 if [ "${1:-}" = "--bench" ]; then
-  # The anchors: bench/sst_bench and engine_bench link RocksDB; journal_vs_etcd.sh runs etcd;
-  # the Redis API's and the DFS's benchmarks (to come) run redis-server and fio.
-  packages+=(librocksdb-dev rocksdb-tools etcd-server redis-server redis-tools python3-redis fio)
+  # The anchors: bench/sst_bench and engine_bench link RocksDB; journal_vs_etcd.sh runs etcd
+  # and speaks its gRPC API (gRPC's C++ library and protoc plugin); the Redis API's and the
+  # DFS's benchmarks (to come) run redis-server and fio.
+  packages+=(librocksdb-dev rocksdb-tools etcd-server libgrpc++-dev protobuf-compiler-grpc
+             redis-server redis-tools python3-redis fio)
 fi
 missing=()
 for p in "${packages[@]}"; do
