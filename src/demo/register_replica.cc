@@ -234,7 +234,10 @@ Task<void> RunReplica(Runtime& rt, ReplicaOptions options) {
   // leave a clean-looking but shortened log. (Named locals: g++ 12 mishandles lambdas
   // converted to std::function inside a co_await expression.)
   bool marked = false;
-  RegisterLog::ApplyFn apply = [&state](const Versioned& r) { RegisterReplica::ApplyRecovered(state, r); };
+  RegisterLog::ApplyFn apply = [&state, &options](const Versioned& r) {
+    if (options.recovered) options.recovered(r);
+    RegisterReplica::ApplyRecovered(state, r);
+  };
   RegisterLog::BeforeCutFn before_cut = [&rt, &marked]() -> Task<absl::Status> {
     absl::Status s = co_await WriteRepairMarker(rt);
     marked = s.ok();

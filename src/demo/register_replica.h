@@ -21,6 +21,7 @@
 // argument.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -40,6 +41,10 @@ struct ReplicaOptions {
   // Canary: Stores to a leased key are not checked against the lease: no fencing, so any
   // writer, a holder whose lease expired included, writes under another's lease (a planted bug).
   bool no_lease_check = false;
+  // An observer (unset: none) told of each record the log restores at startup. The simulator
+  // checks that it holds a value some client wrote (every write's value is unique), so a
+  // record restored wrong is seen at once, whether or not a client ever reads it.
+  std::function<void(const Versioned& record)> recovered;
 };
 
 class RegisterReplica {

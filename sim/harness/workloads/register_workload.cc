@@ -1,10 +1,14 @@
 // The demo register (src/demo, docs/demo.md) as a workload: N replicas of an ABD quorum
 // register and C clients reading and writing a few keys, clients 0 and 1 reading k0 under
-// leases. Checked: reads-see-writes, no-lost-write, linearizable (a register per key), liveness.
+// leases. Checked: reads-see-writes, no-lost-write, linearizable (a register per key), liveness,
+// and recovered-values-were-written: every record a replica's log restores holds a value some
+// client wrote to that key.
 #include "sim/harness/workloads/workloads.h"
 
+#include <map>
 #include <set>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "src/demo/register_client.h"
 #include "src/demo/register_replica.h"
@@ -28,6 +32,7 @@ class RegisterWorkload final : public Workload {
     replica_options.ack_before_fsync = ctx.Planted("ack-before-fsync");
     replica_options.ignore_checksum = ctx.Planted("ignore-checksum");
     replica_options.no_lease_check = ctx.Planted("no-lease-check");
+    replica_options.recovered = [this, &ctx](const demo::Versioned& r) { Recovered(ctx, r); };
     for (int i = 0; i < replicas; ++i) {
       const NodeId id = ctx.world.AddNode(absl::StrCat("replica", i), [replica_options](Runtime& rt) {
         return demo::RunReplica(rt, replica_options);
@@ -53,10 +58,26 @@ class RegisterWorkload final : public Workload {
     std::vector<std::pair<int, std::string>> clients;
     for (int c = 0; c < ctx.Integer("clients"); ++c) clients.emplace_back(c, absl::StrCat("client", c));
     checks.push_back(ctx.Liveness(clients, ctx.chaos_end + std::min<Duration>(seconds(3), ctx.scenario.heal / 2)));
+    checks.push_back(recovered_);
     return checks;
   }
 
  private:
+  void Recovered(WorkloadContext& ctx, const demo::Versioned& r) {
+    if (!r.has_value()) return;
+    auto it = written_.find(r.key());
+    if (it != written_.end() && it->second.contains(r.value())) return;
+    recovered_.passed = false;
+    if (recovered_.violation_count++ < 3) {
+      recovered_.violations.push_back(absl::StrCat("a replica's log restored ", absl::CEscape(r.key()), " = \"",
+                                                   absl::CEscape(r.value()), "\" at ",
+                                                   FormatDuration(ctx.world.Now() - Instant{}), ": no client wrote it"));
+    }
+  }
+
+  std::map<std::string, std::set<std::string>> written_;  // key → every value a client wrote to it
+  CheckResult recovered_{"recovered-values-were-written"};
+
   // A client: reads and writes random keys until a second before the end, recording every
   // operation.
   Task<void> Client(Runtime& rt, WorkloadContext& ctx, int process) {
@@ -83,6 +104,7 @@ class RegisterWorkload final : public Workload {
         // Unique per write; padded to a realistic size, so that corruption mostly hits values.
         const std::string value = absl::StrCat("c", process, "-", writes++, "-", std::string(48, 'v'));
         const uint64_t op = ctx.history.Invoke(process, OpKind::kWrite, key, value, ctx.world.Now());
+        written_[key].insert(value);
         absl::Status s = co_await client.Put(key, value, deadline);
         if (s.ok()) {
           ctx.history.Complete(op, OpOutcome::kOk, std::nullopt, ctx.world.Now());
@@ -117,7 +139,7 @@ const WorkloadInfo& RegisterWorkloadInfo() {
     w.description =
         "The demo register (docs/demo.md): replicas of an ABD quorum register, clients reading and\n"
         "writing a few keys (two of them under read leases). Checks: reads-see-writes, no-lost-write,\n"
-        "linearizable, liveness.";
+        "linearizable, liveness, recovered-values-were-written.";
     w.options = {
         {"replicas", Kind::kInteger, "3", 1, 9, "replicas of the register"},
         {"clients", Kind::kInteger, "3", 1, 64, "client processes"},
