@@ -86,6 +86,9 @@ struct WorkloadInfo {
   // The source folders whose Sometimes probes a sweep of this workload should see hold
   // ("src/demo", "src/rpc"): a probe elsewhere cannot be reached by it.
   std::vector<std::string> probe_dirs;
+  // The knobs its systems read, by name prefix ("rpc_", "raft_"): the summary lists the seed's
+  // values of these only (every knob is drawn either way).
+  std::vector<std::string> knob_prefixes;
   // Defaults of a scenario of this workload.
   Duration chaos = std::chrono::seconds(20);
   Duration heal = std::chrono::seconds(10);

@@ -204,6 +204,7 @@ const WorkloadInfo& EngineWorkloadInfo() {
     // src/storage's probes are the journal's to reach (damaged records, batched group commits:
     // this workload has one writer and one copy of its data).
     w.probe_dirs = {"src/lsm", "src/format"};
+    w.knob_prefixes = {"log_", "sst_", "lsm_"};
     w.chaos = seconds(15);
     w.heal = seconds(5);
     w.fault_kinds = {kCrashRestart, kPowerLoss, kDiskErrors, kDiskFull};

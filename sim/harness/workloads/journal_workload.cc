@@ -525,6 +525,7 @@ const WorkloadInfo& JournalWorkloadInfo() {
          {fault::FaultKind::kPeerStall}, milliseconds(300)},
     };
     w.probe_dirs = {"src/journal", "src/storage"};  // src/rpc: the register reaches its probes (the journal never resends)
+    w.knob_prefixes = {"rpc_", "net_", "log_", "raft_", "nodelog_"};
     w.chaos = seconds(10);
     w.heal = seconds(6);
     // Every fault kind, storage corruption of at most one replica's disk included.

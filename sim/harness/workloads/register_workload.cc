@@ -163,6 +163,7 @@ const WorkloadInfo& RegisterWorkloadInfo() {
         {"no-lease-check", "replicas do not check writes against leases (no fencing: split brain)"},
     };
     w.probe_dirs = {"src/demo", "src/rpc"};
+    w.knob_prefixes = {"rpc_", "net_", "demo_"};
     // The swarm's first twelve kinds. Not peer-stall: replicas send each other only repair
     // dumps, so it is a slow repair here, and leaving it out keeps every seed's schedule (and
     // the 10,000-seed sweep of 2026-12-06) as it was.
