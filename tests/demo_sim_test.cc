@@ -24,8 +24,9 @@ TEST(DemoSim, CorrectServicePassesUnderChaos) {
   }
 }
 
-// Every fault kind of the nemesis is injected somewhere in these seeds, and the disk and
-// network faults really happen (counted where they strike).
+// Every fault kind of the register's swarm is injected somewhere in these seeds, and the disk
+// and network faults really happen (counted where they strike). The kind the register leaves
+// out, peer-stall, is injected on a journal, whose default mix has it.
 TEST(DemoSim, TheNemesisInjectsEveryFaultKind) {
   fault::FaultCounts total;
   sim::NetworkStats net;
@@ -45,6 +46,14 @@ TEST(DemoSim, TheNemesisInjectsEveryFaultKind) {
     net += r.network;
     disk += r.disk;
   }
+  Scenario journal = *ScenarioFor("journal");
+  journal.seed = 1;
+  journal.fault_kinds = {fault::FaultKind::kPeerStall};
+  journal.fault_pace = std::chrono::milliseconds(300);
+  const RunResult stalled = RunScenario(journal);
+  EXPECT_TRUE(stalled.passed()) << FormatSummary(journal, stalled, 0, *ScenarioFor("journal"));
+  total.by_kind[static_cast<int>(fault::FaultKind::kPeerStall)] += stalled.faults.count(fault::FaultKind::kPeerStall);
+  EXPECT_GT(stalled.network.clogged, 0u);
   for (int k = 0; k < static_cast<int>(fault::FaultKind::kCount); ++k) {
     EXPECT_GT(total.by_kind[k], 0u) << fault::FaultKindName(static_cast<fault::FaultKind>(k));
   }

@@ -305,6 +305,7 @@ Task<absl::StatusOr<std::shared_ptr<const DecodedBlock>>> SstReader::ReadBloomAg
   const MacroblockHeader& h = m.header;
   const BlockCacheKey key = BlockCacheKey::Of(h.identity(h.bloom_offset));
   ++stats_.filter_reads;
+  CAIRN_SOMETIMES(options_.probes, true, "sst.filter-read-again");
   absl::StatusOr<std::string> bytes = co_await ReadBytes(m.offset + h.bloom_offset, h.bloom_size);
   if (!bytes.ok()) co_return bytes.status();
   if (bytes->size() != h.bloom_size) {
@@ -380,7 +381,7 @@ Task<absl::StatusOr<GetResult>> SstReader::Get(std::string key, uint64_t snapsho
     const MacroblockHeader& h = metas_[m].header;
     // A hit needs no coroutine call (and no frame): this is every cached get's path.
     bloom_block = options_.filter_cache->Lookup(BlockCacheKey::Of(h.identity(h.bloom_offset)));
-    if (bloom_block == nullptr) {
+    if (bloom_block == nullptr || options_.probes.buggify().Fires()) {
       absl::StatusOr<std::shared_ptr<const DecodedBlock>> read = co_await ReadBloomAgain(m);
       if (!read.ok()) co_return read.status();
       bloom_block = *std::move(read);

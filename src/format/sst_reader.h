@@ -28,6 +28,7 @@
 #include "src/format/row.h"
 #include "src/format/sst_file.h"
 #include "src/runtime/disk.h"
+#include "src/runtime/probes.h"
 #include "src/runtime/task.h"
 
 namespace cairn::format {
@@ -39,6 +40,9 @@ struct ReaderOptions {
   // it the reader keeps none, so filters count against the cache's budget, and a Get looks its
   // filter up in the cache (reading it again once evicted).
   BlockCache* filter_cache = nullptr;
+  // Fault points and probes (inert by default). Buggify: a Get treats a cached filter as
+  // evicted and reads it again, so the re-read path runs at every cache size.
+  Probes probes;
 };
 
 struct IteratorOptions {

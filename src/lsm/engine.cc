@@ -281,7 +281,7 @@ Task<absl::StatusOr<std::shared_ptr<Engine::TableFile>>> Engine::OpenTable(const
   std::string name = table->name;
   absl::StatusOr<std::unique_ptr<File>> file = co_await store_->Open(std::move(name));
   if (!file.ok()) co_return file.status();
-  format::ReaderOptions ro{.expected_file_id = IdOf(meta.number)};
+  format::ReaderOptions ro{.expected_file_id = IdOf(meta.number), .probes = options_.probes};
   if (options_.cache != nullptr) {
     ro.block_cache = &options_.cache->blocks();
     ro.filter_cache = &options_.cache->filters();
