@@ -21,19 +21,17 @@
 #include <vector>
 
 #include "bench/etcd/etcd_kv.grpc.pb.h"
+#include "bench/etcd/put_load.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void Usage() {
-  std::fprintf(stderr,
-               "usage: etcd_grpc_load --endpoints HOST:PORT,... [--clients N] [--conns N] [--value-bytes B]\n"
-               "                      [--seconds S] [--warmup-seconds W] [--json]\n"
-               "Puts from N concurrent clients to the etcd leader over gRPC (--conns connections,\n"
-               "default min(N, 8)); prints puts/s and p50/p99 latency.\n");
-  std::exit(2);
-}
+constexpr char kUsage[] =
+    "usage: etcd_grpc_load --endpoints HOST:PORT,... [--clients N] [--conns N] [--value-bytes B]\n"
+    "                      [--seconds S] [--warmup-seconds W] [--json]\n"
+    "Puts from N concurrent clients to the etcd leader over gRPC (--conns connections,\n"
+    "default min(N, 8)); prints puts/s and p50/p99 latency.\n";
 
 std::shared_ptr<grpc::Channel> Connect(const std::string& target) {
   grpc::ChannelArguments args;
@@ -55,46 +53,13 @@ struct Call {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> endpoints;
-  int clients = 16, conns = 0;
-  size_t value_bytes = 100;
-  double seconds = 5, warmup = 1;
-  bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const auto next = [&]() -> std::string {
-      if (i + 1 >= argc) Usage();
-      return argv[++i];
-    };
-    if (a == "--endpoints") {
-      const std::string list = next();
-      for (size_t from = 0; from <= list.size();) {
-        const size_t comma = std::min(list.find(',', from), list.size());
-        if (comma > from) endpoints.push_back(list.substr(from, comma - from));
-        from = comma + 1;
-      }
-    } else if (a == "--clients") {
-      clients = std::atoi(next().c_str());
-    } else if (a == "--conns") {
-      conns = std::atoi(next().c_str());
-    } else if (a == "--value-bytes") {
-      value_bytes = std::strtoull(next().c_str(), nullptr, 10);
-    } else if (a == "--seconds") {
-      seconds = std::atof(next().c_str());
-    } else if (a == "--warmup-seconds") {
-      warmup = std::atof(next().c_str());
-    } else if (a == "--json") {
-      json = true;
-    } else {
-      Usage();
-    }
-  }
-  if (conns == 0) conns = std::min(clients, 8);
-  if (endpoints.empty() || clients < 1 || clients > 100'000 || conns < 1 || value_bytes < 1 || seconds <= 0) Usage();
+  const cairn::bench::PutLoadFlags flags = cairn::bench::ParsePutLoadFlags(argc, argv, kUsage);
+  const int clients = flags.clients;
+  const int conns = flags.conns > 0 ? flags.conns : std::min(clients, 8);
 
   // The leader: the endpoint whose status names itself.
   std::optional<std::string> leader;
-  for (const std::string& ep : endpoints) {
+  for (const std::string& ep : flags.endpoints) {
     auto stub = etcdserverpb::Maintenance::NewStub(Connect(ep));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
@@ -111,16 +76,14 @@ int main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<etcdserverpb::KV::Stub>> stubs;
   for (int c = 0; c < conns; ++c) stubs.push_back(etcdserverpb::KV::NewStub(Connect(*leader)));
-  std::string value(value_bytes, 'x');
-  for (size_t i = 0; i < value.size(); ++i) value[i] = static_cast<char>('a' + (i * 7919) % 26);
   const auto to_clock = [](double s) { return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
-  const Clock::time_point measure_from = Clock::now() + to_clock(warmup);
-  const Clock::time_point end = measure_from + to_clock(seconds);
+  const Clock::time_point measure_from = Clock::now() + to_clock(flags.warmup_seconds);
+  const Clock::time_point end = measure_from + to_clock(flags.seconds);
 
   grpc::CompletionQueue cq;
   std::vector<uint64_t> sent(static_cast<size_t>(clients), 0);
   etcdserverpb::PutRequest request;
-  request.set_value(value);
+  request.set_value(cairn::bench::PutValue(flags.value_bytes));
   const auto issue = [&](int client) {
     auto* call = new Call;
     call->client = client;
@@ -151,24 +114,7 @@ int main(int argc, char** argv) {
     }
   }
   cq.Shutdown();
-  std::sort(latencies_us.begin(), latencies_us.end());
-  const auto percentile_ms = [&](double p) {
-    if (latencies_us.empty()) return 0.0;
-    const size_t i = std::min(latencies_us.size() - 1, static_cast<size_t>(p * static_cast<double>(latencies_us.size())));
-    return static_cast<double>(latencies_us[i]) / 1000.0;
-  };
-  const double rate = static_cast<double>(latencies_us.size()) / seconds;
-  if (json) {
-    std::printf("{\"system\": \"etcd-grpc\", \"appenders\": %d, \"conns\": %d, \"record_bytes\": %zu, "
-                "\"appends_per_s\": %.6g, \"p50_ms\": %.6g, \"p99_ms\": %.6g, \"errors\": %llu}\n",
-                clients, conns, value_bytes, rate, percentile_ms(0.5), percentile_ms(0.99),
-                static_cast<unsigned long long>(errors));
-  } else {
-    std::printf("etcd over gRPC, %d clients on %d connections, %zu-byte values: %.0f puts/s, p50 %.2f ms, "
-                "p99 %.2f ms (%zu puts measured, %llu errors)\n",
-                clients, conns, value_bytes, rate, percentile_ms(0.5), percentile_ms(0.99), latencies_us.size(),
-                static_cast<unsigned long long>(errors));
-  }
+  cairn::bench::PrintPutLoadReport("etcd-grpc", flags, std::move(latencies_us), errors);
   if (errors > 0) std::fprintf(stderr, "etcd_grpc_load: %llu puts failed; the first: %s\n",
                                static_cast<unsigned long long>(errors), first_error.c_str());
   return errors == 0 ? 0 : 1;

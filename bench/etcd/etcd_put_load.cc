@@ -27,6 +27,8 @@
 #include <thread>
 #include <vector>
 
+#include "bench/etcd/put_load.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -125,54 +127,22 @@ std::string JsonField(const std::string& json, const std::string& name) {
   return json.substr(begin, json.find('"', begin) - begin);
 }
 
-void Usage() {
-  std::fprintf(stderr,
-               "usage: etcd_put_load --endpoints HOST:PORT,... [--clients N] [--value-bytes B] [--seconds S]\n"
-               "                     [--warmup-seconds W] [--json]\n"
-               "Puts from N concurrent clients to the etcd leader; prints puts/s and p50/p99 latency.\n");
-  std::exit(2);
-}
+constexpr char kUsage[] =
+    "usage: etcd_put_load --endpoints HOST:PORT,... [--clients N] [--value-bytes B] [--seconds S]\n"
+    "                     [--warmup-seconds W] [--json]\n"
+    "Puts from N concurrent clients to the etcd leader; prints puts/s and p50/p99 latency.\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  const cairn::bench::PutLoadFlags flags = cairn::bench::ParsePutLoadFlags(argc, argv, kUsage);
   std::vector<std::pair<std::string, int>> endpoints;
-  int clients = 16;
-  size_t value_bytes = 100;
-  double seconds = 5, warmup = 1;
-  bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const auto next = [&]() -> std::string {
-      if (i + 1 >= argc) Usage();
-      return argv[++i];
-    };
-    if (a == "--endpoints") {
-      std::string list = next();
-      size_t from = 0;
-      while (from <= list.size()) {
-        const size_t comma = std::min(list.find(',', from), list.size());
-        const std::string ep = list.substr(from, comma - from);
-        const size_t colon = ep.rfind(':');
-        if (colon == std::string::npos) Usage();
-        endpoints.emplace_back(ep.substr(0, colon), std::atoi(ep.c_str() + colon + 1));
-        from = comma + 1;
-      }
-    } else if (a == "--clients") {
-      clients = std::atoi(next().c_str());
-    } else if (a == "--value-bytes") {
-      value_bytes = std::strtoull(next().c_str(), nullptr, 10);
-    } else if (a == "--seconds") {
-      seconds = std::atof(next().c_str());
-    } else if (a == "--warmup-seconds") {
-      warmup = std::atof(next().c_str());
-    } else if (a == "--json") {
-      json = true;
-    } else {
-      Usage();
-    }
+  for (const std::string& ep : flags.endpoints) {
+    const size_t colon = ep.rfind(':');
+    endpoints.emplace_back(ep.substr(0, colon), std::atoi(ep.c_str() + colon + 1));
   }
-  if (endpoints.empty() || clients < 1 || value_bytes < 1 || seconds <= 0) Usage();
+  const int clients = flags.clients;
+  const double seconds = flags.seconds, warmup = flags.warmup_seconds;
 
   // The leader: the endpoint whose status names itself.
   std::optional<std::pair<std::string, int>> leader;
@@ -188,9 +158,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::string value(value_bytes, 'x');
-  for (size_t i = 0; i < value.size(); ++i) value[i] = static_cast<char>('a' + (i * 7919) % 26);
-  const std::string value64 = Base64(value);
+  const std::string value64 = Base64(cairn::bench::PutValue(flags.value_bytes));
   const Clock::time_point measure_from = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup));
   const Clock::time_point end = measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   std::mutex mu;
@@ -220,21 +188,6 @@ int main(int argc, char** argv) {
     });
   }
   for (std::thread& t : threads) t.join();
-  std::sort(latencies_us.begin(), latencies_us.end());
-  const auto percentile_ms = [&](double p) {
-    if (latencies_us.empty()) return 0.0;
-    return static_cast<double>(latencies_us[std::min(latencies_us.size() - 1, static_cast<size_t>(p * static_cast<double>(latencies_us.size())))]) / 1000.0;
-  };
-  const double rate = static_cast<double>(latencies_us.size()) / seconds;
-  if (json) {
-    std::printf("{\"system\": \"etcd\", \"appenders\": %d, \"record_bytes\": %zu, \"appends_per_s\": %.6g, "
-                "\"p50_ms\": %.6g, \"p99_ms\": %.6g, \"errors\": %llu}\n",
-                clients, value_bytes, rate, percentile_ms(0.5), percentile_ms(0.99),
-                static_cast<unsigned long long>(errors.load()));
-  } else {
-    std::printf("etcd, %d clients, %zu-byte values: %.0f puts/s, p50 %.2f ms, p99 %.2f ms (%zu puts measured, %llu errors)\n",
-                clients, value_bytes, rate, percentile_ms(0.5), percentile_ms(0.99), latencies_us.size(),
-                static_cast<unsigned long long>(errors.load()));
-  }
+  cairn::bench::PrintPutLoadReport("etcd", flags, std::move(latencies_us), errors.load());
   return errors.load() == 0 ? 0 : 1;
 }
