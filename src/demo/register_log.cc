@@ -102,7 +102,7 @@ Task<void> RegisterLog::WriteLoop() {
       size_t batch_size =
           std::min(queue_.size(), static_cast<size_t>(std::max<int64_t>(1, rt_.knobs().demo_log_batch_records_max)));
       // Fault point: one record per fsync, the batching path's rare extreme.
-      if (rt_.buggify().Fires()) batch_size = 1;
+      if (CAIRN_BUGGIFY(rt_)) batch_size = 1;
       CAIRN_SOMETIMES(rt_, batch_size > 1, "log.group-commit-batched");
       std::vector<Pending> batch(std::make_move_iterator(queue_.begin()),
                                  std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(batch_size)));
@@ -115,7 +115,7 @@ Task<void> RegisterLog::WriteLoop() {
         for (Pending& p : batch) (void)p.done->TrySend(absl::OkStatus());
       }
       // Fault point: a long gap between write and fsync widens the window a crash can hit.
-      if (status.ok() && rt_.buggify().Fires()) co_await rt_.Sleep(std::chrono::milliseconds(20));
+      if (status.ok() && CAIRN_BUGGIFY(rt_)) co_await rt_.Sleep(std::chrono::milliseconds(20));
       if (status.ok()) status = co_await file_->Sync();
       if (!status.ok() && broken_.ok()) {
         broken_ = absl::Status(status.code(), absl::StrCat("log is broken: ", status.message()));

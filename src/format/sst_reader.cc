@@ -381,7 +381,7 @@ Task<absl::StatusOr<GetResult>> SstReader::Get(std::string key, uint64_t snapsho
     const MacroblockHeader& h = metas_[m].header;
     // A hit needs no coroutine call (and no frame): this is every cached get's path.
     bloom_block = options_.filter_cache->Lookup(BlockCacheKey::Of(h.identity(h.bloom_offset)));
-    if (bloom_block == nullptr || options_.probes.buggify().Fires()) {
+    if (bloom_block == nullptr || CAIRN_BUGGIFY(options_.probes)) {
       absl::StatusOr<std::shared_ptr<const DecodedBlock>> read = co_await ReadBloomAgain(m);
       if (!read.ok()) co_return read.status();
       bloom_block = *std::move(read);

@@ -129,7 +129,7 @@ void StreamReplica::Tick() {
   if (!failure_.ok()) return;
   // Buggify: a leader hands its leadership away now and then, so elections, stale leaders
   // and the client's search for the new one are the common case, not the rare one.
-  if (core_->role() == Role::kLeader && core_->members().size() > 1 && rt_.buggify().Fires()) {
+  if (core_->role() == Role::kLeader && core_->members().size() > 1 && CAIRN_BUGGIFY(rt_)) {
     const std::vector<NodeId>& members = core_->members();
     const NodeId to = members[rt_.random().Uniform(members.size())];
     if (to != core_->id()) (void)core_->TransferLeadership(to);

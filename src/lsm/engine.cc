@@ -342,7 +342,7 @@ Task<absl::Status> Engine::MakeRoomForWrite() {
     CO_RETURN_IF_ERROR(WritesRefused());
     const size_t bytes = state_->active->memory_bytes();
     // Buggify: freeze a memtable early now and then, so flushes come at every size.
-    const bool freeze = bytes >= options_.memtable_bytes || (bytes > 0 && options_.probes.buggify().Fires());
+    const bool freeze = bytes >= options_.memtable_bytes || (bytes > 0 && CAIRN_BUGGIFY(options_.probes));
     if (!freeze) co_return absl::OkStatus();
     if (state_->frozen.size() < options_.frozen_memtables_max) {
       FreezeActive();
@@ -668,7 +668,7 @@ Task<void> Engine::FlushLoop() {
       // `?:`: g++ 12 mishandles a co_await inside a conditional expression — the result's
       // temporary outlives its storage in the coroutine frame.)
       absl::Status s = absl::UnavailableError("buggify: flush failed");
-      if (!options_.probes.buggify().Fires()) s = co_await FlushOldest();
+      if (!CAIRN_BUGGIFY(options_.probes)) s = co_await FlushOldest();
       if (s.ok()) {
         CAIRN_SOMETIMES(options_.probes, attempt > 1, "engine.flush-succeeded-on-a-retry");
         break;
@@ -705,7 +705,7 @@ Task<void> Engine::CompactLoop() {
     for (int attempt = 1;; ++attempt) {
       // Buggify: a compaction that fails before it starts, so the retry path runs.
       absl::StatusOr<CompactionReport> r = absl::UnavailableError("buggify: compaction failed");
-      if (!options_.probes.buggify().Fires()) r = co_await RunCompaction(*kind, std::nullopt);
+      if (!CAIRN_BUGGIFY(options_.probes)) r = co_await RunCompaction(*kind, std::nullopt);
       if (r.ok()) {
         CAIRN_SOMETIMES(options_.probes, attempt > 1, "engine.compaction-succeeded-on-a-retry");
         break;

@@ -68,7 +68,7 @@ Task<void> RpcNode::ReceiveLoop() {
 Task<void> RpcNode::Serve(NodeId from, Envelope request) {
   ++stats_.served;
   // Fault point: a slow server, so callers see replies after their attempt timed out.
-  if (rt_.buggify().Fires()) co_await rt_.Sleep(rt_.random().UniformDuration(Duration(0), milliseconds(300)));
+  if (CAIRN_BUGGIFY(rt_)) co_await rt_.Sleep(rt_.random().UniformDuration(Duration(0), milliseconds(300)));
   Envelope reply;
   reply.set_call_id(request.call_id());
   reply.set_is_reply(true);
@@ -87,7 +87,7 @@ Task<void> RpcNode::Serve(NodeId from, Envelope request) {
     result = co_await it->second(CallContext{from, deadline}, std::move(*request.mutable_body()));
   }
   // Fault point: the work is done but the reply is lost, so the caller's retry repeats it.
-  if (rt_.buggify().Fires()) co_return;
+  if (CAIRN_BUGGIFY(rt_)) co_return;
   if (result.ok()) {
     reply.set_body(std::move(*result));
   } else {

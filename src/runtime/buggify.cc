@@ -14,8 +14,7 @@ Buggify::Buggify(uint64_t run_seed, Random* random, BuggifyStats* stats,
       site_enable_probability_(site_enable_probability),
       fire_probability_(fire_probability) {}
 
-bool Buggify::Fires(std::source_location where) {
-  if (random_ == nullptr) return false;
+bool Buggify::Decide(std::source_location where) {
   std::string site = absl::StrCat(where.file_name(), ":", where.line());
   // The site's switch depends on the seed and the site only.
   const uint64_t h = HashCombine(run_seed_, HashBytes(site));

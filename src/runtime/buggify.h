@@ -1,6 +1,9 @@
 // Buggify: fault points in production code that make rare paths common in simulation.
 //
-//   if (rt.buggify().Fires()) { /* take the rare path: drop a reply, shrink a batch, ... */ }
+//   if (CAIRN_BUGGIFY(rt)) { /* take the rare path: drop a reply, shrink a batch, ... */ }
+//
+// (`rt`: a Runtime, or the Probes of a component handed no Runtime.) Every fault point is
+// written with the macro, so `grep BUGGIFY` finds them all.
 //
 // In the real runtime Fires() is always false. In simulation each site (file:line) is switched
 // on for a whole run with probability `site_enable_probability`, decided from the run's seed and
@@ -36,9 +39,15 @@ class Buggify {
           double site_enable_probability = 0.25, double fire_probability = 0.05);
 
   bool enabled() const { return random_ != nullptr; }
-  bool Fires(std::source_location where = std::source_location::current());
+  // Inline, so that a fault point costs a real process (never enabled) one comparison: some
+  // sit on hot paths (a cached SSTable get).
+  bool Fires(std::source_location where = std::source_location::current()) {
+    return random_ != nullptr && Decide(where);
+  }
 
  private:
+  bool Decide(std::source_location where);
+
   uint64_t run_seed_ = 0;
   Random* random_ = nullptr;
   BuggifyStats* stats_ = nullptr;
@@ -47,3 +56,6 @@ class Buggify {
 };
 
 }  // namespace cairn
+
+// True when this fault point fires; the site is the line the macro is written on.
+#define CAIRN_BUGGIFY(rt) ((rt).buggify().Fires())

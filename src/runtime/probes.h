@@ -4,7 +4,7 @@
 // runtime at all. A default Probes never fires and counts nothing (what a real process gets
 // anyway); Probes(rt) reaches the runtime's, which in simulation are the run's.
 //
-//   if (options.probes.buggify().Fires()) { ...the rare path... }
+//   if (CAIRN_BUGGIFY(options.probes)) { ...the rare path... }
 //   CAIRN_SOMETIMES(options.probes, condition, "log.torn-tail-cut");
 //
 // It holds pointers into its runtime: it must not outlive it (as the options that carry it).

@@ -349,7 +349,7 @@ Task<void> SegmentedLog::CommitLoop() {
     Segment* seg = &segments_.back();
     // Buggify: a segment closed early now and then, so recovery and trimming meet many small
     // segments whatever the configured size.
-    if (seg->size >= options_.segment_bytes_max || (seg->size > 0 && options_.probes.buggify().Fires())) {
+    if (seg->size >= options_.segment_bytes_max || (seg->size > 0 && CAIRN_BUGGIFY(options_.probes))) {
       absl::Status s = co_await StartSegment(pending_.front().position);
       if (!s.ok()) {
         error_ = s;
@@ -359,7 +359,7 @@ Task<void> SegmentedLog::CommitLoop() {
     }
     // Take a group: whatever is pending, up to the group bound (at least one record). Buggify:
     // a group of one, so that appends waiting behind a write are the common case.
-    const uint64_t group_bytes_max = options_.probes.buggify().Fires() ? 1 : options_.group_commit_bytes_max;
+    const uint64_t group_bytes_max = CAIRN_BUGGIFY(options_.probes) ? 1 : options_.group_commit_bytes_max;
     std::string batch;
     size_t taken = 0;
     std::vector<uint64_t> offsets;
@@ -375,7 +375,7 @@ Task<void> SegmentedLog::CommitLoop() {
     const uint64_t bytes = batch.size();
     absl::Status s = co_await seg->file->Write(seg->size, std::move(batch));
     // Buggify: a slow fsync, which widens every window between a write and its durability.
-    if (s.ok() && options_.sync && options_.probes.buggify().Fires()) co_await executor_.SleepFor(kSlowSyncBuggify);
+    if (s.ok() && options_.sync && CAIRN_BUGGIFY(options_.probes)) co_await executor_.SleepFor(kSlowSyncBuggify);
     if (s.ok() && options_.sync) s = co_await seg->file->Sync();
     if (!s.ok()) {
       error_ = absl::Status(s.code(), absl::StrCat("journal ", dir_, " failed and must be reopened: ", s.message()));
