@@ -8,7 +8,6 @@
 namespace cairn::sim {
 namespace {
 
-constexpr size_t kExplainedViolationsMax = 5;
 
 std::string Describe(const Operation& op) {
   const std::string end = op.outcome == OpOutcome::kInfo || op.outcome == OpOutcome::kOpen
@@ -23,12 +22,7 @@ std::string Describe(const Operation& op) {
 void Record(CheckResult& result, std::string explanation, std::initializer_list<const Operation*> ops) {
   Instant witnessed{};
   for (const Operation* op : ops) witnessed = std::max(witnessed, op->completed);
-  result.first_witnessed = std::min(result.first_witnessed, witnessed);
-  result.passed = false;
-  ++result.violation_count;
-  if (result.violations.size() < kExplainedViolationsMax) {
-    result.violations.push_back(std::move(explanation));
-  }
+  result.Violate(std::move(explanation), witnessed);
 }
 
 }  // namespace

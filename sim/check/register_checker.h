@@ -12,6 +12,7 @@
 // comes with the chaos toolkit.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,16 @@ struct CheckResult {
   Instant first_witnessed = kInstantMax;
   bool liveness = false;   // a check of progress, not of safety
   bool undecided = false;  // passed only because a bounded search gave up (no violation found)
+
+  static constexpr size_t kExplainedViolationsMax = 5;
+  // Records one violation: the check fails and counts it, keeps the first few explanations,
+  // and notes when it became visible (`witnessed`, when known).
+  void Violate(std::string explanation, Instant witnessed = kInstantMax) {
+    passed = false;
+    ++violation_count;
+    if (violations.size() < kExplainedViolationsMax) violations.push_back(std::move(explanation));
+    first_witnessed = std::min(first_witnessed, witnessed);
+  }
 };
 
 std::vector<CheckResult> CheckRegisterHistory(const History& history);

@@ -63,9 +63,7 @@ class EngineWorkload final : public Workload {
     checks.push_back(LinearizabilityCheck(ctx.history, Model::Register(), CheckOptions{.search_steps_max = 20'000'000}));
     CheckResult live = ctx.Liveness({{kWriterProcess, "the writer"}}, ctx.chaos_end + seconds(3));
     if (!read_back_at_end_) {
-      live.passed = false;
-      ++live.violation_count;
-      live.violations.push_back("the read-back after the last restart did not complete");
+      live.Violate("the read-back after the last restart did not complete");
     }
     checks.push_back(std::move(live));
     return checks;
@@ -81,11 +79,7 @@ class EngineWorkload final : public Workload {
   }
 
  private:
-  void Violation(std::string what) {
-    durable_.passed = false;
-    if (durable_.violation_count++ < 3) durable_.violations.push_back(std::move(what));
-    if (durable_.first_witnessed == kInstantMax) durable_.first_witnessed = ctx_->world.Now();
-  }
+  void Violation(std::string what) { durable_.Violate(std::move(what), ctx_->world.Now()); }
 
   Task<void> Node(Runtime& rt);
 

@@ -133,7 +133,7 @@ class JournalWorkload final : public Workload {
   uint64_t churned_ = 0;                    // side-a appends acknowledged
   uint64_t records_ = 0;                    // in the most advanced replica at the end
   uint64_t indeterminate_ = 0, reads_ = 0;
-  uint64_t truncations_ = 0;             // conflicting entries a follower removed (legal)
+  uint64_t truncations_ = 0;  // times a replica removed a conflicting suffix of its log
   CheckResult committed_kept_{"committed-entries-kept"};
   CheckResult later_term_{"overwritten-by-later-term"};
 };
@@ -335,10 +335,7 @@ Task<void> JournalWorkload::Reconfigurer(Runtime& rt) {
 void JournalWorkload::Truncating(NodeId id, const journal::RaftCore& core, uint64_t from) {
   ++truncations_;
   auto violation = [&](CheckResult& check, std::string what) {
-    check.passed = false;
-    if (check.violation_count++ < 3) {
-      check.violations.push_back(absl::StrCat(what, " at ", FormatDuration(ctx_->world.Now() - Instant{})));
-    }
+    check.Violate(absl::StrCat(what, " at ", FormatDuration(ctx_->world.Now() - Instant{})));
   };
   for (uint64_t i = from; i <= core.last_index(); ++i) {
     if (core.entry(i).term < core.term()) continue;
@@ -368,11 +365,7 @@ void JournalWorkload::Truncating(NodeId id, const journal::RaftCore& core, uint6
 }
 
 void JournalWorkload::CheckRecords(const std::string& when, std::map<std::string, CheckResult>& checks) {
-  auto violation = [&](const char* check, std::string what) {
-    CheckResult& c = checks[check];
-    c.passed = false;
-    if (c.violation_count++ < 3) c.violations.push_back(when + what);
-  };
+  auto violation = [&](const char* check, std::string what) { checks[check].Violate(when + what); };
   const StreamReplica* most = nullptr;
   for (const auto& [id, node] : live_) {
     const StreamReplica* r = node->stream(kStream);
@@ -438,9 +431,7 @@ std::vector<CheckResult> JournalWorkload::Check(WorkloadContext& ctx) {
   live_processes.emplace_back(kReaderProcess, "the reader");
   CheckResult liveness = ctx.Liveness(live_processes, grace_end);
   if (owner.empty()) {
-    liveness.passed = false;
-    ++liveness.violation_count;
-    liveness.violations.push_back("no writer could open the stream");
+    liveness.Violate("no writer could open the stream");
   }
 
   std::map<std::string, CheckResult> checks;
@@ -486,7 +477,7 @@ std::vector<Figure> JournalWorkload::Figures() const {
       {"records", records_},
       {"whole-stream reads", reads_},
       {"membership changes", membership_changes_},
-      {"conflicting entries removed", truncations_},
+      {"conflicting log suffixes removed", truncations_},
       {"churned appends", churned_},
       {"STATE copies repaired", repairs_.state_copies_repaired},
       {"records read from their second copy", repairs_.records_from_one_copy},

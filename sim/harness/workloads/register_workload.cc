@@ -67,12 +67,8 @@ class RegisterWorkload final : public Workload {
     if (!r.has_value()) return;
     auto it = written_.find(r.key());
     if (it != written_.end() && it->second.contains(r.value())) return;
-    recovered_.passed = false;
-    if (recovered_.violation_count++ < 3) {
-      recovered_.violations.push_back(absl::StrCat("a replica's log restored ", absl::CEscape(r.key()), " = \"",
-                                                   absl::CEscape(r.value()), "\" at ",
-                                                   FormatDuration(ctx.world.Now() - Instant{}), ": no client wrote it"));
-    }
+    recovered_.Violate(absl::StrCat("a replica's log restored ", absl::CEscape(r.key()), " = \"", absl::CEscape(r.value()),
+                                    "\" at ", FormatDuration(ctx.world.Now() - Instant{}), ": no client wrote it"));
   }
 
   std::map<std::string, std::set<std::string>> written_;  // key → every value a client wrote to it
@@ -164,10 +160,10 @@ const WorkloadInfo& RegisterWorkloadInfo() {
     };
     w.probe_dirs = {"src/demo", "src/rpc"};
     w.knob_prefixes = {"rpc_", "net_", "demo_"};
-    // The swarm's first twelve kinds. Not peer-stall: replicas send each other only repair
-    // dumps, so it is a slow repair here, and leaving it out keeps every seed's schedule (and
-    // the 10,000-seed sweep of 2026-12-06) as it was.
-    for (int k = 0; k <= static_cast<int>(fault::FaultKind::kCorruption); ++k) {
+    // The swarm's first-draw kinds. Not peer-stall: replicas send each other only repair
+    // dumps, so it is a slow repair here, and leaving it out keeps every seed's schedule as it
+    // was.
+    for (int k = 0; k < fault::kFirstDrawKinds; ++k) {
       w.swarm_kinds.push_back(static_cast<fault::FaultKind>(k));
     }
     w.chaos = seconds(20);
