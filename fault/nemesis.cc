@@ -50,7 +50,7 @@ Nemesis::Nemesis(World& world, NemesisOptions options, FaultCounts& counts)
   // change the others.)
   Random later_kinds = random_.Fork("kinds after corruption");
   for (int k = 0; k < static_cast<int>(FaultKind::kCount); ++k) {
-    enabled_[k] = (k <= static_cast<int>(FaultKind::kCorruption) ? random_ : later_kinds).Chance(0.6);
+    enabled_[k] = (k < kFirstDrawKinds ? random_ : later_kinds).Chance(0.6);
     if (options_.swarm_kinds && std::find(options_.swarm_kinds->begin(), options_.swarm_kinds->end(),
                                           static_cast<FaultKind>(k)) == options_.swarm_kinds->end()) {
       enabled_[k] = false;

@@ -37,12 +37,15 @@ enum class FaultKind {
   kDiskErrors,     // failing fsyncs and reads, and a slow disk, for a while
   kDiskFull,       // a server's disk fills up for a while
   kCorruption,     // bit flips at rest and on read, misdirected writes (atlas-bounded)
-  // Kinds added after the first twelve draw their swarm choice from a stream of their own, so
-  // that adding one leaves every existing seed's schedule as it was.
+  // Kinds from here on draw their swarm choice from a stream of their own (kFirstDrawKinds).
   kPeerStall,      // hold one server's messages to the other servers (it still hears, and
                    // clients still reach it): a leader that appends but cannot replicate
   kCount,
 };
+// The kinds whose swarm choice comes from the nemesis's own stream, crash-restart through
+// corruption. Kinds added after them draw from a forked stream, so that adding one leaves
+// every existing seed's schedule as it was.
+inline constexpr int kFirstDrawKinds = static_cast<int>(FaultKind::kCorruption) + 1;
 const char* FaultKindName(FaultKind kind);
 // The kind named `name` ("crash-restart", ...), if any.
 std::optional<FaultKind> FaultKindFromName(std::string_view name);

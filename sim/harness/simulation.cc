@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "src/base/check.h"
@@ -102,13 +100,7 @@ RunResult RunScenario(const Scenario& scenario) {
   result.nodes = static_cast<int>(world.node_count());
   result.network = world.network().stats();
   for (NodeId s : ctx.servers) result.disk += world.disk(s).stats();
-  for (absl::string_view knob : absl::StrSplit(world.knobs().DescribeChanges(), ' ', absl::SkipEmpty())) {
-    for (const std::string& prefix : info->knob_prefixes) {
-      if (!absl::StartsWith(knob, prefix)) continue;
-      absl::StrAppend(&result.knobs, result.knobs.empty() ? "" : " ", knob);
-      break;
-    }
-  }
+  result.knobs = world.knobs().DescribeChanges(info->knob_prefixes);
   for (const auto& [site, stats] : world.buggify_stats().sites) {
     ++result.buggify_sites_reached;
     result.buggify_sites_enabled += stats.enabled;

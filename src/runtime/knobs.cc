@@ -1,5 +1,7 @@
 #include "src/runtime/knobs.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -40,11 +42,15 @@ void Knobs::Randomize(Random& random) {
 #undef CAIRN_KNOB_RANDOMIZE
 }
 
-std::string Knobs::DescribeChanges() const {
+std::string Knobs::DescribeChanges(const std::vector<std::string>& prefixes) const {
   std::string out;
   const Knobs defaults;
+  auto listed = [&prefixes](std::string_view name) {
+    return prefixes.empty() ||
+           std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) { return name.starts_with(p); });
+  };
 #define CAIRN_KNOB_DIFF(kname, def, lo, hi, help)                               \
-  if (kname != defaults.kname) {                                                \
+  if (kname != defaults.kname && listed(#kname)) {                              \
     absl::StrAppend(&out, out.empty() ? "" : " ", #kname, "=", kname);          \
   }
   CAIRN_KNOBS(CAIRN_KNOB_DIFF)

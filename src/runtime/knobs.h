@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -62,8 +63,9 @@ struct Knobs {
   // Draws every knob uniformly within its simulation range.
   void Randomize(Random& random);
 
-  // "name=value" for every knob that differs from its default, space-separated.
-  std::string DescribeChanges() const;
+  // "name=value" for every knob that differs from its default, space-separated; with
+  // `prefixes`, only the knobs whose names start with one of them ("raft_", "rpc_").
+  std::string DescribeChanges(const std::vector<std::string>& prefixes = {}) const;
   // Every knob with default, range and help, one per line (for --help texts).
   static std::string DescribeAll();
 };
