@@ -396,82 +396,99 @@ class DbTable {
   std::vector<Timings> rows_;  // in the order first recorded
 };
 
-// One side's run of every workload on fresh databases under `dir`, recorded into `table`.
-void CairnRound(const Config& cfg, const std::string& dir, DbTable& table) {
-  const uint64_t n = cfg.num, s = std::min(cfg.sync_ops, n);
-  auto record = [&](const char* name, const char* unit, uint64_t ops, double secs, std::optional<uint64_t> found = {}) {
-    Timings& t = table.Of(name, unit);
-    t.ops = ops;
-    t.cairn_s.push_back(secs);
-    if (found.has_value()) t.Found(*found);
-  };
-  {
-    CairnDb db(dir + "/cairn_seq", cfg.io_threads, format::Compression::kLz4);
-    CAIRN_CHECK_OK(db.Open(false));
-    record("fillseq", "ops/s", n, Timed([&] { CAIRN_CHECK_OK(db.Run(CairnFill(&db.engine(), n, n, false, 1))); }));
+// One side of the db_bench part: a fresh database at a path, and the workloads on it.
+class DbSide {
+ public:
+  virtual ~DbSide() = default;
+  // Opens a new, empty database at `path` (closing the one open before).
+  virtual void Open(const std::string& path, bool sync) = 0;
+  virtual void Close() = 0;
+  virtual void Fill(uint64_t ops, uint64_t num, bool random, uint64_t seed) = 0;
+  virtual void Compact() = 0;  // flush, then a full compaction
+  // The rows found.
+  virtual uint64_t ReadRandom(uint64_t ops, uint64_t num, uint64_t seed) = 0;
+  virtual uint64_t ReadSeq() = 0;
+  virtual uint64_t SeekRandom(uint64_t ops, uint64_t num, uint64_t seed) = 0;
+};
+
+class CairnSide final : public DbSide {
+ public:
+  explicit CairnSide(int io_threads) : io_threads_(io_threads) {}
+  void Open(const std::string& path, bool sync) override {
+    db_.reset();
+    db_ = std::make_unique<CairnDb>(path, io_threads_, format::Compression::kLz4);
+    CAIRN_CHECK_OK(db_->Open(sync));
   }
-  {
-    CairnDb db(dir + "/cairn", cfg.io_threads, format::Compression::kLz4);
-    CAIRN_CHECK_OK(db.Open(false));
-    Engine& e = db.engine();
-    record("fillrandom", "ops/s", n, Timed([&] { CAIRN_CHECK_OK(db.Run(CairnFill(&e, n, n, true, 2))); }));
-    record("overwrite", "ops/s", n, Timed([&] { CAIRN_CHECK_OK(db.Run(CairnFill(&e, n, n, true, 3))); }));
-    record("compact", "keys/s", n, Timed([&] { CAIRN_CHECK_OK(db.Run(CairnCompact(&e)).status()); }));
-    uint64_t found = 0;
-    double secs = Timed([&] { found = *db.Run(CairnReadRandom(&e, n, n, 4)); });
-    record("readrandom", "ops/s", n, secs, found);
-    secs = Timed([&] { found = *db.Run(CairnReadSeq(&e)); });
-    record("readseq", "rows/s", found, secs, found);
-    secs = Timed([&] { found = *db.Run(CairnSeekRandom(&e, n, n, 5)); });
-    record("seekrandom", "ops/s", n, secs, found);
+  void Close() override { db_.reset(); }
+  void Fill(uint64_t ops, uint64_t num, bool random, uint64_t seed) override {
+    CAIRN_CHECK_OK(db_->Run(CairnFill(&db_->engine(), ops, num, random, seed)));
   }
-  {
-    CairnDb db(dir + "/cairn_sync", cfg.io_threads, format::Compression::kLz4);
-    CAIRN_CHECK_OK(db.Open(true));
-    record("fillrandom sync", "ops/s", s, Timed([&] { CAIRN_CHECK_OK(db.Run(CairnFill(&db.engine(), s, n, true, 6))); }));
-    record("overwrite sync", "ops/s", s, Timed([&] { CAIRN_CHECK_OK(db.Run(CairnFill(&db.engine(), s, n, true, 7))); }));
+  void Compact() override { CAIRN_CHECK_OK(db_->Run(CairnCompact(&db_->engine())).status()); }
+  uint64_t ReadRandom(uint64_t ops, uint64_t num, uint64_t seed) override {
+    return *db_->Run(CairnReadRandom(&db_->engine(), ops, num, seed));
   }
-  std::filesystem::remove_all(dir);
-}
+  uint64_t ReadSeq() override { return *db_->Run(CairnReadSeq(&db_->engine())); }
+  uint64_t SeekRandom(uint64_t ops, uint64_t num, uint64_t seed) override {
+    return *db_->Run(CairnSeekRandom(&db_->engine(), ops, num, seed));
+  }
+
+ private:
+  const int io_threads_;
+  std::unique_ptr<CairnDb> db_;
+};
 
 #ifdef CAIRN_HAVE_ROCKSDB
-void RocksRound(const Config& cfg, const std::string& dir, DbTable& table) {
+class RocksSide final : public DbSide {
+ public:
+  void Open(const std::string& path, bool sync) override {
+    db_.emplace();
+    db_->Open(path, rocksdb::kLZ4Compression);
+    sync_ = sync;
+  }
+  void Close() override { db_.reset(); }
+  void Fill(uint64_t ops, uint64_t num, bool random, uint64_t seed) override { db_->Fill(ops, num, random, seed, sync_); }
+  void Compact() override { db_->Compact(); }
+  uint64_t ReadRandom(uint64_t ops, uint64_t num, uint64_t seed) override { return db_->ReadRandom(ops, num, seed); }
+  uint64_t ReadSeq() override { return db_->ReadSeq(); }
+  uint64_t SeekRandom(uint64_t ops, uint64_t num, uint64_t seed) override { return db_->SeekRandom(ops, num, seed); }
+
+ private:
+  std::optional<RocksDb> db_;
+  bool sync_ = false;
+};
+#endif
+
+// One side's run of every workload on fresh databases under `dir`, its seconds recorded in
+// `table` under `times` (Timings::cairn_s or rocks_s).
+void Round(const Config& cfg, const std::string& dir, DbSide& side, std::vector<double> Timings::*times,
+           DbTable& table) {
   const uint64_t n = cfg.num, s = std::min(cfg.sync_ops, n);
   MadeDir(dir);
   auto record = [&](const char* name, const char* unit, uint64_t ops, double secs, std::optional<uint64_t> found = {}) {
     Timings& t = table.Of(name, unit);
     t.ops = ops;
-    t.rocks_s.push_back(secs);
+    (t.*times).push_back(secs);
     if (found.has_value()) t.Found(*found);
   };
-  {
-    RocksDb db;
-    db.Open(dir + "/rocks_seq", rocksdb::kLZ4Compression);
-    record("fillseq", "ops/s", n, Timed([&] { db.Fill(n, n, false, 1, false); }));
-  }
-  {
-    RocksDb db;
-    db.Open(dir + "/rocks", rocksdb::kLZ4Compression);
-    record("fillrandom", "ops/s", n, Timed([&] { db.Fill(n, n, true, 2, false); }));
-    record("overwrite", "ops/s", n, Timed([&] { db.Fill(n, n, true, 3, false); }));
-    record("compact", "keys/s", n, Timed([&] { db.Compact(); }));
-    uint64_t found = 0;
-    double secs = Timed([&] { found = db.ReadRandom(n, n, 4); });
-    record("readrandom", "ops/s", n, secs, found);
-    secs = Timed([&] { found = db.ReadSeq(); });
-    record("readseq", "rows/s", found, secs, found);
-    secs = Timed([&] { found = db.SeekRandom(n, n, 5); });
-    record("seekrandom", "ops/s", n, secs, found);
-  }
-  {
-    RocksDb db;
-    db.Open(dir + "/rocks_sync", rocksdb::kLZ4Compression);
-    record("fillrandom sync", "ops/s", s, Timed([&] { db.Fill(s, n, true, 6, true); }));
-    record("overwrite sync", "ops/s", s, Timed([&] { db.Fill(s, n, true, 7, true); }));
-  }
+  side.Open(dir + "/seq", false);
+  record("fillseq", "ops/s", n, Timed([&] { side.Fill(n, n, false, 1); }));
+  side.Open(dir + "/db", false);
+  record("fillrandom", "ops/s", n, Timed([&] { side.Fill(n, n, true, 2); }));
+  record("overwrite", "ops/s", n, Timed([&] { side.Fill(n, n, true, 3); }));
+  record("compact", "keys/s", n, Timed([&] { side.Compact(); }));
+  uint64_t found = 0;
+  double secs = Timed([&] { found = side.ReadRandom(n, n, 4); });
+  record("readrandom", "ops/s", n, secs, found);
+  secs = Timed([&] { found = side.ReadSeq(); });
+  record("readseq", "rows/s", found, secs, found);
+  secs = Timed([&] { found = side.SeekRandom(n, n, 5); });
+  record("seekrandom", "ops/s", n, secs, found);
+  side.Open(dir + "/sync", true);
+  record("fillrandom sync", "ops/s", s, Timed([&] { side.Fill(s, n, true, 6); }));
+  record("overwrite sync", "ops/s", s, Timed([&] { side.Fill(s, n, true, 7); }));
+  side.Close();
   std::filesystem::remove_all(dir);
 }
-#endif
 
 // The shared 2-core machine has slow spells of seconds to minutes. One timed run per side
 // lands them on one side at random (a single run gave fillseq 0.73 and the next 1.25), so the
@@ -486,14 +503,18 @@ void DbBench(const Config& cfg, const std::string& dir) {
               static_cast<unsigned long long>(cfg.num),
               static_cast<unsigned long long>(std::min(cfg.sync_ops, cfg.num)), cfg.rounds);
   DbTable table;
+  CairnSide cairn_side(cfg.io_threads);
+#ifdef CAIRN_HAVE_ROCKSDB
+  RocksSide rocks_side;
+#endif
   for (int round = 0; round < cfg.rounds; ++round) {
     const std::string round_dir = dir + "/round" + std::to_string(round);
     const bool cairn_first = round % 2 == 0;
     for (int turn = 0; turn < 2; ++turn) {
       const bool cairn_turn = (turn == 0) == cairn_first;
-      if (cairn_turn && cairn) CairnRound(cfg, round_dir, table);
+      if (cairn_turn && cairn) Round(cfg, round_dir, cairn_side, &Timings::cairn_s, table);
 #ifdef CAIRN_HAVE_ROCKSDB
-      if (!cairn_turn && rocks) RocksRound(cfg, round_dir, table);
+      if (!cairn_turn && rocks) Round(cfg, round_dir, rocks_side, &Timings::rocks_s, table);
 #else
       (void)rocks;
 #endif
