@@ -14,7 +14,7 @@
 #
 # GATEWAY=1 also measures etcd through its JSON gateway (build/bench/etcd_put_load), which
 # spends etcd's CPU translating to gRPC: shown beside, not compared. CAIRN_ONLY=1 runs without
-# etcd. WORK_DIR (default: a fresh directory under /var/tmp) holds the data directories.
+# etcd. APPENDERS (default "1 16 128") picks the rows' appender counts. WORK_DIR (default: a fresh directory under /var/tmp) holds the data directories.
 # Everything it needs: scripts/setup.sh --bench.
 set -euo pipefail
 build=${1:-build}
@@ -36,7 +36,7 @@ if [ "${CAIRN_ONLY:-0}" != 1 ]; then
   fi
 fi
 
-concurrency=(1 16 128)
+read -r -a concurrency <<<"${APPENDERS:-1 16 128}"
 sizes=(100 4096)
 declare -A cairn etcd gateway  # "size,appenders" -> one JSON line per round, newline-separated
 

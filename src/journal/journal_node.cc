@@ -144,7 +144,11 @@ StreamReplica* JournalNode::stream(const std::string& name) const {
 
 absl::StatusOr<StreamReplica*> JournalNode::Find(const std::string& name) const {
   StreamReplica* s = stream(name);
-  if (auto lost = lost_.find(name); s == nullptr && lost != lost_.end()) return lost->second;
+  if (auto lost = lost_.find(name); s == nullptr && lost != lost_.end()) {
+    // Unavailable, not the loss's own code: the stream serves on at its other replicas, and a
+    // client must go and ask them rather than give up here.
+    return absl::UnavailableError(lost->second.message());
+  }
   if (s == nullptr) return absl::NotFoundError(absl::StrCat("no journal stream \"", name, "\" on node ", rt_.node_id()));
   return s;
 }

@@ -7,8 +7,9 @@
 // stream exists here once its STATE is written; Open recovers the node log, then every stream
 // found under the root (a directory whose creation a crash cut off is left alone, logged). A
 // replica whose STATE is lost in both copies forgot its votes: it stays down — every request
-// for it, journal.create included, fails naming the loss — until an operator replaces it
-// with another node; the node's other streams serve on. Streams are created by journal.create (the
+// for it fails naming the loss — Unavailable, so that a client asks another replica;
+// journal.create FailedPrecondition, so that an operator picks another node — until an
+// operator replaces it with another node; the node's other streams serve on. Streams are created by journal.create (the
 // master, later, decides which nodes replicate a stream) or CreateStream.
 //
 // Methods:

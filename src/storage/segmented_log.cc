@@ -373,10 +373,17 @@ Task<void> SegmentedLog::CommitLoop() {
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(taken));
     CAIRN_CHECK_EQ(seg->end(), last + 1 - taken);
     const uint64_t bytes = batch.size();
-    absl::Status s = co_await seg->file->Write(seg->size, std::move(batch));
-    // Buggify: a slow fsync, which widens every window between a write and its durability.
-    if (s.ok() && options_.sync && CAIRN_BUGGIFY(options_.probes)) co_await executor_.SleepFor(kSlowSyncBuggify);
-    if (s.ok() && options_.sync) s = co_await seg->file->Sync();
+    absl::Status s;
+    if (!options_.sync) {
+      s = co_await seg->file->Write(seg->size, std::move(batch));
+    } else if (CAIRN_BUGGIFY(options_.probes)) {
+      // Buggify: a slow fsync, which widens every window between a write and its durability.
+      s = co_await seg->file->Write(seg->size, std::move(batch));
+      if (s.ok()) co_await executor_.SleepFor(kSlowSyncBuggify);
+      if (s.ok()) s = co_await seg->file->Sync();
+    } else {
+      s = co_await seg->file->WriteSynced(seg->size, std::move(batch));
+    }
     if (!s.ok()) {
       error_ = absl::Status(s.code(), absl::StrCat("journal ", dir_, " failed and must be reopened: ", s.message()));
       break;
