@@ -21,6 +21,7 @@ RULES=(
   'src/format: src/base src/runtime src/storage'
   'src/lsm: src/base src/runtime src/storage src/format'
   'src/journal: src/base src/runtime src/rpc src/storage src/format src/lsm'
+  'src/dfs: src/base src/runtime src/rpc src/storage src/format src/lsm src/journal'
   'src/demo: src/base src/runtime src/rpc src/storage'
   'sim/check: src/base'
   'sim/core: src/base src/runtime'
