@@ -239,6 +239,96 @@ TEST(SegmentedLog, TruncatesATornTailAndRefusesDamageInside) {
   });
 }
 
+// Preallocation: segments begin as files of zeros (the first on the spot, the later ones
+// from a spare prepared ahead), and recovery reads zeros as no records — never as a torn tail
+// or as damage, on the last segment or a closed one — and removes a spare it finds.
+TEST(SegmentedLog, PreallocatesSegmentsAndRecoversPastTheirZeros) {
+  OnSim(7, [](Runtime& rt) -> Task<void> {
+    storage::SegmentedLogOptions o{.segment_bytes_max = 1000, .preallocate = true};
+    auto size_of = [&rt](std::string path) -> Task<uint64_t> {
+      auto f = co_await rt.disk().Open(std::move(path), OpenOptions{});
+      EXPECT_TRUE(f.ok()) << f.status();
+      if (!f.ok()) co_return 0;
+      co_return (co_await (*f)->Size()).value_or(0);
+    };
+    std::vector<uint64_t> starts;
+    {
+      auto j = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "p", o);
+      EXPECT_TRUE(j.ok()) << j.status();
+      if (!j.ok()) co_return;
+      for (int i = 1; i <= 100; ++i) {
+        EXPECT_EQ((co_await (*j)->Append(absl::StrCat("record-", i))).value_or(0), static_cast<uint64_t>(i));
+        co_await rt.Sleep(std::chrono::milliseconds(1));  // time for the spare between segments
+      }
+      starts = (*j)->segment_starts();
+      EXPECT_GT(starts.size(), 2u);
+      EXPECT_GT((*j)->stats().segments_preallocated, 2u);  // the first, and those from spares
+      EXPECT_EQ((*j)->stats().spare_failures, 0u);
+    }
+    const std::string last = absl::StrFormat("p/%020d.log", starts.back());
+    EXPECT_EQ(co_await size_of(last), 1000u);  // a few records, then zeros
+    // A crash that undid the cut of a segment closed early leaves zeros after its records.
+    {
+      auto f = co_await rt.disk().Open(absl::StrFormat("p/%020d.log", starts[0]), OpenOptions{});
+      const uint64_t size = (co_await (*f)->Size()).value_or(0);
+      EXPECT_TRUE((co_await (*f)->Write(size, std::string(3000, '\0'))).ok());
+      EXPECT_TRUE((co_await (*f)->Sync()).ok());
+    }
+    {
+      auto j = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "p", o);
+      EXPECT_TRUE(j.ok()) << j.status();
+      if (!j.ok()) co_return;
+      EXPECT_EQ((*j)->next_position(), 101u);
+      EXPECT_EQ((*j)->stats().truncated_tail_bytes, 0u);  // zeros are not a torn tail
+      EXPECT_EQ(co_await size_of(last), 1000u);          // and stay for the next records
+      uint64_t next = 1;
+      while (true) {
+        auto recs = co_await (*j)->Read(next, 10000);
+        EXPECT_TRUE(recs.ok());
+        if (!recs.ok() || recs->empty()) break;
+        for (const JournalRecord& r : *recs) EXPECT_EQ(r.payload, absl::StrCat("record-", next++));
+      }
+      EXPECT_EQ(next, 101u);
+      EXPECT_EQ(*co_await (*j)->Append("after"), 101u);
+    }
+    // A torn record among the zeros is not zeros: it is cut as a torn tail.
+    {
+      std::string torn;
+      storage::AppendLogRecord(102, "torn-record", &torn);
+      torn.resize(torn.size() - 4);
+      auto j = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "p", o);
+      EXPECT_TRUE(j.ok()) << j.status();
+      if (!j.ok()) co_return;
+      const std::vector<uint64_t> now = (*j)->segment_starts();
+      j->reset();
+      auto f = co_await rt.disk().Open(absl::StrFormat("p/%020d.log", now.back()), OpenOptions{});
+      auto bytes = co_await (*f)->Read(0, 1 << 20);
+      size_t end = bytes->size();
+      while (end > 0 && (*bytes)[end - 1] == 0) --end;
+      EXPECT_TRUE((co_await (*f)->Write(end, torn)).ok());
+      EXPECT_TRUE((co_await (*f)->Sync()).ok());
+    }
+    auto j = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "p", o);
+    EXPECT_TRUE(j.ok()) << j.status();
+    if (!j.ok()) co_return;
+    EXPECT_EQ((*j)->next_position(), 102u);
+    EXPECT_GT((*j)->stats().truncated_tail_bytes, 0u);
+    EXPECT_EQ(*co_await (*j)->Append("after-torn"), 102u);
+    // The directory holds segments and at most one spare, never a half-written one for long.
+    co_await rt.Sleep(std::chrono::milliseconds(100));
+    auto names = co_await rt.disk().List("p");
+    EXPECT_TRUE(names.ok());
+    size_t spares = 0;
+    for (const std::string& n : names.value_or(std::vector<std::string>{})) {
+      if (!n.ends_with(".log")) {
+        EXPECT_EQ(n, "spare.zeros");
+        ++spares;
+      }
+    }
+    EXPECT_EQ(spares, 1u);
+  });
+}
+
 // --- Compaction, as a pure function on an in-memory disk ---
 
 format::SstOptions SmallSst() {
