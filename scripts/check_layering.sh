@@ -22,6 +22,7 @@ RULES=(
   'src/lsm: src/base src/runtime src/storage src/format'
   'src/journal: src/base src/runtime src/rpc src/storage src/format src/lsm'
   'src/dfs: src/base src/runtime src/rpc src/storage src/format src/lsm src/journal'
+  'src/master: src/base src/runtime src/rpc src/storage src/format src/lsm src/journal src/dfs'
   'src/demo: src/base src/runtime src/rpc src/storage'
   'sim/check: src/base'
   'sim/core: src/base src/runtime'
