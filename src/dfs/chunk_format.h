@@ -31,6 +31,14 @@ struct ChunkId {
   std::string ToString() const;  // "file/index", for messages
 };
 
+// A chunk as a file's chunk list names it: identity, length and chunk checksum.
+struct ChunkRef {
+  ChunkId id;
+  uint32_t length = 0;
+  uint32_t checksum = 0;
+  friend bool operator==(const ChunkRef&, const ChunkRef&) = default;
+};
+
 constexpr uint32_t kChunkBlockBytes = 64u << 10;
 // The largest chunk a store accepts: a bound on what a request can make it allocate.
 constexpr uint32_t kChunkBytesMax = 64u << 20;

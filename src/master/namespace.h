@@ -35,12 +35,7 @@ namespace cairn::master {
 
 using FileId = uint64_t;
 
-struct ChunkRef {
-  dfs::ChunkId id;
-  uint32_t length = 0;
-  uint32_t checksum = 0;
-  friend bool operator==(const ChunkRef&, const ChunkRef&) = default;
-};
+using dfs::ChunkRef;
 
 struct FileInfo {
   FileId id = 0;

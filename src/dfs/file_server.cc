@@ -1,0 +1,147 @@
+#include "src/dfs/file_server.h"
+
+#include "absl/strings/str_cat.h"
+#include "src/base/status.h"
+
+namespace cairn::dfs {
+namespace {
+
+absl::StatusOr<ChunkId> IdOf(const ChunkIdProto& p) {
+  if (p.file() == 0) return absl::InvalidArgumentError("chunk of file 0: no such file");
+  return ChunkId{p.file(), p.index()};
+}
+
+ChunkIdProto ToProto(ChunkId id) {
+  ChunkIdProto p;
+  p.set_file(id.file);
+  p.set_index(id.index);
+  return p;
+}
+
+}  // namespace
+
+void FileServer::RegisterMethods() {
+  rpc_.Register<PutChunkRequest, PutChunkReply>(
+      "dfs.put_chunk", [this](rpc::CallContext, PutChunkRequest r) -> Task<absl::StatusOr<PutChunkReply>> {
+        absl::StatusOr<ChunkId> id = IdOf(r.id());
+        if (!id.ok()) co_return id.status();
+        if (r.data().size() > kChunkBytesMax || r.block_bytes() == 0 || r.block_bytes() > kChunkBytesMax) {
+          co_return absl::InvalidArgumentError(absl::StrCat("chunk ", id->ToString(), ": ", r.data().size(),
+                                                            " bytes in blocks of ", r.block_bytes(), "; at most ",
+                                                            kChunkBytesMax, " in blocks of 1..", kChunkBytesMax));
+        }
+        const uint32_t blocks = BlockCount(static_cast<uint32_t>(r.data().size()), r.block_bytes());
+        if (static_cast<uint32_t>(r.blocks_size()) != blocks) {
+          co_return absl::InvalidArgumentError(absl::StrCat("chunk ", id->ToString(), ": ", r.blocks_size(),
+                                                            " block checksums for ", blocks, " blocks"));
+        }
+        ChunkSums sums;
+        sums.blocks.assign(r.blocks().begin(), r.blocks().end());
+        sums.chunk = r.chunk_checksum();
+        CO_RETURN_IF_ERROR(co_await store_.Put(*id, std::move(*r.mutable_data()), r.block_bytes(), std::move(sums)));
+        co_return PutChunkReply();
+      });
+  rpc_.Register<ReadChunkRequest, ReadChunkReply>(
+      "dfs.read_chunk", [this](rpc::CallContext, ReadChunkRequest r) -> Task<absl::StatusOr<ReadChunkReply>> {
+        absl::StatusOr<ChunkId> id = IdOf(r.id());
+        if (!id.ok()) co_return id.status();
+        if (r.length() > kReadBytesMax) {
+          co_return absl::InvalidArgumentError(absl::StrCat("a read of ", r.length(), " bytes; at most ", kReadBytesMax));
+        }
+        absl::StatusOr<ChunkStore::Blocks> blocks = co_await store_.Read(*id, r.offset(), r.length());
+        if (!blocks.ok()) co_return blocks.status();
+        ReadChunkReply reply;
+        reply.set_length(blocks->header.length);
+        reply.set_block_bytes(blocks->header.block_bytes);
+        *reply.mutable_blocks() = {blocks->table.begin(), blocks->table.end()};
+        reply.set_first_block(blocks->first_block);
+        reply.set_data(std::move(blocks->data));
+        co_return reply;
+      });
+  rpc_.Register<ListChunksRequest, ListChunksReply>(
+      "dfs.list_chunks", [this](rpc::CallContext, ListChunksRequest) -> Task<absl::StatusOr<ListChunksReply>> {
+        absl::StatusOr<std::vector<ChunkId>> ids = co_await store_.List();
+        if (!ids.ok()) co_return ids.status();
+        ListChunksReply reply;
+        for (ChunkId id : *ids) *reply.add_ids() = ToProto(id);
+        co_return reply;
+      });
+  rpc_.Register<RemoveChunksRequest, RemoveChunksReply>(
+      "dfs.remove_chunks", [this](rpc::CallContext, RemoveChunksRequest r) -> Task<absl::StatusOr<RemoveChunksReply>> {
+        if (static_cast<size_t>(r.ids_size()) > kRemoveIdsMax) {
+          co_return absl::InvalidArgumentError(absl::StrCat(r.ids_size(), " chunks in one remove; at most ", kRemoveIdsMax));
+        }
+        RemoveChunksReply reply;
+        for (const ChunkIdProto& p : r.ids()) {
+          absl::StatusOr<ChunkId> id = IdOf(p);
+          if (!id.ok()) co_return id.status();
+          absl::Status s = co_await store_.Remove(*id);
+          if (s.ok()) reply.set_removed(reply.removed() + 1);
+          if (!s.ok() && !absl::IsNotFound(s)) co_return s;
+        }
+        co_return reply;
+      });
+}
+
+Task<absl::Status> PutChunk(rpc::RpcNode& rpc, NodeId server, ChunkId id, std::string data, Instant deadline) {
+  if (data.size() > kChunkBytesMax) {
+    co_return absl::InvalidArgumentError(absl::StrCat("chunk of ", data.size(), " bytes; at most ", kChunkBytesMax));
+  }
+  const ChunkSums sums = ComputeChunkSums(id, data);
+  PutChunkRequest request;
+  *request.mutable_id() = ToProto(id);
+  request.set_block_bytes(kChunkBlockBytes);
+  *request.mutable_blocks() = {sums.blocks.begin(), sums.blocks.end()};
+  request.set_chunk_checksum(sums.chunk);
+  request.set_data(std::move(data));
+  absl::StatusOr<PutChunkReply> reply =
+      co_await rpc.Call<PutChunkReply>(server, "dfs.put_chunk", request, rpc::CallOptions{.deadline = deadline});
+  co_return reply.status();
+}
+
+Task<absl::StatusOr<std::string>> ReadChunk(rpc::RpcNode& rpc, NodeId server, ChunkRef chunk, uint64_t offset,
+                                            uint64_t length, Instant deadline) {
+  ReadChunkRequest request;
+  *request.mutable_id() = ToProto(chunk.id);
+  request.set_offset(offset);
+  request.set_length(length);
+  absl::StatusOr<ReadChunkReply> reply =
+      co_await rpc.Call<ReadChunkReply>(server, "dfs.read_chunk", request, rpc::CallOptions{.deadline = deadline});
+  if (!reply.ok()) co_return reply.status();
+  absl::StatusOr<std::string> bytes = CheckReadReply(chunk, offset, length, *std::move(reply));
+  if (!bytes.ok()) {
+    co_return absl::Status(bytes.status().code(), absl::StrCat("node ", server, ": ", bytes.status().message()));
+  }
+  co_return bytes;
+}
+
+absl::StatusOr<std::string> CheckReadReply(const ChunkRef& chunk, uint64_t offset, uint64_t length,
+                                           ReadChunkReply reply) {
+  const std::string what = absl::StrCat("chunk ", chunk.id.ToString());
+  if (reply.length() != chunk.length) {
+    return absl::DataLossError(absl::StrCat(what, ": served with ", reply.length(), " bytes, sealed with ", chunk.length));
+  }
+  if (reply.block_bytes() == 0 || static_cast<uint32_t>(reply.blocks_size()) != BlockCount(chunk.length, reply.block_bytes())) {
+    return absl::DataLossError(absl::StrCat(what, ": served with a block table that does not fit its length"));
+  }
+  const std::vector<uint32_t> table(reply.blocks().begin(), reply.blocks().end());
+  if (ChunkChecksum(chunk.id, chunk.length, reply.block_bytes(), table) != chunk.checksum) {
+    return absl::DataLossError(absl::StrCat(what, ": served with a block table that fails the sealed checksum"));
+  }
+  const uint64_t begin = uint64_t{reply.first_block()} * reply.block_bytes();
+  if (offset > chunk.length || length > chunk.length - offset ||
+      (length > 0 && (begin > offset || begin + reply.data().size() < offset + length))) {
+    return absl::DataLossError(absl::StrCat(what, ": served blocks that do not cover [", offset, ", +", length, ")"));
+  }
+  if (absl::Status s = VerifyBlocks(chunk.id, chunk.length, reply.block_bytes(), table, reply.first_block(), reply.data());
+      !s.ok()) {
+    return absl::DataLossError(absl::StrCat("served damaged: ", s.message()));
+  }
+  std::string* data = reply.mutable_data();
+  if (length == 0) return std::string();
+  data->erase(0, offset - begin);
+  data->resize(length);
+  return std::move(*data);
+}
+
+}  // namespace cairn::dfs
