@@ -115,7 +115,8 @@ Task<absl::Status> ChunkStore::Put(ChunkId id, std::string data, uint32_t block_
   absl::StatusOr<std::unique_ptr<File>> file =
       co_await disk_.Open(tmp, OpenOptions{.create = true, .truncate = true});
   if (!file.ok()) co_return file.status();
-  CO_RETURN_IF_ERROR(co_await (*file)->WriteSynced(0, EncodeChunkFile(id, data, block_bytes, sums)));
+  CO_RETURN_IF_ERROR(co_await (*file)->Write(0, EncodeChunkFile(id, data, block_bytes, sums)));
+  CO_RETURN_IF_ERROR(co_await (*file)->Sync());
   file->reset();
   CO_RETURN_IF_ERROR(co_await disk_.Rename(tmp, path));
   CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));

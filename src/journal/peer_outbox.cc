@@ -13,31 +13,34 @@ void PeerOutbox::Send(RaftMessage message) {
     return;
   }
   peer.queued.push_back(std::move(message));
-  Schedule(to, peer);
+  if (!peer.flushing) {
+    // The flusher starts after the current task yields, so what this tick or Ready queues for
+    // the peer leaves together.
+    peer.flushing = true;
+    flushers_.Spawn(Flush(to));
+  }
 }
 
 void PeerOutbox::Heartbeat(NodeId to) {
   Peer& peer = peers_[to];
   peer.heartbeat_due = true;
-  Schedule(to, peer);
+  if (!peer.flushing) {
+    peer.flushing = true;
+    flushers_.Spawn(Flush(to));
+  }
 }
 
 void PeerOutbox::HeartbeatAll() {
   for (const auto& [to, peer] : peers_) Heartbeat(to);
 }
 
-void PeerOutbox::Schedule(NodeId to, Peer& peer) {
-  if (peer.flush_due) return;
-  // The flusher starts after the current task yields, so what this tick or Ready queues for
-  // the peer leaves together.
-  peer.flush_due = true;
-  flushers_.Spawn(Flush(to));
-}
-
 Task<void> PeerOutbox::Flush(NodeId to) {
-  Peer& peer = peers_[to];
-  peer.flush_due = false;
-  while (!peer.queued.empty() || peer.heartbeat_due) {
+  while (true) {
+    Peer& peer = peers_[to];
+    if (peer.queued.empty() && !peer.heartbeat_due) {
+      peer.flushing = false;
+      co_return;
+    }
     peer.heartbeat_due = false;
     StepBatch batch;
     batch.set_generation(generation_);
@@ -49,11 +52,12 @@ Task<void> PeerOutbox::Flush(NodeId to) {
       *batch.add_messages() = std::move(peer.queued[taken]);
     }
     peer.queued.erase(peer.queued.begin(), peer.queued.begin() + static_cast<ptrdiff_t>(taken));
-    ++stats_.batches;
+    ++stats_.calls;
     stats_.messages += taken;
-    rpc_.Send(to, "journal.step", batch, rt_.DeadlineAfter(options_.handler_budget));
+    rpc::CallOptions options{.deadline = rt_.DeadlineAfter(options_.call_timeout), .attempts_max = 1};
+    absl::StatusOr<StepReply> reply = co_await rpc_.Call<StepReply>(to, "journal.step", batch, options);
+    if (!reply.ok()) ++stats_.calls_failed;
   }
-  co_return;
 }
 
 }  // namespace cairn::journal

@@ -1,16 +1,13 @@
-// PeerOutbox: carries a node's Raft messages, of every stream it hosts, to its peers. What is
-// queued for a peer while the node's current task runs leaves as one one-way "journal.step"
-// message once that task yields.
+// PeerOutbox: carries a node's Raft messages, of every stream it hosts, to its peers — one
+// "journal.step" call per peer at a time, holding every message queued for that peer meanwhile.
 //
 // This is how heartbeats and appends scale with the number of streams: a node's streams tick
 // together (JournalNode's single tick loop), so the heartbeats of a thousand streams bound for
-// one peer leave as one message, not a thousand; and under load the appends of many streams
-// share messages the same way. Messages to one peer leave in the order they were queued.
+// one peer leave as one call, not a thousand; and under load the appends of many streams share
+// calls the same way. Messages to one peer leave in the order they were queued.
 //
-// The messages are one-way (rpc::RpcNode::Send): Raft already survives a lost message by
-// resending, so an empty reply per batch would only cost the peer a send and this node a
-// wake-up on every append's path. What is queued past the per-peer limit is dropped (counted
-// in the stats).
+// A call is one attempt with a short deadline. What a failed call carried is lost (Raft
+// resends), and so are messages queued past the per-peer limit (counted in the stats).
 #pragma once
 
 #include <cstdint>
@@ -25,13 +22,14 @@
 namespace cairn::journal {
 
 struct PeerOutboxOptions {
-  Duration handler_budget = std::chrono::milliseconds(40);  // the deadline a receiver sees
+  Duration call_timeout = std::chrono::milliseconds(40);
   size_t queued_messages_max = 8192;   // per peer; past it a message is dropped
   size_t batch_bytes_max = 4u << 20;   // per call (a single larger message still goes alone)
 };
 
 struct PeerOutboxStats {
-  uint64_t batches = 0;
+  uint64_t calls = 0;
+  uint64_t calls_failed = 0;
   uint64_t messages = 0;
   uint64_t messages_dropped = 0;
 };
@@ -42,10 +40,10 @@ class PeerOutbox {
   PeerOutbox(const PeerOutbox&) = delete;
   PeerOutbox& operator=(const PeerOutbox&) = delete;
 
-  // Queues `message` for message.to(); it leaves with the next batch to that peer.
+  // Queues `message` for message.to(); it leaves with the next call to that peer.
   void Send(RaftMessage message);
-  // Makes sure a batch goes to `to` soon, messages or not: the node's own heartbeat, which
-  // quiesced streams rely on instead of theirs. Every batch carries `generation`.
+  // Makes sure a call goes to `to` soon, messages or not: the node's own heartbeat, which
+  // quiesced streams rely on instead of theirs. Every call carries `generation`.
   void Heartbeat(NodeId to);
   // Heartbeat to every peer this outbox has carried messages to.
   void HeartbeatAll();
@@ -57,9 +55,8 @@ class PeerOutbox {
   struct Peer {
     std::vector<RaftMessage> queued;
     bool heartbeat_due = false;
-    bool flush_due = false;  // a Flush is spawned and has not run yet
+    bool flushing = false;
   };
-  void Schedule(NodeId to, Peer& peer);
   Task<void> Flush(NodeId to);
 
   Runtime& rt_;

@@ -53,7 +53,6 @@ Task<void> RpcNode::ReceiveLoop() {
     }
     if (handlers_running_.size() >= static_cast<size_t>(rt_.knobs().rpc_handlers_max)) {
       ++stats_.rejected;
-      if (envelope.one_way()) continue;  // dropped, as the network might have
       Envelope reply;
       reply.set_call_id(envelope.call_id());
       reply.set_is_reply(true);
@@ -88,7 +87,7 @@ Task<void> RpcNode::Serve(NodeId from, Envelope request) {
     result = co_await it->second(CallContext{from, deadline}, std::move(*request.mutable_body()));
   }
   // Fault point: the work is done but the reply is lost, so the caller's retry repeats it.
-  if (request.one_way() || CAIRN_BUGGIFY(rt_)) co_return;
+  if (CAIRN_BUGGIFY(rt_)) co_return;
   if (result.ok()) {
     reply.set_body(std::move(*result));
   } else {
@@ -106,22 +105,6 @@ void RpcNode::OnReply(Envelope reply) {
   std::string wire;
   CAIRN_CHECK(reply.SerializeToString(&wire));
   (void)it->second->TrySend(std::move(wire));  // a duplicate finds the channel full
-}
-
-int64_t RpcNode::BudgetUs(Instant deadline, Instant now) {
-  if (deadline == kInstantMax) return INT64_MAX;
-  return std::chrono::duration_cast<microseconds>(deadline - now).count();
-}
-
-void RpcNode::SendRaw(NodeId to, std::string method, std::string body, Instant deadline) {
-  ++stats_.sends;
-  Envelope request;
-  request.set_call_id(next_call_id_++);
-  request.set_one_way(true);
-  request.set_method(std::move(method));
-  request.set_body(std::move(body));
-  request.set_budget_us(BudgetUs(deadline, rt_.Now()));
-  SendEnvelope(to, request);
 }
 
 Task<absl::StatusOr<std::string>> RpcNode::CallRaw(NodeId to, std::string method,
@@ -159,7 +142,9 @@ Task<absl::StatusOr<std::string>> RpcNode::CallRaw(NodeId to, std::string method
     if (now >= options.deadline) break;
     ++stats_.attempts;
     CAIRN_SOMETIMES(rt_, attempt > 1, "rpc.call-resent");
-    request.set_budget_us(BudgetUs(options.deadline, now));
+    request.set_budget_us(options.deadline == kInstantMax
+                              ? INT64_MAX
+                              : std::chrono::duration_cast<microseconds>(options.deadline - now).count());
     SendEnvelope(to, request);
     const Instant wait_until = std::min(options.deadline, now + attempt_timeout);
     absl::StatusOr<std::string> wire = co_await replies.Receive(wait_until);

@@ -7,10 +7,6 @@
 // must be idempotent, or deduplicate by what the request says. A call that gets no reply ends
 // with DeadlineExceeded or Unavailable: its effect on the server is unknown.
 //
-// Send is a one-way request: one attempt, no reply, the handler's result dropped. It suits a
-// protocol that already survives lost messages (Raft's), where waiting for an empty reply only
-// costs a message and a wake-up per request.
-//
 // The receive loop and every running handler belong to this object: destroying it cancels
 // them. Tasks that await this object's calls must be destroyed before it. An object whose
 // methods are registered here calls CancelHandlers() in its destructor, so that no handler
@@ -93,19 +89,9 @@ class RpcNode {
     co_return reply;
   }
 
-  // A one-way request: sent once, never answered. Its handler sees `deadline` as the caller's.
-  void SendRaw(NodeId to, std::string method, std::string body, Instant deadline);
-
-  template <typename Request>
-  void Send(NodeId to, std::string method, const Request& request, Instant deadline) {
-    std::string body;
-    CAIRN_CHECK(request.SerializeToString(&body));
-    SendRaw(to, std::move(method), std::move(body), deadline);
-  }
-
   struct Stats {
     uint64_t calls = 0, attempts = 0, replies = 0, timeouts = 0, served = 0, rejected = 0,
-             malformed = 0, sends = 0;
+             malformed = 0;
   };
   const Stats& stats() const { return stats_; }
 
@@ -129,8 +115,6 @@ class RpcNode {
   Task<void> Serve(NodeId from, Envelope request);
   void OnReply(Envelope reply);
   void SendEnvelope(NodeId to, const Envelope& envelope);
-  // A request's budget_us field: the time left, at `now`, until `deadline`.
-  static int64_t BudgetUs(Instant deadline, Instant now);
 
   Runtime& rt_;
   std::map<std::string, Handler> methods_;

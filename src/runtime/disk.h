@@ -37,14 +37,6 @@ class File {
   // Makes every completed write durable. After a failed Sync the durable state of the file's
   // unsynced writes is unknown (as with fsync on Linux): treat the file as suspect.
   virtual Task<absl::Status> Sync() = 0;
-  // Write, then Sync: the data is durable once this returns OK, and on failure it is as after
-  // a failed Sync. A real disk does both in one trip to its IO thread instead of two, which is
-  // most of a small group commit's latency once fsync itself is fast.
-  virtual Task<absl::Status> WriteSynced(uint64_t offset, std::string data) {
-    absl::Status s = co_await Write(offset, std::move(data));
-    if (!s.ok()) co_return s;
-    co_return co_await Sync();
-  }
   virtual Task<absl::Status> Truncate(uint64_t size) = 0;
   // A hint: the written bytes in [offset, offset + length) will be synced soon, so a real disk
   // may start writing them back now and leave less for the Sync. It promises nothing about

@@ -34,7 +34,6 @@ class Random;
   X(disk_io_threads,                       2,          1,       4,        "real runtime: threads for blocking disk IO (0: inline on the loop thread)") \
   X(log_segment_bytes_max,                 16 << 20,   4 << 10, 256 << 10, "segmented logs: a segment closes at this size") \
   X(log_group_commit_bytes_max,            4 << 20,    1 << 10, 4 << 20,  "segmented logs: record bytes in one write and fsync") \
-  X(log_preallocate_segments,              1,          0,       1,        "segmented logs: a new segment is a file of zeros prepared ahead, so a commit's fsync adds no file-system journal commit") \
   X(sst_macroblock_bytes_log2,             21,         16,      21,       "SSTables: log2 of the macroblock size")      \
   X(sst_microblock_bytes,                  16 << 10,   4 << 10, 16 << 10, "SSTables: microblock size before compression") \
   X(sst_restart_interval,                  16,         1,       32,       "SSTables: rows between whole keys in a microblock") \

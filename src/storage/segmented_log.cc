@@ -19,13 +19,6 @@ namespace {
 constexpr Duration kSlowSyncBuggify = std::chrono::milliseconds(20);
 
 constexpr std::string_view kSegmentSuffix = ".log";
-// The next segment, prepared ahead (preallocate): written as kSpareTmpName, synced, renamed.
-constexpr std::string_view kSpareName = "spare.zeros";
-constexpr std::string_view kSpareTmpName = "spare.zeros.tmp";
-// A spare is written this much at a time, each piece handed to write-back at once, so that
-// its bytes trickle to the disk instead of arriving at the final fsync in one burst that the
-// group commits would queue behind.
-constexpr uint64_t kSpareWriteBytes = 1 << 20;
 // A read that returns a damaged record is retried this many times before the damage is
 // believed: the disk may have flipped a bit in transit rather than at rest.
 constexpr int kReadAttemptsMax = 3;
@@ -101,11 +94,6 @@ ParsedSegment ParseSegment(std::string_view bytes, uint64_t first) {
   return p;
 }
 
-// Whether `bytes` holds zeros only: a preallocated segment past its records.
-bool AllZero(std::string_view bytes) {
-  return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
-}
-
 }  // namespace
 
 void AppendLogRecord(uint64_t position, std::string_view payload, std::string* out) {
@@ -154,11 +142,6 @@ Task<absl::Status> SegmentedLog::Recover() {
   if (!names.ok()) co_return names.status();
   std::vector<uint64_t> firsts;
   for (const std::string& name : *names) {
-    if (name == kSpareName || name == kSpareTmpName) {
-      // A spare from before, whole or cut off: written again when it is needed.
-      CO_RETURN_IF_ERROR(co_await disk_.Remove(absl::StrCat(dir_, "/", name)));
-      continue;
-    }
     uint64_t first = 0;
     if (name.size() != 20 + kSegmentSuffix.size() || !name.ends_with(kSegmentSuffix) ||
         !absl::SimpleAtoi(AbslView(std::string_view(name).substr(0, 20)), &first) || first == 0) {
@@ -198,7 +181,6 @@ Task<absl::Status> SegmentedLog::Recover() {
   CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
   next_position_ = segments_.back().end();
   durable_position_ = next_position_ - 1;
-  PrepareSpareSoon();
   co_return absl::OkStatus();
 }
 
@@ -209,7 +191,6 @@ Task<absl::Status> SegmentedLog::RecoverSegment(Segment& s, bool last) {
   absl::StatusOr<uint64_t> size = co_await (*file)->Size();
   if (!size.ok()) co_return size.status();
   ParsedSegment parsed;
-  bool zero_tail = false;  // past the records, only a preallocated segment's zeros
   for (int attempt = 1;; ++attempt) {
     absl::StatusOr<std::string> bytes = co_await (*file)->Read(0, *size);
     if (!bytes.ok()) {
@@ -217,8 +198,7 @@ Task<absl::Status> SegmentedLog::RecoverSegment(Segment& s, bool last) {
       co_return bytes.status();
     }
     parsed = ParseSegment(*bytes, s.first);
-    zero_tail = AllZero(std::string_view(*bytes).substr(parsed.good));
-    if ((parsed.missing.empty() && zero_tail) || attempt == kReadAttemptsMax) break;
+    if ((parsed.missing.empty() && parsed.good == bytes->size()) || attempt == kReadAttemptsMax) break;
   }
   if (!parsed.missing.empty()) {
     if (!options_.tolerate_damage) {
@@ -234,28 +214,22 @@ Task<absl::Status> SegmentedLog::RecoverSegment(Segment& s, bool last) {
   CAIRN_SOMETIMES(options_.probes, parsed.irregular, "log.displaced-or-damaged-record-recovered");
   s.irregular = parsed.irregular;
   s.size = parsed.good;
-  s.allocated = *size;
-  if (zero_tail) {
-    // Nothing was written past the records: a preallocated segment's zeros (or, on a closed
-    // segment, zeros whose cut a crash undid). A later segment's first position, checked by
-    // Recover, says whether records are missing.
-    co_return absl::OkStatus();
-  }
-  if (!last) {
-    // Not a torn tail: later segments were written after this one was complete.
-    if (!options_.tolerate_damage) {
-      co_return absl::DataLossError(absl::StrCat(path, ": damaged record at offset ", parsed.good, " (position ",
-                                                 s.end(), ") before the end of the journal"));
+  if (parsed.good < *size) {
+    if (!last) {
+      // Not a torn tail: later segments were written after this one was complete.
+      if (!options_.tolerate_damage) {
+        co_return absl::DataLossError(absl::StrCat(path, ": damaged record at offset ", parsed.good, " (position ",
+                                                   s.end(), ") before the end of the journal"));
+      }
+      s.irregular = true;  // Recover lists the positions up to the next segment as damaged
+      co_return absl::OkStatus();
     }
-    s.irregular = true;  // Recover lists the positions up to the next segment as damaged
-    co_return absl::OkStatus();
+    // The unacknowledged tail of the last segment: cut it off, durably, before appending.
+    stats_.truncated_tail_bytes += *size - parsed.good;
+    CAIRN_SOMETIMES(options_.probes, true, "log.torn-tail-cut");
+    CO_RETURN_IF_ERROR(co_await (*file)->Truncate(parsed.good));
+    CO_RETURN_IF_ERROR(co_await (*file)->Sync());
   }
-  // The unacknowledged tail of the last segment: cut it off, durably, before appending.
-  stats_.truncated_tail_bytes += *size - parsed.good;
-  CAIRN_SOMETIMES(options_.probes, true, "log.torn-tail-cut");
-  CO_RETURN_IF_ERROR(co_await (*file)->Truncate(parsed.good));
-  CO_RETURN_IF_ERROR(co_await (*file)->Sync());
-  s.allocated = parsed.good;
   co_return absl::OkStatus();
 }
 
@@ -271,62 +245,15 @@ Task<absl::StatusOr<std::shared_ptr<File>>> SegmentedLog::FileOf(Segment& s) {
 
 Task<absl::Status> SegmentedLog::StartSegment(uint64_t first) {
   std::string path = SegmentPath(first);
-  uint64_t allocated = 0;
-  absl::StatusOr<std::unique_ptr<File>> f = absl::UnknownError("unset");
-  if (spare_ == Spare::kReady) {
-    spare_ = Spare::kNone;
-    CO_RETURN_IF_ERROR(co_await disk_.Rename(absl::StrCat(dir_, "/", AbslView(kSpareName)), path));
-    CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
-    f = co_await disk_.Open(std::move(path), OpenOptions{});
-    if (!f.ok()) co_return f.status();
-    allocated = options_.segment_bytes_max;
-    ++stats_.segments_preallocated;
-  } else {
-    f = co_await disk_.Open(std::move(path), OpenOptions{.create = true, .exclusive = true});
-    if (!f.ok()) co_return f.status();
-    CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
-    if (options_.preallocate && segments_.empty()) {
-      // A new log (or one reset): nothing runs yet that the zeros could delay, so its first
-      // segment is preallocated on the spot rather than only its second.
-      CO_RETURN_IF_ERROR(co_await (*f)->WriteSynced(0, std::string(options_.segment_bytes_max, '\0')));
-      allocated = options_.segment_bytes_max;
-      ++stats_.segments_preallocated;
-    }
-  }
+  absl::StatusOr<std::unique_ptr<File>> f =
+      co_await disk_.Open(std::move(path), OpenOptions{.create = true, .exclusive = true});
+  if (!f.ok()) co_return f.status();
+  CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
   // Only the last segment is appended to; the others keep no descriptor.
   if (!segments_.empty()) segments_.back().file.reset();
-  segments_.push_back(Segment{.first = first, .allocated = allocated, .file = std::move(*f)});
+  segments_.push_back(Segment{.first = first, .file = std::move(*f)});
   ++stats_.segments_created;
-  PrepareSpareSoon();
   co_return absl::OkStatus();
-}
-
-void SegmentedLog::PrepareSpareSoon() {
-  if (!options_.preallocate || spare_ != Spare::kNone || !error_.ok()) return;
-  spare_ = Spare::kPreparing;
-  tasks_.Spawn(PrepareSpare());
-}
-
-Task<void> SegmentedLog::PrepareSpare() {
-  const std::string tmp = absl::StrCat(dir_, "/", AbslView(kSpareTmpName));
-  absl::StatusOr<std::unique_ptr<File>> f =
-      co_await disk_.Open(tmp, OpenOptions{.create = true, .truncate = true, .io_class = IoClass::kSystem});
-  absl::Status s = f.status();
-  const uint64_t bytes = options_.segment_bytes_max;
-  for (uint64_t at = 0; s.ok() && at < bytes; at += kSpareWriteBytes) {
-    const uint64_t n = std::min(kSpareWriteBytes, bytes - at);
-    s = co_await (*f)->Write(at, std::string(n, '\0'));
-    if (s.ok()) s = co_await (*f)->StartWriteback(at, n);
-  }
-  if (s.ok()) s = co_await (*f)->Sync();
-  if (s.ok()) s = co_await disk_.Rename(tmp, absl::StrCat(dir_, "/", AbslView(kSpareName)));
-  if (!s.ok()) {
-    // The log goes on without: its next segment starts empty, and tries for a spare again.
-    ++stats_.spare_failures;
-    spare_ = Spare::kNone;
-    co_return;
-  }
-  spare_ = Spare::kReady;
 }
 
 Task<absl::StatusOr<uint64_t>> SegmentedLog::Append(std::string payload) {
@@ -394,7 +321,6 @@ Task<absl::Status> SegmentedLog::TruncateFrom(uint64_t position) {
   if (removed) CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
   seg.offsets.resize(index);
   seg.size = offset;
-  seg.allocated = offset;
   damaged_.erase(damaged_.lower_bound(position), damaged_.end());
   next_position_ = position;
   durable_position_ = position - 1;
@@ -424,10 +350,7 @@ Task<void> SegmentedLog::CommitLoop() {
     // Buggify: a segment closed early now and then, so recovery and trimming meet many small
     // segments whatever the configured size.
     if (seg->size >= options_.segment_bytes_max || (seg->size > 0 && CAIRN_BUGGIFY(options_.probes))) {
-      // A segment closed early keeps no zeros. Unsynced: should a crash undo the cut, recovery
-      // reads them as no records.
-      absl::Status s = seg->allocated > seg->size ? co_await seg->file->Truncate(seg->size) : absl::OkStatus();
-      if (s.ok()) s = co_await StartSegment(pending_.front().position);
+      absl::Status s = co_await StartSegment(pending_.front().position);
       if (!s.ok()) {
         error_ = s;
         break;
@@ -450,23 +373,15 @@ Task<void> SegmentedLog::CommitLoop() {
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(taken));
     CAIRN_CHECK_EQ(seg->end(), last + 1 - taken);
     const uint64_t bytes = batch.size();
-    absl::Status s;
-    if (!options_.sync) {
-      s = co_await seg->file->Write(seg->size, std::move(batch));
-    } else if (CAIRN_BUGGIFY(options_.probes)) {
-      // Buggify: a slow fsync, which widens every window between a write and its durability.
-      s = co_await seg->file->Write(seg->size, std::move(batch));
-      if (s.ok()) co_await executor_.SleepFor(kSlowSyncBuggify);
-      if (s.ok()) s = co_await seg->file->Sync();
-    } else {
-      s = co_await seg->file->WriteSynced(seg->size, std::move(batch));
-    }
+    absl::Status s = co_await seg->file->Write(seg->size, std::move(batch));
+    // Buggify: a slow fsync, which widens every window between a write and its durability.
+    if (s.ok() && options_.sync && CAIRN_BUGGIFY(options_.probes)) co_await executor_.SleepFor(kSlowSyncBuggify);
+    if (s.ok() && options_.sync) s = co_await seg->file->Sync();
     if (!s.ok()) {
       error_ = absl::Status(s.code(), absl::StrCat("journal ", dir_, " failed and must be reopened: ", s.message()));
       break;
     }
     seg->size += bytes;
-    seg->allocated = std::max(seg->allocated, seg->size);
     seg->offsets.insert(seg->offsets.end(), offsets.begin(), offsets.end());
     durable_position_ = last;
     ++stats_.group_writes;

@@ -15,15 +15,6 @@
 // with that error, since the durable state of unsynced bytes is unknown after a failed fsync.
 // Reopen to recover.
 //
-// Preallocation: a new segment is a file of `segment_bytes_max` zeros written and synced
-// ahead of need (the spare, `<dir>/spare.zeros`, prepared in the background while the
-// segment before it fills), renamed into place when the last segment is full. A group commit
-// then overwrites blocks the file already has, and its fsync flushes data alone; appending to
-// a file instead changes its size, which costs the file system a journal commit on every
-// fsync (ext4 here, three concurrent fsyncs: 0.38 ms against 0.29 for 100-byte writes, 0.48
-// to 0.59 against 0.28 to 0.32 for 4 KiB). It is an optimization only: recovery reads zeros
-// past a segment's records as no records, and removes a spare it finds.
-//
 // Recovery (Open) reads every segment. A record that fails its checksum, or is cut short, at
 // the end of the last segment is the tail of a write that was never acknowledged (a torn or
 // lost write at a crash): the segment is truncated there. Anywhere else — an intact record for
@@ -58,9 +49,6 @@ struct SegmentedLogOptions {
   uint64_t segment_bytes_max = 16ull << 20;
   // One group-commit write carries at most this many bytes of records.
   uint64_t group_commit_bytes_max = 4ull << 20;
-  // Preallocate segments (see the header comment). Off by default for the tests' small logs;
-  // FromKnobs turns it on.
-  bool preallocate = false;
   // Sync each group commit. false acknowledges an append once the OS has it: a process crash
   // loses nothing, a machine crash may lose acknowledged appends (RocksDB's WriteOptions::sync
   // = false). For benchmarks and data that can be rebuilt, never for promised durability.
@@ -75,7 +63,6 @@ struct SegmentedLogOptions {
     SegmentedLogOptions o;
     o.segment_bytes_max = static_cast<uint64_t>(knobs.log_segment_bytes_max);
     o.group_commit_bytes_max = static_cast<uint64_t>(knobs.log_group_commit_bytes_max);
-    o.preallocate = knobs.log_preallocate_segments != 0;
     return o;
   }
 };
@@ -128,8 +115,6 @@ class SegmentedLog {
     uint64_t recovered_records = 0;
     uint64_t truncated_tail_bytes = 0;  // dropped at Open: the unacknowledged tail
     uint64_t damaged_records = 0;       // found damaged at Open (tolerate_damage)
-    uint64_t segments_preallocated = 0; // begun from a spare
-    uint64_t spare_failures = 0;        // spares that could not be prepared (IO errors)
   };
   const Stats& stats() const { return stats_; }
 
@@ -139,7 +124,6 @@ class SegmentedLog {
     // offsets[i]: record first + i (a damaged record: where the damage begins)
     std::vector<uint64_t> offsets;
     uint64_t size = 0;                   // bytes of whole records
-    uint64_t allocated = 0;              // bytes of the file: records, then zeros (preallocation)
     // Recovery found damaged or displaced records: offsets are not one contiguous run, so
     // reads take one record at a time.
     bool irregular = false;
@@ -156,9 +140,6 @@ class SegmentedLog {
   Task<absl::Status> RecoverSegment(Segment& s, bool last);
   Task<absl::StatusOr<std::vector<LogRecord>>> ReadIrregular(Segment& s, uint64_t from, size_t max_bytes);
   Task<absl::Status> StartSegment(uint64_t first);
-  // Writes the next spare, unless one is ready or on its way (preallocate only).
-  void PrepareSpareSoon();
-  Task<void> PrepareSpare();
   Task<absl::StatusOr<std::shared_ptr<File>>> FileOf(Segment& s);
   Task<void> CommitLoop();
   // Waits until `position` is durable (or the journal failed).
@@ -178,8 +159,6 @@ class SegmentedLog {
   std::set<uint64_t> damaged_;
   std::vector<Pending> pending_;   // appended, not yet written
   bool committing_ = false;
-  enum class Spare { kNone, kPreparing, kReady };
-  Spare spare_ = Spare::kNone;
   absl::Status error_;             // sticky: see the header comment
   Stats stats_;
   Notifier committed_;

@@ -35,12 +35,6 @@ absl::Status PwriteAll(int fd, absl::string_view data, uint64_t offset, const st
   return absl::OkStatus();
 }
 
-// fdatasync also flushes the size, which is what reading the data back needs.
-absl::Status SyncData(int fd, const std::string& path) {
-  if (::fdatasync(fd) != 0) return ErrnoError("fdatasync", path);
-  return absl::OkStatus();
-}
-
 absl::StatusOr<uint64_t> FileSize(int fd, const std::string& path) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return ErrnoError("fstat", path);
@@ -123,14 +117,10 @@ Task<absl::Status> PosixFile::Append(std::string data) {
 }
 
 Task<absl::Status> PosixFile::Sync() {
-  auto call = pool_.Call<absl::Status>([fd = fd_]() { return SyncData(fd->fd(), fd->path()); });
-  co_return co_await call;
-}
-
-Task<absl::Status> PosixFile::WriteSynced(uint64_t offset, std::string data) {
-  auto call = pool_.Call<absl::Status>([fd = fd_, offset, data = std::move(data)]() -> absl::Status {
-    if (absl::Status s = PwriteAll(fd->fd(), data, offset, fd->path()); !s.ok()) return s;
-    return SyncData(fd->fd(), fd->path());
+  auto call = pool_.Call<absl::Status>([fd = fd_]() -> absl::Status {
+    // fdatasync also flushes the size, which is what reading the data back needs.
+    if (::fdatasync(fd->fd()) != 0) return ErrnoError("fdatasync", fd->path());
+    return absl::OkStatus();
   });
   co_return co_await call;
 }
