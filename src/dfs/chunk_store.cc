@@ -35,6 +35,10 @@ bool ChunkStore::ParseFileName(std::string_view name, ChunkId* id) {
   return FileName(*id) == name;  // one spelling per chunk (lower-case hex, zero-padded)
 }
 
+std::string ChunkStore::Where(ChunkId id, const std::string& path) {
+  return absl::StrCat("chunk ", id.ToString(), " (", path, ")");
+}
+
 Task<absl::StatusOr<std::unique_ptr<ChunkStore>>> ChunkStore::Open(Disk& disk, std::string dir) {
   std::unique_ptr<ChunkStore> store(new ChunkStore(disk, std::move(dir)));
   CO_RETURN_IF_ERROR(co_await disk.CreateDir(store->dir_));
@@ -55,10 +59,10 @@ Task<absl::StatusOr<std::pair<ChunkHeader, std::vector<uint32_t>>>> ChunkStore::
                                                                                           const std::string& path) {
   absl::StatusOr<std::string> meta = co_await file.Read(0, kMetaReadBytes);
   if (!meta.ok()) co_return meta.status();
-  absl::StatusOr<ChunkHeader> header = ParseChunkHeader(*meta, absl::StrCat("chunk ", id.ToString(), " (", path, ")"));
+  absl::StatusOr<ChunkHeader> header = ParseChunkHeader(*meta, Where(id, path));
   if (!header.ok()) co_return header.status();
   if (header->id != id) {
-    co_return absl::DataLossError(absl::StrCat("chunk ", id.ToString(), " (", path, "): holds chunk ", header->id.ToString()));
+    co_return absl::DataLossError(absl::StrCat(Where(id, path), ": holds chunk ", header->id.ToString()));
   }
   if (meta->size() < header->data_offset()) {
     absl::StatusOr<std::string> more = co_await file.Read(meta->size(), header->data_offset() - meta->size());
@@ -66,11 +70,11 @@ Task<absl::StatusOr<std::pair<ChunkHeader, std::vector<uint32_t>>>> ChunkStore::
     meta->append(*more);
   }
   if (meta->size() < header->data_offset()) {
-    co_return absl::DataLossError(absl::StrCat("chunk ", id.ToString(), " (", path, "): cut short inside its block table"));
+    co_return absl::DataLossError(absl::StrCat(Where(id, path), ": cut short inside its block table"));
   }
   absl::StatusOr<std::vector<uint32_t>> table = ParseBlockTable(
       *header, std::string_view(*meta).substr(header->table_offset(), 4ull * header->block_count),
-      absl::StrCat("chunk ", id.ToString(), " (", path, ")"));
+      Where(id, path));
   if (!table.ok()) co_return table.status();
   co_return std::make_pair(*header, *std::move(table));
 }
@@ -152,7 +156,7 @@ Task<absl::StatusOr<ChunkStore::Blocks>> ChunkStore::Read(ChunkId id, uint64_t o
   if (!bytes.ok()) co_return bytes.status();
   if (bytes->size() != end - begin) {
     ++stats_.damaged_reads;
-    co_return absl::DataLossError(absl::StrCat("chunk ", id.ToString(), " (", path, "): cut short (", bytes->size(), " of ", end - begin,
+    co_return absl::DataLossError(absl::StrCat(Where(id, path), ": cut short (", bytes->size(), " of ", end - begin,
                                                " bytes from offset ", begin, ")"));
   }
   if (absl::Status s = VerifyBlocks(id, h.length, h.block_bytes, out.table, out.first_block, *bytes); !s.ok()) {
@@ -173,7 +177,7 @@ Task<absl::StatusOr<ChunkHeader>> ChunkStore::VerifyFile(File& file, ChunkId id,
   if (!bytes.ok()) co_return bytes.status();
   if (bytes->size() != h.length) {
     co_return absl::DataLossError(
-        absl::StrCat("chunk ", id.ToString(), " (", path, "): ", bytes->size(), " of ", h.length, " data bytes"));
+        absl::StrCat(Where(id, path), ": ", bytes->size(), " of ", h.length, " data bytes"));
   }
   CO_RETURN_IF_ERROR(VerifyBlocks(id, h.length, h.block_bytes, meta->second, 0, *bytes));
   co_return h;

@@ -73,6 +73,8 @@ class ChunkStore {
  private:
   ChunkStore(Disk& disk, std::string dir) : disk_(disk), dir_(std::move(dir)) {}
   std::string Path(ChunkId id) const { return dir_ + "/" + FileName(id); }
+  // How errors name a chunk: "chunk F/I (PATH)".
+  static std::string Where(ChunkId id, const std::string& path);
   // The header and block table of an open chunk file, checked against each other and `id`.
   Task<absl::StatusOr<std::pair<ChunkHeader, std::vector<uint32_t>>>> ReadMeta(File& file, ChunkId id,
                                                                                 const std::string& path);

@@ -112,7 +112,6 @@ absl::Status Namespace::Seal(const SealFileCommand& c) {
   }
   // Validate everything before changing anything.
   std::set<dfs::ChunkId> seen;
-  uint64_t length = 0;
   for (const ChunkRef& r : chunks) {
     if (!seen.insert(r.id).second) {
       return absl::InvalidArgumentError(absl::StrCat("chunk ", r.id.ToString(), " appears twice"));
@@ -131,12 +130,10 @@ absl::Status Namespace::Seal(const SealFileCommand& c) {
       return absl::FailedPreconditionError(absl::StrCat("referenced chunk ", r.id.ToString(),
                                                         " has another length or checksum than recorded"));
     }
+  }
+  uint64_t length = 0;
+  for (const ChunkRef& r : chunks) {
     length += r.length;
-  }
-  for (const ChunkRef& r : chunks) {
-    if (r.id.file == f.id) length += r.length;
-  }
-  for (const ChunkRef& r : chunks) {
     Chunk& chunk = chunks_[r.id];
     if (chunk.refs == 0) {
       chunk.length = r.length;
