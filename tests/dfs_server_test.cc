@@ -20,7 +20,7 @@ std::string Pattern(size_t n, char salt) {
 }
 
 Task<void> Serve(Runtime& rt) {
-  auto store = co_await ChunkStore::Open(rt.disk(), "chunks");
+  auto store = co_await ChunkStore::Open(rt.disk(), "chunks", Probes(rt));
   CAIRN_CHECK_OK(store.status());
   rpc::RpcNode rpc(rt);
   FileServer server(rpc, **store);

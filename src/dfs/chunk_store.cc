@@ -7,6 +7,8 @@
 #include "absl/strings/str_format.h"
 #include "src/base/status.h"
 #include "src/base/strings.h"
+#include "src/runtime/assertions.h"
+#include "src/runtime/buggify.h"
 
 namespace cairn::dfs {
 namespace {
@@ -39,8 +41,8 @@ std::string ChunkStore::Where(ChunkId id, const std::string& path) {
   return absl::StrCat("chunk ", id.ToString(), " (", path, ")");
 }
 
-Task<absl::StatusOr<std::unique_ptr<ChunkStore>>> ChunkStore::Open(Disk& disk, std::string dir) {
-  std::unique_ptr<ChunkStore> store(new ChunkStore(disk, std::move(dir)));
+Task<absl::StatusOr<std::unique_ptr<ChunkStore>>> ChunkStore::Open(Disk& disk, std::string dir, Probes probes) {
+  std::unique_ptr<ChunkStore> store(new ChunkStore(disk, std::move(dir), probes));
   CO_RETURN_IF_ERROR(co_await disk.CreateDir(store->dir_));
   absl::StatusOr<std::vector<std::string>> names = co_await disk.List(store->dir_);
   if (!names.ok()) co_return names.status();
@@ -49,6 +51,7 @@ Task<absl::StatusOr<std::unique_ptr<ChunkStore>>> ChunkStore::Open(Disk& disk, s
     if (!name.ends_with(kTmpSuffix)) continue;
     CO_RETURN_IF_ERROR(co_await disk.Remove(absl::StrCat(store->dir_, "/", name)));
     ++store->stats_.cut_writes_removed;
+    CAIRN_SOMETIMES(store->probes_, true, "dfs.cut-off-chunk-write-removed");
     removed = true;
   }
   if (removed) CO_RETURN_IF_ERROR(co_await disk.SyncDir(store->dir_));
@@ -57,7 +60,9 @@ Task<absl::StatusOr<std::unique_ptr<ChunkStore>>> ChunkStore::Open(Disk& disk, s
 
 Task<absl::StatusOr<std::pair<ChunkHeader, std::vector<uint32_t>>>> ChunkStore::ReadMeta(File& file, ChunkId id,
                                                                                           const std::string& path) {
-  absl::StatusOr<std::string> meta = co_await file.Read(0, kMetaReadBytes);
+  // Buggify: the header alone first, so the second read of a large chunk's table (over 128
+  // blocks) runs for small chunks too.
+  absl::StatusOr<std::string> meta = co_await file.Read(0, CAIRN_BUGGIFY(probes_) ? kChunkHeaderBytes : kMetaReadBytes);
   if (!meta.ok()) co_return meta.status();
   absl::StatusOr<ChunkHeader> header = ParseChunkHeader(*meta, Where(id, path));
   if (!header.ok()) co_return header.status();
@@ -112,6 +117,7 @@ Task<absl::Status> ChunkStore::Put(ChunkId id, std::string data, uint32_t block_
     }
     // A damaged copy is replaced below by the good bytes; an IO error stops here.
     if (!absl::IsDataLoss(held.status())) co_return held.status();
+    CAIRN_SOMETIMES(probes_, true, "dfs.damaged-chunk-replaced-by-a-put");
   } else if (!absl::IsNotFound(existing.status())) {
     co_return existing.status();
   }
@@ -193,6 +199,7 @@ Task<absl::Status> ChunkStore::Scrub(ChunkId id) {
   ++stats_.scrubbed;
   absl::Status s = (co_await VerifyFile(**file, id, path)).status();
   if (absl::IsDataLoss(s)) ++stats_.scrub_damage;
+  CAIRN_SOMETIMES(probes_, absl::IsDataLoss(s), "dfs.scrub-found-a-damaged-chunk");
   co_return s;
 }
 

@@ -27,14 +27,16 @@
 #include "absl/status/statusor.h"
 #include "src/dfs/chunk_format.h"
 #include "src/runtime/disk.h"
+#include "src/runtime/probes.h"
 #include "src/runtime/task.h"
 
 namespace cairn::dfs {
 
 class ChunkStore {
  public:
-  // Opens the store in `dir` (creating it), removing the remains of cut-off writes.
-  static Task<absl::StatusOr<std::unique_ptr<ChunkStore>>> Open(Disk& disk, std::string dir);
+  // Opens the store in `dir` (creating it), removing the remains of cut-off writes. `probes`:
+  // a simulated run's fault points and coverage probes (inert by default).
+  static Task<absl::StatusOr<std::unique_ptr<ChunkStore>>> Open(Disk& disk, std::string dir, Probes probes = {});
 
   // Stores chunk `id` durably (see the header comment). `data` is the whole chunk.
   Task<absl::Status> Put(ChunkId id, std::string data, uint32_t block_bytes, ChunkSums sums);
@@ -71,7 +73,7 @@ class ChunkStore {
   static bool ParseFileName(std::string_view name, ChunkId* id);
 
  private:
-  ChunkStore(Disk& disk, std::string dir) : disk_(disk), dir_(std::move(dir)) {}
+  ChunkStore(Disk& disk, std::string dir, Probes probes) : disk_(disk), dir_(std::move(dir)), probes_(probes) {}
   std::string Path(ChunkId id) const { return dir_ + "/" + FileName(id); }
   // How errors name a chunk: "chunk F/I (PATH)".
   static std::string Where(ChunkId id, const std::string& path);
@@ -84,6 +86,7 @@ class ChunkStore {
 
   Disk& disk_;
   const std::string dir_;
+  const Probes probes_;
   std::set<ChunkId> writing_;  // Puts in flight: a second Put of one chunk waits its turn
   Stats stats_;
 };

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "src/base/check.h"
 #include "src/base/strings.h"
+#include "src/runtime/assertions.h"
 
 namespace cairn::master {
 namespace {
@@ -103,6 +104,7 @@ absl::Status Namespace::Seal(const SealFileCommand& c) {
   for (const ChunkRefProto& p : c.chunks()) chunks.push_back(FromProto(p));
   if (f.sealed) {
     // The same seal again (a retry whose answer was lost) succeeds; any other is refused.
+    CAIRN_SOMETIMES(probes_, chunks == f.chunks, "namespace.seal-retried");
     if (chunks == f.chunks) return absl::OkStatus();
     return absl::FailedPreconditionError(absl::StrCat(f.path.empty() ? "file" : f.path, " (file ", f.id,
                                                       ") is sealed already; a sealed file never changes"));
@@ -197,6 +199,7 @@ absl::Status Namespace::DeleteSnapshot(const DeleteSnapshotCommand& c) {
   for (FileId id : ids) {
     FileInfo& f = files_.at(id);
     f.snapshots.erase(c.name());
+    CAIRN_SOMETIMES(probes_, f.snapshots.empty() && f.path.empty(), "namespace.detached-file-dropped-with-its-snapshot");
     if (f.snapshots.empty() && f.path.empty()) Drop(id);
   }
   return absl::OkStatus();
@@ -211,7 +214,12 @@ void Namespace::Drop(FileId id) {
     for (const ChunkRef& r : it->second.chunks) {
       auto c = chunks_.find(r.id);
       CAIRN_CHECK(c != chunks_.end() && c->second.refs > 0);
-      if (--c->second.refs == 0) chunks_.erase(c);
+      if (--c->second.refs == 0) {
+        chunks_.erase(c);
+      } else {
+        // Another file holds it: a compaction's output that reused it.
+        CAIRN_SOMETIMES(probes_, r.id.file == id, "namespace.chunk-outlived-the-file-it-came-from");
+      }
     }
   }
   files_.erase(it);

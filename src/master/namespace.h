@@ -18,6 +18,10 @@
 // files containing it; every path names a retained file with that path; a detached file is
 // held by a snapshot; every snapshot's files are retained and list it; open files hold no
 // chunks. Errors a client can cause are absl::Status outcomes, never crashes.
+//
+// No fault point (BUGGIFY) lives here: Apply must stay a function of the state and the command,
+// or a replay would diverge. The master around it forces the rare paths (retried seals, seals
+// that race a delete); the probes here prove a sweep reached their outcomes.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +34,7 @@
 #include "absl/status/status.h"
 #include "src/dfs/chunk_format.h"
 #include "src/master/namespace.pb.h"
+#include "src/runtime/probes.h"
 
 namespace cairn::master {
 
@@ -59,6 +64,9 @@ constexpr size_t kSnapshotPathsMax = 1 << 16;
 
 class Namespace {
  public:
+  // `probes`: a simulated run's coverage probes (inert by default).
+  explicit Namespace(Probes probes = {}) : probes_(probes) {}
+
   struct Outcome {
     absl::Status status;
     FileId file = 0;  // CreateFile: the new file's id
@@ -79,7 +87,11 @@ class Namespace {
   // The invariants of the header comment; a description of the first broken one, or empty.
   std::string CheckInvariants() const;
 
-  friend bool operator==(const Namespace&, const Namespace&) = default;
+  // The same state (probes aside).
+  friend bool operator==(const Namespace& a, const Namespace& b) {
+    return a.next_file_ == b.next_file_ && a.paths_ == b.paths_ && a.files_ == b.files_ && a.chunks_ == b.chunks_ &&
+           a.snapshots_ == b.snapshots_;
+  }
 
   // A path is '/' followed by names separated by single '/', each of [A-Za-z0-9._-], no name
   // "." or "..", at most kPathBytesMax bytes.
@@ -101,6 +113,7 @@ class Namespace {
   // Removes a file that nothing retains any more, releasing its chunks if it was sealed.
   void Drop(FileId id);
 
+  Probes probes_;
   FileId next_file_ = 1;
   std::map<std::string, FileId, std::less<>> paths_;
   std::map<FileId, FileInfo> files_;
