@@ -138,5 +138,34 @@ TEST(NodeLog, EveryStreamReplaysToItsModelThroughTrimsResetsAndTheCleaner) {
   }
 }
 
+// A stream created on a live node whose open fails after its replay (its first STATE write,
+// say) is abandoned; the retried create replays the same key again (journal-membership
+// seeds 1301 and 1694 crashed the node here), and what it writes then comes back at a reopen.
+TEST(NodeLog, AStreamWhoseOpenFailedReplaysAgain) {
+  OnSim(1, [](Runtime& rt) -> Task<void> {
+    const LogStart start{.first_index = 1, .first_prev_term = 0, .members = {1}, .epoch = 0};
+    StreamKey key;
+    {
+      std::unique_ptr<NodeLog> log = co_await OpenLog(rt);
+      CAIRN_CHECK_OK(co_await log->FinishRecovery());
+      key = StreamKey{.name = "late", .incarnation = log->NewIncarnation()};
+      EXPECT_TRUE(log->Replay(key, start).entries.empty());
+      log->Abandon(key);  // its open failed
+      EXPECT_EQ(log->NewIncarnation(), key.incarnation);  // nothing was written: the same key
+      NodeLog::Replayed again = log->Replay(key, start);
+      EXPECT_TRUE(again.entries.empty());
+      EXPECT_EQ(again.cut_at, 0u);
+      LogChange change;
+      change.entries = {Entry{.index = 1, .term = 1, .kind = EntryKind::kData, .payload = "x"}};
+      CAIRN_CHECK_OK(co_await log->Write(key, std::move(change)));
+      co_await Settle(rt, *log);
+    }
+    std::unique_ptr<NodeLog> log = co_await OpenLog(rt);
+    NodeLog::Replayed back = log->Replay(key, start);
+    EXPECT_EQ(back.entries.size(), 1u);
+    CAIRN_CHECK_OK(co_await log->FinishRecovery());
+  });
+}
+
 }  // namespace
 }  // namespace cairn::journal

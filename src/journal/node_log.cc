@@ -281,6 +281,14 @@ NodeLog::Replayed NodeLog::Replay(const StreamKey& key, const LogStart& start) {
   return out;
 }
 
+void NodeLog::Abandon(const StreamKey& key) {
+  auto it = pins_.find(key);
+  if (it == pins_.end()) return;
+  CAIRN_CHECK(!it->second.busy);
+  CAIRN_CHECK(recovering_ || it->second.runs.empty());
+  pins_.erase(it);
+}
+
 Task<absl::Status> NodeLog::FinishRecovery() {
   CAIRN_CHECK(recovering_);
   recovering_ = false;

@@ -120,6 +120,11 @@ class NodeLog {
     uint64_t cut_at = 0;            // where a lost record left a hole (0: none); entries end before it
   };
   Replayed Replay(const StreamKey& key, const LogStart& start);
+  // A replayed stream that did not open (its STATE write failed, say): the log forgets it, and
+  // a retried open may replay it again. After recovery only a new stream is replayed, and its
+  // open writes no record before it succeeds, so there is nothing of it to keep; a failed open
+  // during recovery stops the node, and with it this log.
+  void Abandon(const StreamKey& key);
 
   // Synced records were lost in both copies since the last MarkLossHandled: every stream must
   // raise its vote floor before the node serves. MarkLossHandled records that they have.

@@ -28,7 +28,13 @@ bool IsStateLost(const absl::Status& s) { return s.GetPayload(AbslView(kStateLos
 Task<absl::StatusOr<std::unique_ptr<RaftStorage>>> RaftStorage::Open(Disk& disk, NodeLog& log, std::string stream,
                                                                      std::string dir, std::vector<NodeId> members) {
   std::unique_ptr<RaftStorage> s(new RaftStorage(disk, log, std::move(stream), std::move(dir)));
-  CO_RETURN_IF_ERROR(co_await s->Recover(std::move(members)));
+  absl::Status recovered = co_await s->Recover(std::move(members));
+  if (!recovered.ok()) {
+    // The stream was replayed, but does not open: a retry (the operator's create, again)
+    // replays it afresh.
+    if (s->replayed_) log.Abandon(s->key_);
+    co_return recovered;
+  }
   co_return s;
 }
 
@@ -57,6 +63,7 @@ Task<absl::Status> RaftStorage::Recover(std::vector<NodeId> members) {
   bool state_stale = false;
   CO_RETURN_IF_ERROR(co_await RecoverState(std::move(members), &state_stale));
   NodeLog::Replayed log = log_.Replay(key_, start_);
+  replayed_ = true;
   if (log.reset.has_value()) {
     start_ = *log.reset;  // a reset whose STATE write a crash cut off
     state_stale = true;

@@ -92,6 +92,7 @@ class RaftStorage {
   RaftState recovered_;
   RecoveryStats recovery_stats_;
   bool failed_ = false;
+  bool replayed_ = false;  // the node log replayed the stream for Recover
 };
 
 // Whether Open failed because both copies of STATE are damaged: the replica forgot its votes
