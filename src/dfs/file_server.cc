@@ -1,5 +1,7 @@
 #include "src/dfs/file_server.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "src/base/status.h"
 
@@ -39,6 +41,7 @@ void FileServer::RegisterMethods() {
         sums.blocks.assign(r.blocks().begin(), r.blocks().end());
         sums.chunk = r.chunk_checksum();
         CO_RETURN_IF_ERROR(co_await store_.Put(*id, std::move(*r.mutable_data()), r.block_bytes(), std::move(sums)));
+        damaged_.erase(*id);  // a damaged copy is replaced by a put
         co_return PutChunkReply();
       });
   rpc_.Register<ReadChunkRequest, ReadChunkReply>(
@@ -49,7 +52,10 @@ void FileServer::RegisterMethods() {
           co_return absl::InvalidArgumentError(absl::StrCat("a read of ", r.length(), " bytes; at most ", kReadBytesMax));
         }
         absl::StatusOr<ChunkStore::Blocks> blocks = co_await store_.Read(*id, r.offset(), r.length());
-        if (!blocks.ok()) co_return blocks.status();
+        if (!blocks.ok()) {
+          Note(*id, blocks.status());
+          co_return blocks.status();
+        }
         ReadChunkReply reply;
         reply.set_length(blocks->header.length);
         reply.set_block_bytes(blocks->header.block_bytes);
@@ -77,10 +83,124 @@ void FileServer::RegisterMethods() {
           if (!id.ok()) co_return id.status();
           absl::Status s = co_await store_.Remove(*id);
           if (s.ok()) reply.set_removed(reply.removed() + 1);
+          if (s.ok() || absl::IsNotFound(s)) damaged_.erase(*id);
           if (!s.ok() && !absl::IsNotFound(s)) co_return s;
         }
         co_return reply;
       });
+  rpc_.Register<CopyChunkRequest, CopyChunkReply>(
+      "dfs.copy_chunk", [this](rpc::CallContext context, CopyChunkRequest r) -> Task<absl::StatusOr<CopyChunkReply>> {
+        absl::StatusOr<ChunkId> id = IdOf(r.id());
+        if (!id.ok()) co_return id.status();
+        if (r.length() > kChunkBytesMax || r.sources().empty() || r.sources_size() > kCopySourcesMax) {
+          co_return absl::InvalidArgumentError(absl::StrCat("copy of chunk ", id->ToString(), ": ", r.length(),
+                                                            " bytes (at most ", kChunkBytesMax, ") from ",
+                                                            r.sources_size(), " sources (1..", kCopySourcesMax, ")"));
+        }
+        const ChunkRef ref{*id, r.length(), r.checksum()};
+        absl::Status last = absl::UnavailableError("no source tried");
+        for (uint32_t source : r.sources()) {
+          if (source == rpc_.runtime().node_id()) continue;
+          // Checked end to end against the sealed checksum: a corrupt source is never copied.
+          absl::StatusOr<std::string> data = co_await ReadChunk(rpc_, source, ref, 0, r.length(), context.deadline);
+          if (!data.ok()) {
+            last = data.status();
+            continue;
+          }
+          ChunkSums sums = ComputeChunkSums(*id, *data);
+          if (sums.chunk != r.checksum()) {
+            // The source's table matched with another block size: store nothing we cannot serve as sealed.
+            last = absl::DataLossError(absl::StrCat("chunk ", id->ToString(), " from node ", source,
+                                                    ": not written in blocks of ", kChunkBlockBytes));
+            continue;
+          }
+          last = co_await store_.Put(*id, *std::move(data), kChunkBlockBytes, std::move(sums));
+          if (last.ok()) {
+            damaged_.erase(*id);
+            ++stats_.copies;
+            co_return CopyChunkReply();
+          }
+          if (!absl::IsDataLoss(last)) break;  // this store's own failure: another source will not cure it
+        }
+        ++stats_.copies_failed;
+        co_return last;
+      });
+  rpc_.Register<ScrubChunkRequest, ScrubChunkReply>(
+      "dfs.scrub_chunk", [this](rpc::CallContext, ScrubChunkRequest r) -> Task<absl::StatusOr<ScrubChunkReply>> {
+        absl::StatusOr<ChunkId> id = IdOf(r.id());
+        if (!id.ok()) co_return id.status();
+        absl::Status s = co_await store_.Scrub(*id);
+        Note(*id, s);
+        if (!s.ok()) co_return s;
+        co_return ScrubChunkReply();
+      });
+}
+
+void FileServer::Note(ChunkId id, const absl::Status& s) {
+  if (!absl::IsDataLoss(s) || damaged_.contains(id)) return;
+  damaged_.insert(id);
+  newly_damaged_.insert(id);
+  ++stats_.damaged_found;
+}
+
+Task<void> FileServer::Run() {
+  Runtime& rt = rpc_.runtime();
+  Instant next_heartbeat = rt.Now();
+  while (true) {
+    if (rt.Now() >= next_heartbeat) {
+      co_await HeartbeatOnce();
+      next_heartbeat = rt.Now() + options_.heartbeat_interval;
+    }
+    co_await ScrubNext();
+    co_await rt.Sleep(options_.scrub_interval);
+  }
+}
+
+Task<void> FileServer::HeartbeatOnce() {
+  if (options_.masters.empty()) co_return;
+  Runtime& rt = rpc_.runtime();
+  absl::StatusOr<std::vector<ChunkId>> held = co_await store_.List();
+  if (!held.ok()) {
+    rt.Log(absl::StrCat("dfs server: cannot list its chunks: ", held.status().ToString()));
+    co_return;
+  }
+  HeartbeatRequest request;
+  request.set_node_set(options_.node_set);
+  for (ChunkId id : *held) {
+    if (!damaged_.contains(id)) *request.add_chunks() = ToProto(id);
+  }
+  const std::set<ChunkId> reported_damaged = newly_damaged_;
+  for (ChunkId id : reported_damaged) *request.add_damaged() = ToProto(id);
+  ++stats_.heartbeats;
+  const NodeId master = options_.masters[master_guess_ % options_.masters.size()];
+  absl::StatusOr<HeartbeatReply> reply = co_await rpc_.Call<HeartbeatReply>(
+      master, "dfs.heartbeat", request, rpc::CallOptions{.deadline = rt.DeadlineAfter(options_.call_timeout), .attempts_max = 1});
+  if (!reply.ok()) {
+    ++stats_.heartbeats_failed;
+    ++master_guess_;  // not the master, or not reachable: the next candidate next time
+    co_return;
+  }
+  for (ChunkId id : reported_damaged) newly_damaged_.erase(id);
+  for (const ChunkIdProto& p : reply->remove()) {
+    absl::StatusOr<ChunkId> id = IdOf(p);
+    if (!id.ok()) continue;
+    absl::Status s = co_await store_.Remove(*id);
+    if (s.ok()) ++stats_.garbage_removed;
+    if (s.ok() || absl::IsNotFound(s)) damaged_.erase(*id);
+  }
+}
+
+Task<void> FileServer::ScrubNext() {
+  if (scrub_queue_.empty()) {  // a new pass round the store
+    absl::StatusOr<std::vector<ChunkId>> held = co_await store_.List();
+    if (!held.ok()) co_return;
+    scrub_queue_.assign(held->rbegin(), held->rend());
+    if (scrub_queue_.empty()) co_return;
+  }
+  const ChunkId id = scrub_queue_.back();
+  scrub_queue_.pop_back();
+  absl::Status s = co_await store_.Scrub(id);
+  if (!absl::IsNotFound(s)) Note(id, s);  // removed since the pass began
 }
 
 Task<absl::Status> PutChunk(rpc::RpcNode& rpc, NodeId server, ChunkId id, std::string data, Instant deadline) {

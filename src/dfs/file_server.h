@@ -2,11 +2,19 @@
 //
 //   dfs.put_chunk      store a chunk durably (checked before it is written)
 //   dfs.read_chunk     whole verified blocks of a chunk, with its block table
-//   dfs.list_chunks    every chunk held (the report the master will ask for)
+//   dfs.list_chunks    every chunk held
 //   dfs.remove_chunks  drop chunks the master found to be garbage
+//   dfs.copy_chunk     the master's repair order: fetch a chunk from a peer, check it end to
+//                      end against its sealed checksum, store it
+//   dfs.scrub_chunk    re-read one chunk now (a reader reported it bad)
 //
 // Every request is checked for sizes and ids before it reaches the store; what is wrong with
 // it is InvalidArgument, a chunk that is not here NotFound, a damaged one DataLoss.
+//
+// Run adds the server's own work: a heartbeat to the master every `heartbeat_interval` with
+// every chunk it holds healthy (a copy its reads or scrubs found damaged is reported as such,
+// and not counted, until a put replaces it), removing the garbage the master answers with;
+// and a scrub that re-reads one chunk every `scrub_interval`, round the store.
 //
 // The chunk client's side (PutChunk, ReadChunk) computes the checksums a put carries and
 // checks a read's reply end to end against the chunk checksum the caller trusts (the master's
@@ -14,7 +22,9 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -28,20 +38,52 @@ namespace cairn::dfs {
 // Bounds on a request: ids in one remove, bytes in one read.
 constexpr size_t kRemoveIdsMax = 1 << 16;
 constexpr uint64_t kReadBytesMax = kChunkBytesMax;
+constexpr int kCopySourcesMax = 16;
+
+struct FileServerOptions {
+  std::vector<NodeId> masters;  // where the master may be (any of them: the others refuse)
+  std::string node_set = "online";
+  Duration heartbeat_interval = std::chrono::seconds(1);
+  Duration scrub_interval = std::chrono::milliseconds(200);  // one chunk each
+  Duration call_timeout = std::chrono::seconds(2);
+};
+
+struct FileServerStats {
+  uint64_t heartbeats = 0, heartbeats_failed = 0;
+  uint64_t garbage_removed = 0;
+  uint64_t copies = 0, copies_failed = 0;
+  uint64_t damaged_found = 0;
+};
 
 class FileServer {
  public:
-  FileServer(rpc::RpcNode& rpc, ChunkStore& store) : rpc_(rpc), store_(store) {}
+  FileServer(rpc::RpcNode& rpc, ChunkStore& store, FileServerOptions options = {})
+      : rpc_(rpc), store_(store), options_(std::move(options)) {}
   ~FileServer() { rpc_.CancelHandlers(); }
   FileServer(const FileServer&) = delete;
   FileServer& operator=(const FileServer&) = delete;
 
   // Registers the dfs.* chunk methods; before rpc.Start().
   void RegisterMethods();
+  // Heartbeats and scrubs until cancelled.
+  Task<void> Run();
+
+  const FileServerStats& stats() const { return stats_; }
 
  private:
+  Task<void> HeartbeatOnce();
+  Task<void> ScrubNext();
+  // A read or scrub of `id` ended in `s`: a DataLoss marks the copy damaged.
+  void Note(ChunkId id, const absl::Status& s);
+
   rpc::RpcNode& rpc_;
   ChunkStore& store_;
+  const FileServerOptions options_;
+  std::set<ChunkId> damaged_;      // held, but found damaged: reported, not counted
+  std::set<ChunkId> newly_damaged_;  // since the last heartbeat the master answered
+  size_t master_guess_ = 0;        // index in options_.masters
+  std::vector<ChunkId> scrub_queue_;  // the rest of the scrub's pass, last first
+  FileServerStats stats_;
 };
 
 // The client's side. Both are one attempt at one server; choosing another replica is the

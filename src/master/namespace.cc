@@ -81,7 +81,12 @@ Namespace::Outcome Namespace::Create(const CreateFileCommand& c) {
                                 !std::all_of(c.node_set().begin(), c.node_set().end(), NameChar))) {
     return Outcome{.status = absl::InvalidArgumentError("bad node set: want [A-Za-z0-9._-]")};
   }
-  if (paths_.contains(c.path())) {
+  if (auto at = paths_.find(c.path()); at != paths_.end()) {
+    const FileInfo& existing = files_.at(at->second);
+    if (c.token() != 0 && existing.create_token == c.token() && !existing.sealed) {
+      CAIRN_SOMETIMES(probes_, true, "namespace.create-retried");
+      return Outcome{.status = absl::OkStatus(), .file = existing.id};
+    }
     return Outcome{.status = absl::AlreadyExistsError(absl::StrCat(c.path(), " exists"))};
   }
   const FileId id = next_file_++;
@@ -91,6 +96,7 @@ Namespace::Outcome Namespace::Create(const CreateFileCommand& c) {
   f.replication = c.replication();
   f.node_set = c.node_set();
   f.created_ns = c.now_ns();
+  f.create_token = c.token();
   paths_[c.path()] = id;
   return Outcome{.status = absl::OkStatus(), .file = id};
 }

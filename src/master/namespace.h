@@ -8,7 +8,8 @@
 // other files, which must match their recorded length and checksum. A sealed file never
 // changes. DeletePath removes a path: an open file goes (aborted); a sealed one goes unless a
 // snapshot holds it, in which case it stays, detached, until its last snapshot goes.
-// AbortFile removes an open file (its writer gave up or died).
+// AbortFile removes an open file (its writer gave up or died). A create retried with the
+// token of the open file at its path is answered with that file (its first answer was lost).
 //
 // Chunks: a chunk is live while a retained sealed file contains it; its reference count is
 // the number of such files. A chunk no live file contains is garbage, and so is every chunk
@@ -49,6 +50,7 @@ struct FileInfo {
   uint32_t replication = 0;
   std::string node_set;
   int64_t created_ns = 0;
+  uint64_t create_token = 0;  // the writer's, to answer a retried create
   std::vector<ChunkRef> chunks;  // in file order, once sealed
   uint64_t length = 0;
   std::set<std::string> snapshots;

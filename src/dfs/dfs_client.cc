@@ -1,0 +1,252 @@
+#include "src/dfs/dfs_client.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "src/base/check.h"
+#include "src/base/status.h"
+#include "src/dfs/file_server.h"
+#include "src/runtime/channel.h"
+#include "src/runtime/task_group.h"
+
+namespace cairn::dfs {
+namespace {
+
+// Worth asking another candidate: this one is not the master, or did not answer.
+bool TryAnotherMaster(const absl::Status& s) { return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s); }
+
+}  // namespace
+
+DfsClient::DfsClient(rpc::RpcNode& rpc, DfsClientOptions options) : rpc_(rpc), options_(std::move(options)) {
+  CAIRN_CHECK(!options_.masters.empty());
+  CAIRN_CHECK(options_.chunk_bytes > 0 && options_.chunk_bytes <= kChunkBytesMax);
+}
+
+template <typename Reply, typename Request>
+Task<absl::StatusOr<Reply>> DfsClient::CallMaster(std::string method, Request request, Instant deadline) {
+  Runtime& rt = rpc_.runtime();
+  absl::Status last = absl::DeadlineExceededError(absl::StrCat(method, ": no master answered in time"));
+  while (rt.Now() < deadline) {
+    const NodeId master = options_.masters[master_guess_ % options_.masters.size()];
+    // One attempt: a master call is not always safe to repeat (a create would find its own file).
+    const Instant until = std::min(deadline, rt.DeadlineAfter(options_.call_timeout));
+    absl::StatusOr<Reply> reply =
+        co_await rpc_.Call<Reply>(master, method, request, rpc::CallOptions{.deadline = until, .attempts_max = 1});
+    if (reply.ok() || !TryAnotherMaster(reply.status())) co_return reply;
+    last = reply.status();
+    ++master_guess_;
+    co_await rt.Sleep(options_.retry_backoff);
+  }
+  co_return absl::Status(last.code(), absl::StrCat(method, ": ", last.message()));
+}
+
+Task<absl::StatusOr<std::vector<NodeId>>> DfsClient::PutEverywhere(uint64_t file, ChunkId id, const std::string& data,
+                                                                   std::vector<NodeId> servers, uint32_t replication,
+                                                                   Instant deadline) {
+  std::vector<NodeId> durable;
+  std::set<NodeId> tried;
+  int replacements = 0;
+  absl::Status last = absl::UnavailableError("no server tried");
+  while (true) {
+    // The servers not yet tried, all at once.
+    std::vector<NodeId> batch;
+    for (NodeId s : servers) {
+      if (tried.insert(s).second) batch.push_back(s);
+    }
+    if (!batch.empty()) {
+      Channel<std::pair<NodeId, absl::Status>> done(rpc_.runtime().executor(), batch.size());
+      TaskGroup puts(rpc_.runtime().executor());
+      for (NodeId s : batch) {
+        // A coroutine lambda takes what it uses as parameters (captures would dangle).
+        puts.Spawn([](rpc::RpcNode& rpc, NodeId to, ChunkId chunk, std::string bytes, Instant until,
+                      Channel<std::pair<NodeId, absl::Status>>* out) -> Task<void> {
+          absl::Status put = co_await PutChunk(rpc, to, chunk, std::move(bytes), until);
+          (void)out->TrySend({to, std::move(put)});
+        }(rpc_, s, id, data, std::min(deadline, rpc_.runtime().DeadlineAfter(options_.call_timeout)), &done));
+      }
+      for (size_t answered = 0; answered < batch.size(); ++answered) {
+        absl::StatusOr<std::pair<NodeId, absl::Status>> r = co_await done.Receive(deadline);
+        if (!r.ok()) break;
+        if (r->second.ok()) {
+          durable.push_back(r->first);
+          stats_.bytes_sent += data.size();
+        } else {
+          last = absl::Status(r->second.code(), absl::StrCat("node ", r->first, ": ", r->second.message()));
+        }
+      }
+      puts.CancelAll();
+    }
+    if (durable.size() >= replication) break;
+    if (replacements >= options_.replacements_per_chunk_max || rpc_.runtime().Now() >= deadline) {
+      co_return absl::UnavailableError(absl::StrCat("chunk ", id.ToString(), " is durable on ", durable.size(), " of ",
+                                                    replication, " servers; last error: ", last.message()));
+    }
+    // Replacements for the servers that failed.
+    PlaceRequest place;
+    place.set_file(file);
+    place.set_count(static_cast<uint32_t>(replication - durable.size()));
+    for (NodeId s : tried) place.add_exclude(s);
+    absl::StatusOr<PlaceReply> placed = co_await CallMaster<PlaceReply>("dfs.place", place, deadline);
+    if (!placed.ok()) co_return placed.status();
+    if (placed->servers().empty()) {
+      co_await rpc_.runtime().Sleep(options_.retry_backoff);
+      tried.clear();  // every server was tried: try the ones that failed again
+      for (NodeId s : durable) tried.insert(s);
+      servers.clear();
+      ++replacements;
+      continue;
+    }
+    servers.assign(placed->servers().begin(), placed->servers().end());
+    replacements += placed->servers_size();
+    stats_.servers_replaced += placed->servers_size();
+  }
+  ++stats_.chunks_put;
+  co_return durable;
+}
+
+Task<absl::StatusOr<uint64_t>> DfsClient::WriteFile(std::string path, std::string data, uint32_t replication,
+                                                    std::string node_set) {
+  const Instant deadline = rpc_.runtime().DeadlineAfter(options_.operation_timeout);
+  CreateRequest create;
+  create.set_path(path);
+  create.set_replication(replication);
+  create.set_node_set(std::move(node_set));
+  create.set_token(rpc_.runtime().random().Next() | 1);  // a retry after a lost answer gets the same file
+  absl::StatusOr<CreateReply> created = co_await CallMaster<CreateReply>("dfs.create", create, deadline);
+  if (!created.ok()) co_return created.status();
+  const uint64_t file = created->file();
+  const std::vector<NodeId> servers(created->servers().begin(), created->servers().end());
+  const uint32_t r = static_cast<uint32_t>(servers.size());
+  SealRequest seal;
+  seal.set_file(file);
+  absl::Status failed;
+  for (uint64_t offset = 0, index = 0; offset < data.size(); offset += options_.chunk_bytes, ++index) {
+    const ChunkId id{file, static_cast<uint32_t>(index)};
+    std::string bytes = data.substr(offset, options_.chunk_bytes);
+    const ChunkSums sums = ComputeChunkSums(id, bytes);
+    absl::StatusOr<std::vector<NodeId>> held = co_await PutEverywhere(file, id, bytes, servers, r, deadline);
+    if (!held.ok()) {
+      failed = held.status();
+      break;
+    }
+    FileChunkProto* c = seal.add_chunks();
+    c->mutable_id()->set_file(id.file);
+    c->mutable_id()->set_index(id.index);
+    c->set_length(static_cast<uint32_t>(bytes.size()));
+    c->set_checksum(sums.chunk);
+    for (NodeId s : *held) c->add_servers(s);
+  }
+  if (failed.ok()) {
+    absl::StatusOr<SealReply> sealed = co_await CallMaster<SealReply>("dfs.seal", seal, deadline);
+    if (sealed.ok()) {
+      if (sealed->length() != data.size()) {
+        co_return absl::InternalError(absl::StrCat(path, ": sealed with ", sealed->length(), " bytes, written ", data.size()));
+      }
+      co_return file;
+    }
+    failed = sealed.status();
+  }
+  // Never sealed: abort it now rather than wait for the master's expiry (best effort).
+  AbortRequest abort;
+  abort.set_file(file);
+  (void)co_await CallMaster<AbortReply>("dfs.abort", abort, rpc_.runtime().DeadlineAfter(options_.call_timeout));
+  co_return absl::Status(failed.code(), absl::StrCat(path, ": ", failed.message()));
+}
+
+Task<absl::StatusOr<OpenReply>> DfsClient::Open(std::string path) {
+  OpenRequest request;
+  request.set_path(std::move(path));
+  co_return co_await CallMaster<OpenReply>("dfs.open", request, rpc_.runtime().DeadlineAfter(options_.operation_timeout));
+}
+
+Task<absl::StatusOr<std::string>> DfsClient::Read(const OpenReply& file, uint64_t offset, uint64_t length) {
+  if (offset > file.length() || length > file.length() - offset) {
+    co_return absl::OutOfRangeError(absl::StrCat("read of [", offset, ", +", length, ") past the end of file ", file.file(),
+                                                 " (", file.length(), " bytes)"));
+  }
+  const Instant deadline = rpc_.runtime().DeadlineAfter(options_.operation_timeout);
+  std::string out;
+  out.reserve(length);
+  uint64_t chunk_start = 0;
+  for (const FileChunkProto& c : file.chunks()) {
+    const uint64_t chunk_end = chunk_start + c.length();
+    const uint64_t lo = std::max(offset, chunk_start), hi = std::min(offset + length, chunk_end);
+    if (lo < hi) {
+      const ChunkRef ref{ChunkId{c.id().file(), c.id().index()}, c.length(), c.checksum()};
+      // The copies in a random order, so reads spread over them.
+      std::vector<NodeId> servers(c.servers().begin(), c.servers().end());
+      for (size_t i = servers.size(); i > 1; --i) std::swap(servers[i - 1], servers[rpc_.runtime().random().Uniform(i)]);
+      absl::Status last = absl::UnavailableError("the master knows no healthy copy");
+      bool got = false;
+      for (NodeId s : servers) {
+        const Instant until = std::min(deadline, rpc_.runtime().DeadlineAfter(options_.call_timeout));
+        absl::StatusOr<std::string> bytes = co_await ReadChunk(rpc_, s, ref, lo - chunk_start, hi - lo, until);
+        if (bytes.ok()) {
+          out += *bytes;
+          got = true;
+          break;
+        }
+        last = bytes.status();
+        ++stats_.reads_failed_over;
+        if (absl::IsDataLoss(last) || absl::IsNotFound(last)) {
+          // A copy that is damaged or gone: the master has its server check it.
+          ReportBadRequest report;
+          *report.mutable_id() = c.id();
+          report.set_server(s);
+          report.set_error(std::string(last.message()));
+          ++stats_.bad_copies_reported;
+          (void)co_await CallMaster<ReportBadReply>("dfs.report_bad", report,
+                                                    rpc_.runtime().DeadlineAfter(options_.call_timeout));
+        }
+      }
+      if (!got) {
+        co_return absl::Status(last.code(), absl::StrCat("file ", file.file(), ", chunk ", ref.id.ToString(),
+                                                         ": no copy could be read (", servers.size(),
+                                                         " tried); last error: ", last.message()));
+      }
+    }
+    chunk_start = chunk_end;
+  }
+  CAIRN_CHECK_EQ(out.size(), length);
+  co_return out;
+}
+
+Task<absl::StatusOr<std::string>> DfsClient::ReadFile(std::string path) {
+  absl::StatusOr<OpenReply> file = co_await Open(std::move(path));
+  if (!file.ok()) co_return file.status();
+  co_return co_await Read(*file, 0, file->length());
+}
+
+Task<absl::Status> DfsClient::Delete(std::string path) {
+  DeleteRequest request;
+  request.set_path(std::move(path));
+  co_return (co_await CallMaster<DeleteReply>("dfs.delete", request,
+                                              rpc_.runtime().DeadlineAfter(options_.operation_timeout)))
+      .status();
+}
+
+Task<absl::StatusOr<ListReply>> DfsClient::List(std::string prefix) {
+  ListRequest request;
+  request.set_prefix(std::move(prefix));
+  co_return co_await CallMaster<ListReply>("dfs.list", request, rpc_.runtime().DeadlineAfter(options_.operation_timeout));
+}
+
+Task<absl::Status> DfsClient::Snapshot(std::string name, std::vector<std::string> paths) {
+  SnapshotRequest request;
+  request.set_name(std::move(name));
+  for (std::string& p : paths) request.add_paths(std::move(p));
+  co_return (co_await CallMaster<SnapshotReply>("dfs.snapshot", request,
+                                                rpc_.runtime().DeadlineAfter(options_.operation_timeout)))
+      .status();
+}
+
+Task<absl::Status> DfsClient::DeleteSnapshot(std::string name) {
+  DeleteSnapshotRequest request;
+  request.set_name(std::move(name));
+  co_return (co_await CallMaster<DeleteSnapshotReply>("dfs.delete_snapshot", request,
+                                                      rpc_.runtime().DeadlineAfter(options_.operation_timeout)))
+      .status();
+}
+
+}  // namespace cairn::dfs
