@@ -27,7 +27,7 @@ RULES=(
   'sim/check: src/base'
   'sim/core: src/base src/runtime'
   'fault: src/base src/runtime sim/core'
-  'sim/harness: src/base src/runtime src/rpc src/storage src/format src/lsm src/journal src/demo sim/core sim/check fault'
+  'sim/harness: src/base src/runtime src/rpc src/storage src/format src/lsm src/journal src/dfs src/master src/demo sim/core sim/check fault'
   'tools: *'
   'tests: *'
   'bench: *'

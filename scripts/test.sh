@@ -28,6 +28,7 @@ stage "runtime contract" "$root/scripts/check_runtime_contract.sh" --self-test
 stage "layering" "$root/scripts/check_layering.sh" --self-test
 stage "tests" ctest --test-dir "$root/build" --output-on-failure -j 2 --timeout 900
 stage "determinism across processes" "$root/scripts/determinism_check.sh" "$root/build/tools/cairn" 1 2 3 42
+stage "determinism, the DFS workload" "$root/scripts/determinism_check.sh" "$root/build/tools/cairn" 1 2 -- -w dfs
 stage "determinism, storage faults" "$root/scripts/determinism_check.sh" "$root/build/tools/cairn" 7 8 \
   -- --scenario "$root/sim/scenarios/storage.scenario"
 stage "regression seeds (traces/)" "$root/scripts/replay_traces.sh" "$root/build/tools/cairn"

@@ -9,5 +9,6 @@ namespace cairn::sim {
 const WorkloadInfo& RegisterWorkloadInfo();  // the demo register (src/demo)
 const WorkloadInfo& JournalWorkloadInfo();   // a Raft journal stream (src/journal)
 const WorkloadInfo& EngineWorkloadInfo();    // the shard engine on one node's disk (src/lsm)
+const WorkloadInfo& DfsWorkloadInfo();       // the file system (src/dfs, src/master)
 
 }  // namespace cairn::sim

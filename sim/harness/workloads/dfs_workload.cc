@@ -1,0 +1,410 @@
+// The file system (src/dfs, src/master, docs/dfs.md) as a workload.
+//
+// Three journal nodes hold the master's stream; one master node runs the master (restarted
+// where it crashes: it fences the stream again and replays it); four file servers hold chunks
+// (R = 3) and heartbeat, scrub and repair; two clients write files of a few small chunks at new
+// paths, read back files they wrote, delete some. An auditor, once the faults have healed and
+// repair has had `settle` to work, reads every file that should exist.
+// Checked:
+//  - exact-reads (invariant 5): a read that succeeds returns exactly the bytes written at that
+//    path (paths are never reused, so a path has one content), whoever served it;
+//  - no-lost-file: every file whose write was acknowledged and that was not deleted reads back
+//    exactly at the audit;
+//  - re-protected (liveness): at the audit the master counts every chunk of every sealed file
+//    at R healthy copies;
+//  - liveness: after healing, each client completes an operation.
+// Operations: kWrite writes a new file, kRead reads one, kCas deletes one, kAppend creates or
+// deletes a snapshot (the history's kinds, so tapes and shrinking work as for every workload;
+// no linearizability model is checked).
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "sim/harness/workloads/workloads.h"
+#include "src/dfs/chunk_store.h"
+#include "src/dfs/dfs_client.h"
+#include "src/dfs/file_server.h"
+#include "src/journal/journal_node.h"
+#include "src/master/master_service.h"
+#include "src/rpc/rpc_node.h"
+#include "src/runtime/task_group.h"
+
+namespace cairn::sim {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr int kJournalNodes = 3;
+constexpr int kFileServers = 4;
+constexpr int kClients = 2;
+constexpr int kAuditorProcess = 100;
+constexpr size_t kAuditReaders = 4;
+constexpr int kAuditAttempts = 3;  // reads of one file before the auditor calls it lost
+constexpr uint32_t kReplication = 3;
+constexpr uint32_t kChunkBytes = 16u << 10;  // small chunks: files of several, quickly
+constexpr size_t kFileBytesMax = 5 * kChunkBytes;
+const char kMasterStream[] = "dfs-master";
+
+struct Written {
+  std::string data;
+  bool acked = false;    // WriteFile succeeded
+  bool deleted = false;  // a delete succeeded (or may have: see deleting)
+  bool deleting = false;  // a delete was tried and its outcome is unknown
+};
+
+class DfsWorkload final : public Workload {
+ public:
+  explicit DfsWorkload(const Scenario&) {}
+
+  void Setup(WorkloadContext& ctx) override {
+    ctx_ = &ctx;
+    for (int i = 0; i < kJournalNodes; ++i) {
+      journal_nodes_.push_back(ctx.world.AddNode(absl::StrCat("j", i), [this](Runtime& rt) { return JournalServer(rt); }));
+    }
+    master_ = ctx.world.AddNode("master", [this](Runtime& rt) { return Master(rt); });
+    for (int i = 0; i < kFileServers; ++i) {
+      file_servers_.push_back(ctx.world.AddNode(absl::StrCat("f", i), [this](Runtime& rt) { return FileServerNode(rt); }));
+    }
+    ctx.servers = journal_nodes_;
+    ctx.servers.push_back(master_);
+    ctx.servers.insert(ctx.servers.end(), file_servers_.begin(), file_servers_.end());
+    ctx.nodes = ctx.servers;
+    stop_at_ = ctx.end - seconds(1);
+    audit_at_ = ctx.chaos_end + (ctx.end - ctx.chaos_end) / 2;
+    for (int c = 0; c < kClients; ++c) {
+      ctx.nodes.push_back(ctx.world.AddNode(absl::StrCat("client", c), [this, c](Runtime& rt) { return Client(rt, c); }));
+    }
+    ctx.nodes.push_back(ctx.world.AddNode("auditor", [this](Runtime& rt) { return Auditor(rt); }));
+    // The journal keeps its promises with one of three disks corrupted; the file servers with
+    // R - 1 of them. One at a time keeps both.
+    ctx.corruptible_servers_max = 1;
+    ctx.nodes_description = absl::StrCat(kJournalNodes, " journal nodes, a master, ", kFileServers, " file servers (R=",
+                                         kReplication, "), ", kClients, " clients, an auditor");
+  }
+
+  std::vector<CheckResult> Check(WorkloadContext& ctx) override;
+  std::vector<Figure> Figures() const override;
+
+ private:
+  Task<void> JournalServer(Runtime& rt);
+  Task<void> Master(Runtime& rt);
+  Task<void> FileServerNode(Runtime& rt);
+  Task<void> Client(Runtime& rt, int process);
+  Task<void> Auditor(Runtime& rt);
+  dfs::DfsClientOptions ClientOptions() const {
+    dfs::DfsClientOptions o;
+    o.masters = {master_};
+    o.chunk_bytes = kChunkBytes;
+    o.call_timeout = seconds(1);
+    o.operation_timeout = seconds(4);
+    return o;
+  }
+  // A successful read of `path` returned `got`.
+  void CheckRead(const std::string& path, const std::string& got, const char* who);
+
+  WorkloadContext* ctx_ = nullptr;
+  std::vector<NodeId> journal_nodes_, file_servers_;
+  NodeId master_ = kNoNode;
+  Instant stop_at_{}, audit_at_{};
+  std::map<std::string, Written> files_;  // by path
+  master::MasterService* master_service_ = nullptr;  // while the master node runs
+  std::map<NodeId, dfs::FileServer*> live_servers_;
+  CheckResult exact_{"exact-reads"};
+  CheckResult lost_{"no-lost-file"};
+  bool audited_ = false;
+  uint64_t audited_files_ = 0;
+  master::DfsMaster::Protection protection_at_audit_;
+  bool protection_known_ = false;
+  uint64_t writes_ok_ = 0, writes_failed_ = 0, reads_ok_ = 0, reads_failed_ = 0, deletes_ok_ = 0, snapshot_ops_ = 0;
+  uint64_t bytes_written_ = 0, master_terms_ = 0, copies_ = 0, garbage_removed_ = 0, damage_found_ = 0;
+};
+
+Task<void> DfsWorkload::JournalServer(Runtime& rt) {
+  rpc::RpcNode rpc(rt);
+  journal::JournalNodeOptions options = journal::JournalNodeOptions::FromKnobs(rt.knobs());
+  std::string root = "journal";
+  auto node = co_await journal::JournalNode::Open(rt, rpc, std::move(root), options);
+  if (!node.ok()) {
+    rt.Log(absl::StrCat("journal node cannot open: ", node.status().ToString()));
+    co_return;  // a disk fault at recovery: the nemesis restarts us
+  }
+  std::string stream = kMasterStream;
+  if (!(co_await (*node)->CreateStream(std::move(stream), journal_nodes_)).ok()) co_return;
+  (*node)->RegisterMethods();
+  rpc.Start();
+  (*node)->Start();
+  absl::Status failed = co_await (*node)->Failed();
+  rt.Log(absl::StrCat("journal node exits after a storage failure: ", failed.ToString()));
+}
+
+Task<void> DfsWorkload::Master(Runtime& rt) {
+  rpc::RpcNode rpc(rt);
+  master::MasterServiceOptions options;
+  options.stream = kMasterStream;
+  options.journal.replicas = journal_nodes_;
+  options.journal.operation_timeout = seconds(3);
+  options.master.default_replication = kReplication;
+  options.master.suspect_after = seconds(2);
+  options.master.dead_after = seconds(4);
+  options.master.repair_interval = milliseconds(300);
+  options.master.open_file_ttl = seconds(10);
+  options.master.call_timeout = seconds(2);
+  master::MasterService service(rpc, options, Probes(rt));
+  service.RegisterMethods();
+  rpc.Start();
+  master_service_ = &service;
+  struct Unlist {
+    DfsWorkload* self;
+    master::MasterService* service;
+    ~Unlist() {
+      self->master_service_ = nullptr;
+      self->master_terms_ += service->terms();
+    }
+  } unlist{this, &service};
+  co_await service.Run();
+}
+
+Task<void> DfsWorkload::FileServerNode(Runtime& rt) {
+  rpc::RpcNode rpc(rt);
+  auto store = co_await dfs::ChunkStore::Open(rt.disk(), "chunks", Probes(rt));
+  if (!store.ok()) {
+    rt.Log(absl::StrCat("chunk store cannot open: ", store.status().ToString()));
+    co_return;
+  }
+  dfs::FileServerOptions options;
+  options.masters = {master_};
+  options.heartbeat_interval = milliseconds(500);
+  options.scrub_interval = milliseconds(100);
+  options.call_timeout = seconds(1);
+  dfs::FileServer server(rpc, **store, options);
+  server.RegisterMethods();
+  rpc.Start();
+  live_servers_[rt.node_id()] = &server;
+  struct Unlist {
+    DfsWorkload* self;
+    NodeId id;
+    dfs::FileServer* server;
+    ~Unlist() {
+      self->live_servers_.erase(id);
+      self->copies_ += server->stats().copies;
+      self->garbage_removed_ += server->stats().garbage_removed;
+      self->damage_found_ += server->stats().damaged_found;
+    }
+  } unlist{this, rt.node_id(), &server};
+  co_await server.Run();
+}
+
+void DfsWorkload::CheckRead(const std::string& path, const std::string& got, const char* who) {
+  auto it = files_.find(path);
+  if (it == files_.end()) {
+    exact_.Violate(absl::StrCat(who, " read ", path, ", which nobody wrote"), ctx_->world.Now());
+  } else if (got != it->second.data) {
+    exact_.Violate(absl::StrCat(who, " read ", got.size(), " bytes of ", path, " that differ from the ",
+                                it->second.data.size(), " written"),
+                   ctx_->world.Now());
+  }
+}
+
+Task<void> DfsWorkload::Client(Runtime& rt, int process) {
+  rpc::RpcNode rpc(rt);
+  rpc.Start();
+  dfs::DfsClient client(rpc, ClientOptions());
+  std::vector<std::string> mine;  // paths this client wrote (acked or not)
+  std::vector<std::string> snapshots;  // its snapshots, oldest first
+  for (int n = 0; rt.Now() < stop_at_; ++n) {
+    const uint64_t draw = rt.random().Uniform(10);
+    OpKind kind = mine.empty() || draw < 4 ? OpKind::kWrite
+                  : draw < 8             ? OpKind::kRead
+                  : draw < 9             ? OpKind::kCas
+                                         : OpKind::kAppend;
+    std::string key = mine.empty() ? "" : mine[rt.random().Uniform(mine.size())];
+    if (!co_await ctx_->NextOp(rt, process, kind, key)) co_return;
+    if (kind == OpKind::kWrite) {
+      key = absl::StrCat("/c", process, "/f", n);
+      // Now and then an empty file: a seal with no chunks.
+      const size_t bytes = rt.random().Uniform(20) == 0 ? 0 : rt.random().Uniform(kFileBytesMax + 1);
+      std::string data(bytes, '\0');
+      Random fill(rt.random().Next());  // its own stream: one draw in the trace, not one per byte
+      for (char& ch : data) ch = static_cast<char>(fill.Uniform(256));
+      files_[key].data = data;
+      mine.push_back(key);
+      const uint64_t op = ctx_->history.Invoke(process, OpKind::kWrite, key, std::to_string(bytes), ctx_->world.Now());
+      absl::StatusOr<uint64_t> file = co_await client.WriteFile(key, std::move(data));
+      if (file.ok()) {
+        files_[key].acked = true;
+        ++writes_ok_;
+        bytes_written_ += bytes;
+        ctx_->history.Complete(op, OpOutcome::kOk, std::nullopt, ctx_->world.Now());
+        ctx_->Completed(process);
+      } else {
+        ++writes_failed_;
+        ctx_->history.Complete(op, OpOutcome::kInfo, std::nullopt, ctx_->world.Now(), file.status().ToString());
+      }
+    } else if (kind == OpKind::kRead && files_.contains(key)) {
+      const uint64_t op = ctx_->history.Invoke(process, OpKind::kRead, key, std::nullopt, ctx_->world.Now());
+      absl::StatusOr<std::string> got = co_await client.ReadFile(key);
+      if (got.ok()) {
+        CheckRead(key, *got, "a client");
+        ++reads_ok_;
+        ctx_->history.Complete(op, OpOutcome::kOk, std::nullopt, ctx_->world.Now());
+        ctx_->Completed(process);
+      } else {
+        ++reads_failed_;
+        ctx_->history.Complete(op, OpOutcome::kFail, std::nullopt, ctx_->world.Now(), got.status().ToString());
+      }
+    } else if (kind == OpKind::kCas && files_.contains(key) && rt.Now() < audit_at_) {  // the audit's files stay
+      const uint64_t op = ctx_->history.Invoke(process, OpKind::kCas, key, std::nullopt, ctx_->world.Now());
+      files_[key].deleting = true;
+      absl::Status deleted = co_await client.Delete(key);
+      if (deleted.ok()) {
+        files_[key].deleted = true;
+        ++deletes_ok_;
+        ctx_->history.Complete(op, OpOutcome::kOk, std::nullopt, ctx_->world.Now());
+        ctx_->Completed(process);
+      } else {
+        ctx_->history.Complete(op, OpOutcome::kInfo, std::nullopt, ctx_->world.Now(), deleted.ToString());
+      }
+    } else if (kind == OpKind::kAppend) {
+      // A snapshot of a few of its files, or the delete of its oldest snapshot: a file deleted
+      // while a snapshot holds it stays (detached) until the snapshot goes.
+      const uint64_t op = ctx_->history.Invoke(process, OpKind::kAppend, key, std::nullopt, ctx_->world.Now());
+      absl::Status s;
+      if (snapshots.size() < 3 && rt.random().Chance(0.7)) {
+        std::string name = absl::StrCat("s", process, "-", n);
+        std::vector<std::string> paths;
+        for (int i = 0; i < 3; ++i) paths.push_back(mine[rt.random().Uniform(mine.size())]);
+        std::sort(paths.begin(), paths.end());
+        paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+        s = co_await client.Snapshot(name, std::move(paths));
+        snapshots.push_back(std::move(name));  // even if unknown: its delete is tried later
+      } else if (!snapshots.empty()) {
+        s = co_await client.DeleteSnapshot(snapshots.front());
+        snapshots.erase(snapshots.begin());
+      }
+      if (s.ok()) {
+        ++snapshot_ops_;
+        ctx_->history.Complete(op, OpOutcome::kOk, std::nullopt, ctx_->world.Now());
+        ctx_->Completed(process);
+      } else {
+        ctx_->history.Complete(op, OpOutcome::kInfo, std::nullopt, ctx_->world.Now(), s.ToString());
+      }
+    }
+    co_await rt.Sleep(milliseconds(20 + static_cast<int64_t>(rt.random().Uniform(60))));
+  }
+}
+
+Task<void> DfsWorkload::Auditor(Runtime& rt) {
+  co_await rt.Sleep(audit_at_ - rt.Now());
+  rpc::RpcNode rpc(rt);
+  rpc.Start();
+  if (master_service_ != nullptr && master_service_->master() != nullptr) {
+    protection_at_audit_ = master_service_->master()->CheckProtection();
+    protection_known_ = true;
+  }
+  std::vector<std::string> paths;
+  for (const auto& [path, w] : files_) {
+    if (w.acked && !w.deleted && !w.deleting) paths.push_back(path);
+  }
+  audited_files_ = paths.size();
+  // A few readers at once: fault points stay on after the heal (a lost reply costs an RPC
+  // attempt's timeout), and the audit must end within the healed phase.
+  TaskGroup readers(rt.executor());
+  size_t next = 0, running = kAuditReaders;
+  for (size_t r = 0; r < kAuditReaders; ++r) {
+    readers.Spawn([](DfsWorkload* self, rpc::RpcNode& node, std::vector<std::string>* todo, size_t* at,
+                     size_t* live) -> Task<void> {
+      dfs::DfsClient client(node, self->ClientOptions());
+      while (*at < todo->size()) {
+        const std::string path = (*todo)[(*at)++];
+        absl::StatusOr<std::string> got = absl::UnknownError("not read");
+        for (int attempt = 0; attempt < kAuditAttempts && !got.ok(); ++attempt) got = co_await client.ReadFile(path);
+        const Written& w = self->files_[path];
+        if (got.ok()) {
+          self->CheckRead(path, *got, "the auditor");
+        } else if (!w.deleting) {
+          self->lost_.Violate(absl::StrCat(path, " (", w.data.size(), " bytes, acknowledged) cannot be read: ",
+                                           got.status().ToString()),
+                              self->ctx_->world.Now());
+        }
+      }
+      --*live;
+    }(this, rpc, &paths, &next, &running));
+  }
+  while (running > 0) co_await rt.Sleep(milliseconds(50));
+  audited_ = true;
+  ctx_->Completed(kAuditorProcess);
+}
+
+std::vector<CheckResult> DfsWorkload::Check(WorkloadContext& ctx) {
+  std::vector<CheckResult> out = {exact_, lost_};
+  CheckResult protected_check{"re-protected"};
+  protected_check.liveness = true;
+  if (!protection_known_) {
+    protected_check.Violate("no master was serving when the audit began");
+  } else if (protection_at_audit_.under_replicated > 0) {
+    protected_check.Violate(absl::StrCat(protection_at_audit_.under_replicated, " of ", protection_at_audit_.chunks,
+                                         " chunks were short of R healthy copies at the audit (", protection_at_audit_.lost,
+                                         " with none): ", absl::StrJoin(protection_at_audit_.examples, "; ")));
+  }
+  out.push_back(protected_check);
+  std::vector<std::pair<int, std::string>> live;
+  for (int c = 0; c < kClients; ++c) live.emplace_back(c, absl::StrCat("client ", c));
+  live.emplace_back(kAuditorProcess, "the auditor");
+  CheckResult liveness = ctx.Liveness(live, ctx.chaos_end);
+  if (!audited_) liveness.Violate("the audit did not finish");
+  out.push_back(liveness);
+  return out;
+}
+
+std::vector<Figure> DfsWorkload::Figures() const {
+  // The nodes still running count too.
+  uint64_t terms = master_terms_, copies = copies_, garbage = garbage_removed_, damage = damage_found_;
+  if (master_service_ != nullptr) terms += master_service_->terms();
+  for (const auto& [id, server] : live_servers_) {
+    copies += server->stats().copies;
+    garbage += server->stats().garbage_removed;
+    damage += server->stats().damaged_found;
+  }
+  return {{"files written", writes_ok_},
+          {"writes failed", writes_failed_},
+          {"bytes written", bytes_written_},
+          {"reads", reads_ok_},
+          {"reads failed", reads_failed_},
+          {"deletes", deletes_ok_},
+          {"snapshots created or deleted", snapshot_ops_},
+          {"files audited", audited_files_},
+          {"master terms", terms},
+          {"chunks copied by repair", copies},
+          {"garbage chunks removed", garbage},
+          {"damaged copies found", damage}};
+}
+
+}  // namespace
+
+const WorkloadInfo& DfsWorkloadInfo() {
+  static const WorkloadInfo info = [] {
+    WorkloadInfo w;
+    w.name = "dfs";
+    w.title = "file system (master over a journal stream, 4 file servers, R=3)";
+    w.description =
+        "The DFS (docs/dfs.md): a master whose namespace lives in a journal stream on 3 journal\n"
+        "nodes, 4 file servers holding chunks (R=3) that heartbeat, scrub and repair, 2 clients\n"
+        "writing, reading and deleting files, and an auditor reading every file after the heal.\n"
+        "Checks: exact-reads (invariant 5), no-lost-file, re-protected, liveness.";
+    w.probe_dirs = {"src/dfs", "src/master"};
+    w.knob_prefixes = {"rpc_", "net_", "log_", "raft_", "nodelog_"};
+    w.chaos = seconds(10);
+    w.heal = seconds(10);
+    for (int k = 0; k < static_cast<int>(fault::FaultKind::kCount); ++k) {
+      w.fault_kinds.push_back(static_cast<fault::FaultKind>(k));
+    }
+    w.make = [](const Scenario& s) { return std::make_unique<DfsWorkload>(s); };
+    return w;
+  }();
+  return info;
+}
+
+}  // namespace cairn::sim

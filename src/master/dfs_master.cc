@@ -1,0 +1,550 @@
+#include "src/master/dfs_master.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "src/base/check.h"
+#include "src/base/status.h"
+#include "src/runtime/assertions.h"
+
+namespace cairn::master {
+namespace {
+
+using dfs::ChunkId;
+using dfs::ChunkIdProto;
+
+ChunkIdProto ToProto(ChunkId id) {
+  ChunkIdProto p;
+  p.set_file(id.file);
+  p.set_index(id.index);
+  return p;
+}
+
+ChunkId FromProto(const ChunkIdProto& p) { return ChunkId{p.file(), p.index()}; }
+
+absl::Status Stopped(const absl::Status& why) {
+  return absl::UnavailableError(absl::StrCat("this master stopped (", why.message(), "): ask the master again"));
+}
+
+}  // namespace
+
+DfsMaster::DfsMaster(Runtime& rt, rpc::RpcNode& rpc, lsm::Journal& journal, DfsMasterOptions options, Probes probes)
+    : rt_(rt),
+      rpc_(rpc),
+      journal_(journal),
+      options_(options),
+      probes_(probes),
+      ns_(probes),
+      applied_(rt.executor()),
+      failed_(rt.executor()),
+      tasks_(rt.executor()) {}
+
+DfsMaster::~DfsMaster() = default;
+
+Task<absl::StatusOr<std::unique_ptr<DfsMaster>>> DfsMaster::Open(Runtime& rt, rpc::RpcNode& rpc, lsm::Journal& journal,
+                                                                 DfsMasterOptions options, Probes probes) {
+  std::unique_ptr<DfsMaster> m(new DfsMaster(rt, rpc, journal, options, probes));
+  CO_RETURN_IF_ERROR(co_await m->Replay());
+  co_return m;
+}
+
+Task<absl::Status> DfsMaster::Replay() {
+  uint64_t at = journal_.start();
+  if (at != 1) {
+    // Nothing trims the master's stream yet (no checkpoint of the namespace exists): a stream
+    // that does not start at its first record lost commands.
+    co_return absl::DataLossError(absl::StrCat("the master's stream starts at ", at, ", not 1: commands are missing"));
+  }
+  while (true) {
+    absl::StatusOr<std::vector<lsm::JournalRecord>> records = co_await journal_.Read(at, options_.replay_read_bytes);
+    if (!records.ok()) co_return records.status();
+    if (records->empty()) break;
+    for (const lsm::JournalRecord& r : *records) {
+      if (r.position != at) {
+        co_return absl::DataLossError(absl::StrCat("the master's stream jumps from ", at, " to ", r.position));
+      }
+      NamespaceCommand command;
+      if (!command.ParseFromString(r.payload)) {
+        co_return absl::DataLossError(absl::StrCat("the master's stream holds no command at ", at));
+      }
+      (void)ns_.Apply(command);  // a refused command was refused the first time too
+      ++stats_.replayed;
+      ++at;
+    }
+  }
+  if (at != journal_.next_position()) {
+    co_return absl::DataLossError(
+        absl::StrCat("the master's stream read to ", at, " but its writer appends at ", journal_.next_position()));
+  }
+  next_apply_ = at;
+  for (const auto& [id, file] : ns_.files()) {
+    if (!file.sealed) open_since_[id] = rt_.Now();
+  }
+  if (std::string broken = ns_.CheckInvariants(); !broken.empty()) {
+    co_return absl::InternalError(absl::StrCat("the replayed namespace is inconsistent: ", broken));
+  }
+  co_return absl::OkStatus();
+}
+
+void DfsMaster::Start() { tasks_.Spawn(RepairLoop()); }
+
+Task<absl::Status> DfsMaster::Failed() {
+  while (failure_.ok()) co_await failed_.Wait();
+  co_return failure_;
+}
+
+void DfsMaster::Fail(absl::Status s) {
+  if (!failure_.ok()) return;
+  CAIRN_CHECK(!s.ok());
+  failure_ = std::move(s);
+  rt_.Log(absl::StrCat("dfs master stops: ", failure_.ToString()));
+  failed_.NotifyAll();
+  applied_.NotifyAll();
+}
+
+absl::Status DfsMaster::Serving() const { return failure_.ok() ? absl::OkStatus() : Stopped(failure_); }
+
+Task<absl::StatusOr<Namespace::Outcome>> DfsMaster::Commit(NamespaceCommand command) {
+  CO_RETURN_IF_ERROR(Serving());
+  std::string payload;
+  CAIRN_CHECK(command.SerializeToString(&payload));
+  absl::StatusOr<uint64_t> at = co_await journal_.Append(std::move(payload));
+  if (!at.ok()) {
+    // Refused (another master fenced the stream) or unanswered (it may be in the stream): the
+    // state here can no longer follow the stream.
+    Fail(at.status());
+    co_return Stopped(failure_);
+  }
+  if (!failure_.ok()) co_return Stopped(failure_);
+  CAIRN_CHECK_GE(*at, next_apply_);
+  appended_.emplace(*at, std::move(command));
+  ApplyReady();
+  while (!outcomes_.contains(*at)) {
+    if (!failure_.ok()) co_return Stopped(failure_);
+    co_await applied_.Wait();
+  }
+  Namespace::Outcome outcome = std::move(outcomes_[*at]);
+  outcomes_.erase(*at);
+  co_return outcome;
+}
+
+void DfsMaster::ApplyReady() {
+  bool any = false;
+  while (!appended_.empty() && appended_.begin()->first == next_apply_) {
+    auto node = appended_.extract(appended_.begin());
+    Namespace::Outcome outcome = ns_.Apply(node.mapped());
+    ++stats_.commands;
+    if (!outcome.status.ok()) ++stats_.commands_refused;
+    const NamespaceCommand& c = node.mapped();
+    if (c.has_create() && outcome.status.ok()) open_since_[outcome.file] = rt_.Now();
+    if (c.has_seal() || c.has_abort()) open_since_.erase(c.has_seal() ? c.seal().file() : c.abort().file());
+    outcomes_.emplace(next_apply_, std::move(outcome));
+    ++next_apply_;
+    any = true;
+  }
+  if (any) applied_.NotifyAll();
+}
+
+bool DfsMaster::Alive(NodeId server) const {
+  auto it = servers_.find(server);
+  return it != servers_.end() && !it->second.dead;
+}
+
+bool DfsMaster::Placeable(NodeId server) const {
+  auto it = servers_.find(server);
+  return it != servers_.end() && !it->second.dead && rt_.Now() - it->second.last_heard < options_.suspect_after;
+}
+
+std::vector<NodeId> DfsMaster::Pick(size_t count, const std::set<NodeId>& exclude, const std::string& node_set) {
+  struct Candidate {
+    size_t load;
+    uint64_t draw;
+    NodeId id;
+    bool in_set;
+  };
+  std::vector<Candidate> candidates;
+  for (const auto& [id, s] : servers_) {
+    if (exclude.contains(id) || !Placeable(id)) continue;
+    candidates.push_back({s.held.size(), rt_.random().Next(), id, !node_set.empty() && s.node_set == node_set});
+  }
+  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.in_set != b.in_set) return a.in_set;  // one in the asked-for set first
+    return std::tie(a.load, a.draw) < std::tie(b.load, b.draw);
+  });
+  std::vector<NodeId> out;
+  for (const Candidate& c : candidates) {
+    if (out.size() == count) break;
+    out.push_back(c.id);
+    if (c.in_set) {
+      // Only the first needs to be in the set: the rest are the least loaded of all.
+      std::stable_sort(candidates.begin() + 1, candidates.end(), [](const Candidate& a, const Candidate& b) {
+        return std::tie(a.load, a.draw) < std::tie(b.load, b.draw);
+      });
+    }
+  }
+  return out;
+}
+
+Task<absl::StatusOr<dfs::CreateReply>> DfsMaster::Create(dfs::CreateRequest request) {
+  CO_RETURN_IF_ERROR(Serving());
+  const uint32_t replication = request.replication() == 0 ? options_.default_replication : request.replication();
+  // What the namespace would refuse, refused before it costs an append.
+  CO_RETURN_IF_ERROR(Namespace::ValidatePath(request.path()));
+  if (const FileInfo* f = ns_.Lookup(request.path());
+      f != nullptr && (request.token() == 0 || f->create_token != request.token())) {
+    co_return absl::AlreadyExistsError(absl::StrCat(request.path(), ": exists"));
+  }
+  std::vector<NodeId> servers = Pick(replication, {}, request.node_set());
+  if (servers.size() < replication) {
+    co_return absl::UnavailableError(absl::StrCat("a file of replication ", replication, " needs as many servers; ",
+                                                  servers.size(), " can take new chunks now"));
+  }
+  NamespaceCommand command;
+  CreateFileCommand* c = command.mutable_create();
+  c->set_path(request.path());
+  c->set_replication(replication);
+  c->set_node_set(request.node_set());
+  c->set_token(request.token());
+  c->set_now_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(rt_.Now().time_since_epoch()).count());
+  absl::StatusOr<Namespace::Outcome> outcome = co_await Commit(std::move(command));
+  if (!outcome.ok()) co_return outcome.status();
+  CO_RETURN_IF_ERROR(outcome->status);
+  dfs::CreateReply reply;
+  reply.set_file(outcome->file);
+  for (NodeId s : servers) reply.add_servers(s);
+  co_return reply;
+}
+
+Task<absl::StatusOr<dfs::PlaceReply>> DfsMaster::Place(dfs::PlaceRequest request) {
+  CO_RETURN_IF_ERROR(Serving());
+  const FileInfo* file = ns_.File(request.file());
+  if (file == nullptr || file->sealed) {
+    co_return absl::NotFoundError(absl::StrCat("file ", request.file(), " is not open"));
+  }
+  if (request.count() > kReplicationMax) {
+    co_return absl::InvalidArgumentError(absl::StrCat("asked for ", request.count(), " servers; at most ", kReplicationMax));
+  }
+  const std::set<NodeId> exclude(request.exclude().begin(), request.exclude().end());
+  dfs::PlaceReply reply;
+  for (NodeId s : Pick(request.count(), exclude, "")) reply.add_servers(s);
+  co_return reply;
+}
+
+Task<absl::StatusOr<dfs::SealReply>> DfsMaster::Seal(dfs::SealRequest request) {
+  CO_RETURN_IF_ERROR(Serving());
+  const FileInfo* file = ns_.File(request.file());
+  if (file == nullptr) co_return absl::NotFoundError(absl::StrCat("no file ", request.file()));
+  const uint32_t replication = file->replication;
+  NamespaceCommand command;
+  SealFileCommand* c = command.mutable_seal();
+  c->set_file(request.file());
+  for (const dfs::FileChunkProto& chunk : request.chunks()) {
+    const bool is_new = chunk.id().file() == request.file();
+    const std::set<NodeId> acks(chunk.servers().begin(), chunk.servers().end());
+    if (is_new && acks.size() < replication && !file->sealed) {
+      // The file counts only once every new chunk is durable on R servers.
+      co_return absl::FailedPreconditionError(absl::StrCat("chunk ", chunk.id().file(), "/", chunk.id().index(),
+                                                           " is durable on ", acks.size(), " servers; the file's replication is ",
+                                                           replication));
+    }
+    ChunkRefProto* r = c->add_chunks();
+    r->set_file(chunk.id().file());
+    r->set_index(chunk.id().index());
+    r->set_length(chunk.length());
+    r->set_checksum(chunk.checksum());
+  }
+  absl::StatusOr<Namespace::Outcome> outcome = co_await Commit(std::move(command));
+  if (!outcome.ok()) co_return outcome.status();
+  CO_RETURN_IF_ERROR(outcome->status);
+  CAIRN_SOMETIMES(probes_, request.chunks().empty(), "master.empty-file-sealed");
+  for (const dfs::FileChunkProto& chunk : request.chunks()) {
+    if (chunk.id().file() != request.file()) continue;
+    for (uint32_t s : chunk.servers()) {
+      if (Alive(s)) Hold(s, FromProto(chunk.id()));
+    }
+  }
+  const FileInfo* sealed = ns_.File(request.file());
+  dfs::SealReply reply;
+  reply.set_length(sealed == nullptr ? 0 : sealed->length);
+  co_return reply;
+}
+
+void DfsMaster::ListChunks(const FileInfo& file, google::protobuf::RepeatedPtrField<dfs::FileChunkProto>* out) const {
+  for (const ChunkRef& c : file.chunks) {
+    dfs::FileChunkProto* p = out->Add();
+    *p->mutable_id() = ToProto(c.id);
+    p->set_length(c.length);
+    p->set_checksum(c.checksum);
+    for (NodeId s : HealthyCopies(c.id)) p->add_servers(s);
+  }
+}
+
+Task<absl::StatusOr<dfs::OpenReply>> DfsMaster::OpenFile(dfs::OpenRequest request) {
+  CO_RETURN_IF_ERROR(Serving());
+  const FileInfo* file = ns_.Lookup(request.path());
+  if (file == nullptr) co_return absl::NotFoundError(absl::StrCat(request.path(), ": no such file"));
+  if (!file->sealed) co_return absl::FailedPreconditionError(absl::StrCat(request.path(), ": not sealed yet"));
+  dfs::OpenReply reply;
+  reply.set_file(file->id);
+  reply.set_length(file->length);
+  reply.set_replication(file->replication);
+  ListChunks(*file, reply.mutable_chunks());
+  co_return reply;
+}
+
+Task<absl::StatusOr<dfs::DeleteReply>> DfsMaster::Delete(dfs::DeleteRequest request) {
+  CO_RETURN_IF_ERROR(Serving());
+  if (ns_.Lookup(request.path()) == nullptr) co_return absl::NotFoundError(absl::StrCat(request.path(), ": no such file"));
+  NamespaceCommand command;
+  command.mutable_delete_path()->set_path(request.path());
+  absl::StatusOr<Namespace::Outcome> outcome = co_await Commit(std::move(command));
+  if (!outcome.ok()) co_return outcome.status();
+  CO_RETURN_IF_ERROR(outcome->status);
+  co_return dfs::DeleteReply();
+}
+
+Task<absl::StatusOr<dfs::AbortReply>> DfsMaster::Abort(dfs::AbortRequest request) {
+  CO_RETURN_IF_ERROR(Serving());
+  NamespaceCommand command;
+  command.mutable_abort()->set_file(request.file());
+  absl::StatusOr<Namespace::Outcome> outcome = co_await Commit(std::move(command));
+  if (!outcome.ok()) co_return outcome.status();
+  CO_RETURN_IF_ERROR(outcome->status);
+  co_return dfs::AbortReply();
+}
+
+Task<absl::StatusOr<dfs::ListReply>> DfsMaster::List(dfs::ListRequest request) {
+  CO_RETURN_IF_ERROR(Serving());
+  dfs::ListReply reply;
+  for (const FileInfo* f : ns_.List(request.prefix())) {
+    dfs::FileStatProto* p = reply.add_files();
+    p->set_path(f->path);
+    p->set_file(f->id);
+    p->set_sealed(f->sealed);
+    p->set_length(f->length);
+    p->set_replication(f->replication);
+    p->set_chunks(static_cast<uint32_t>(f->chunks.size()));
+    for (const ChunkRef& c : f->chunks) {
+      const size_t healthy = HealthyCopies(c.id).size();
+      if (healthy < f->replication) p->set_chunks_under_replicated(p->chunks_under_replicated() + 1);
+      if (healthy == 0) p->set_chunks_lost(p->chunks_lost() + 1);
+    }
+  }
+  co_return reply;
+}
+
+Task<absl::StatusOr<dfs::SnapshotReply>> DfsMaster::Snapshot(dfs::SnapshotRequest request) {
+  CO_RETURN_IF_ERROR(Serving());
+  NamespaceCommand command;
+  CreateSnapshotCommand* c = command.mutable_create_snapshot();
+  c->set_name(request.name());
+  *c->mutable_paths() = request.paths();
+  absl::StatusOr<Namespace::Outcome> outcome = co_await Commit(std::move(command));
+  if (!outcome.ok()) co_return outcome.status();
+  CO_RETURN_IF_ERROR(outcome->status);
+  co_return dfs::SnapshotReply();
+}
+
+Task<absl::StatusOr<dfs::DeleteSnapshotReply>> DfsMaster::DeleteSnapshot(dfs::DeleteSnapshotRequest request) {
+  CO_RETURN_IF_ERROR(Serving());
+  NamespaceCommand command;
+  command.mutable_delete_snapshot()->set_name(request.name());
+  absl::StatusOr<Namespace::Outcome> outcome = co_await Commit(std::move(command));
+  if (!outcome.ok()) co_return outcome.status();
+  CO_RETURN_IF_ERROR(outcome->status);
+  co_return dfs::DeleteSnapshotReply();
+}
+
+void DfsMaster::Hold(NodeId server, ChunkId id) {
+  Server& s = servers_[server];
+  s.held[id] = s.reports;
+  where_[id].insert(server);
+}
+
+void DfsMaster::Forget(NodeId server, ChunkId id) {
+  if (auto s = servers_.find(server); s != servers_.end()) s->second.held.erase(id);
+  if (auto w = where_.find(id); w != where_.end()) {
+    w->second.erase(server);
+    if (w->second.empty()) where_.erase(w);
+  }
+}
+
+bool DfsMaster::IsGarbage(ChunkId id) const {
+  if (id.file == 0 || id.file >= ns_.next_file_id()) return false;  // a file this master has not heard of
+  if (ns_.ChunkRefs(id) > 0) return false;
+  const FileInfo* file = ns_.File(id.file);
+  return file == nullptr || file->sealed;  // an open file's chunks are its writer's
+}
+
+dfs::HeartbeatReply DfsMaster::Heartbeat(NodeId server, const dfs::HeartbeatRequest& request) {
+  ++stats_.heartbeats;
+  Server& s = servers_[server];
+  if (s.dead) CAIRN_SOMETIMES(probes_, true, "master.dead-server-came-back");
+  s.dead = false;
+  s.last_heard = rt_.Now();
+  s.node_set = request.node_set();
+  std::set<ChunkId> reported;
+  dfs::HeartbeatReply reply;
+  for (const ChunkIdProto& p : request.chunks()) {
+    const ChunkId id = FromProto(p);
+    if (IsGarbage(id)) {
+      if (static_cast<size_t>(reply.remove_size()) < options_.garbage_per_heartbeat_max) {
+        *reply.add_remove() = p;
+        ++stats_.garbage_ordered;
+      }
+      continue;
+    }
+    reported.insert(id);
+  }
+  CAIRN_SOMETIMES(probes_, reply.remove_size() > 0, "master.garbage-found-in-a-report");
+  // The report is the server's whole truth, as of when it was made (see Server::held).
+  std::vector<ChunkId> gone;
+  for (const auto& [id, confirmed] : s.held) {
+    if (!reported.contains(id) && confirmed < s.reports) gone.push_back(id);
+  }
+  for (ChunkId id : gone) Forget(server, id);
+  for (ChunkId id : reported) Hold(server, id);
+  ++s.reports;
+  CAIRN_SOMETIMES(probes_, request.damaged_size() > 0, "master.server-reported-damage");
+  return reply;
+}
+
+dfs::ReportBadReply DfsMaster::ReportBad(const dfs::ReportBadRequest& request) {
+  ++stats_.bad_reports;
+  const ChunkId id = FromProto(request.id());
+  const NodeId server = request.server();
+  // Not counted until the server's own check says otherwise (its next report lists it again
+  // only if its scrub found the copy whole).
+  Forget(server, id);
+  if (Alive(server)) tasks_.Spawn(Scrub(server, id));
+  return dfs::ReportBadReply();
+}
+
+Task<void> DfsMaster::Scrub(NodeId server, ChunkId id) {
+  dfs::ScrubChunkRequest request;
+  *request.mutable_id() = ToProto(id);
+  (void)co_await rpc_.Call<dfs::ScrubChunkReply>(server, "dfs.scrub_chunk", request,
+                                                  rpc::CallOptions{.deadline = rt_.DeadlineAfter(options_.call_timeout)});
+}
+
+std::vector<NodeId> DfsMaster::HealthyCopies(ChunkId id) const {
+  std::vector<NodeId> out;
+  auto w = where_.find(id);
+  if (w == where_.end()) return out;
+  for (NodeId s : w->second) {
+    if (Alive(s)) out.push_back(s);
+  }
+  return out;
+}
+
+DfsMaster::Protection DfsMaster::CheckProtection() const {
+  Protection p;
+  for (const auto& [id, file] : ns_.files()) {
+    if (!file.sealed) continue;
+    for (const ChunkRef& c : file.chunks) {
+      ++p.chunks;
+      const std::vector<NodeId> healthy = HealthyCopies(c.id);
+      if (healthy.size() < file.replication) {
+        ++p.under_replicated;
+        if (p.examples.size() < 3) {
+          p.examples.push_back(absl::StrCat("chunk ", c.id.ToString(), " of ", file.path.empty() ? "a detached file" : file.path,
+                                            ": ", healthy.size(), " healthy of ", file.replication, " (on ",
+                                            absl::StrJoin(healthy, ","), ")", copying_.contains(c.id) ? ", copying" : ""));
+        }
+      }
+      if (healthy.empty()) ++p.lost;
+    }
+  }
+  return p;
+}
+
+Task<void> DfsMaster::RepairLoop() {
+  while (failure_.ok()) {
+    co_await rt_.Sleep(options_.repair_interval);
+    if (!failure_.ok()) break;
+    RepairPass();
+    // Open files whose writer is gone: aborted, so their chunks become garbage.
+    std::vector<FileId> expired;
+    for (const auto& [id, since] : open_since_) {
+      if (rt_.Now() - since >= options_.open_file_ttl) expired.push_back(id);
+    }
+    for (FileId id : expired) {
+      open_since_.erase(id);
+      dfs::AbortRequest request;
+      request.set_file(id);
+      absl::StatusOr<dfs::AbortReply> r = co_await Abort(std::move(request));
+      if (r.ok()) ++stats_.open_files_expired;
+      CAIRN_SOMETIMES(probes_, r.ok(), "master.open-file-expired");
+    }
+  }
+}
+
+void DfsMaster::RepairPass() {
+  // Servers silent past dead_after: their copies stop counting.
+  for (auto& [id, s] : servers_) {
+    if (s.dead || rt_.Now() - s.last_heard < options_.dead_after) continue;
+    s.dead = true;
+    ++stats_.servers_declared_dead;
+    CAIRN_SOMETIMES(probes_, true, "master.server-declared-dead");
+    std::vector<ChunkId> held;
+    for (const auto& [c, confirmed] : s.held) held.push_back(c);
+    for (ChunkId c : held) Forget(id, c);
+  }
+  // Chunks short of their replication, the most endangered first.
+  struct Want {
+    uint32_t replication = 0;
+    const ChunkRef* ref = nullptr;  // its length and checksum
+  };
+  std::map<ChunkId, Want> want;
+  for (const auto& [id, file] : ns_.files()) {
+    if (!file.sealed) continue;
+    for (const ChunkRef& c : file.chunks) {
+      Want& w = want[c.id];
+      w.replication = std::max(w.replication, file.replication);
+      w.ref = &c;
+    }
+  }
+  struct Short {
+    size_t healthy;
+    ChunkId id;
+    const ChunkRef* ref;
+  };
+  std::vector<Short> shorts;
+  for (const auto& [id, w] : want) {
+    const size_t healthy = HealthyCopies(id).size();
+    if (healthy > 0 && healthy < w.replication && !copying_.contains(id)) shorts.push_back({healthy, id, w.ref});
+  }
+  std::sort(shorts.begin(), shorts.end(),
+            [](const Short& a, const Short& b) { return std::tie(a.healthy, a.id) < std::tie(b.healthy, b.id); });
+  for (const Short& s : shorts) {
+    if (copying_.size() >= options_.copies_inflight_max) break;
+    const std::vector<NodeId> sources = HealthyCopies(s.id);
+    const std::set<NodeId> exclude(sources.begin(), sources.end());
+    const std::vector<NodeId> target = Pick(1, exclude, "");
+    if (target.empty()) continue;  // no server can take it now
+    copying_.insert(s.id);
+    ++stats_.copies_ordered;
+    tasks_.Spawn(Copy(s.id, s.ref->length, s.ref->checksum, target[0], sources));
+  }
+}
+
+Task<void> DfsMaster::Copy(ChunkId id, uint32_t length, uint32_t checksum, NodeId target, std::vector<NodeId> sources) {
+  dfs::CopyChunkRequest request;
+  *request.mutable_id() = ToProto(id);
+  request.set_length(length);
+  request.set_checksum(checksum);
+  for (NodeId s : sources) request.add_sources(s);
+  absl::StatusOr<dfs::CopyChunkReply> reply = co_await rpc_.Call<dfs::CopyChunkReply>(
+      target, "dfs.copy_chunk", request, rpc::CallOptions{.deadline = rt_.DeadlineAfter(options_.call_timeout)});
+  copying_.erase(id);
+  if (!reply.ok()) {
+    ++stats_.copies_failed;
+    CAIRN_SOMETIMES(probes_, true, "master.copy-failed");
+    co_return;
+  }
+  ++stats_.copies_done;
+  if (Alive(target) && ns_.ChunkRefs(id) > 0) Hold(target, id);
+}
+
+}  // namespace cairn::master

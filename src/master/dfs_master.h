@@ -1,0 +1,174 @@
+// DfsMaster: the master's DFS role (docs/dfs.md, "The master's DFS state").
+//
+// Replicated: the Namespace, as a state machine over a journal stream. Every change is a
+// NamespaceCommand appended to the stream and applied, in position order, once the append is
+// durable; the outcome is a function of the state and the command, so a master that replays
+// the stream from its start reaches the same state and the same outcomes. The master holds a
+// writer that fenced the stream: a master another one has fenced since finds its next append
+// refused, and stops. An append that fails or times out also stops it (the command may or may
+// not be in the stream, so this master's state may lag it); its caller reopens, which replays.
+//
+// Not replicated, rebuilt from the servers within one heartbeat after a (re)open: which
+// servers are alive, what each holds healthy. Silence is measured on this node's own
+// monotonic clock, so no skew between machines enters failure detection: a server silent for
+// `suspect_after` gets no new chunks, for `dead_after` its copies stop counting.
+//
+// Repair: every `repair_interval`, each chunk of a retained sealed file with fewer healthy
+// copies than its file's replication (and at least one) is copied, most endangered first,
+// onto a server that lacks it: the target fetches it from a holder and checks it end to end
+// against the sealed checksum (dfs.copy_chunk). At most `copies_inflight_max` copies at once.
+//
+// Garbage: a heartbeat is answered with the chunks the server holds that no file retains.
+// Garbage is forever — a chunk no retained file contains can never be referenced again (a
+// reference needs a live chunk, and file ids are never reused) — so a deposed master, whose
+// state is a prefix of the stream, never names a chunk the current master needs; a chunk of an
+// open file, or of a file this master has not heard of, is never garbage.
+//
+// Not built yet (docs/dfs.md): shedding copies over the replication, hot-file extras, master
+// election among candidates, a checkpoint of the namespace so the stream can be trimmed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "src/dfs/dfs.pb.h"
+#include "src/lsm/journal.h"
+#include "src/master/namespace.h"
+#include "src/rpc/rpc_node.h"
+#include "src/runtime/notifier.h"
+#include "src/runtime/probes.h"
+#include "src/runtime/runtime.h"
+#include "src/runtime/task_group.h"
+
+namespace cairn::master {
+
+struct DfsMasterOptions {
+  uint32_t default_replication = 3;
+  Duration suspect_after = std::chrono::seconds(3);
+  Duration dead_after = std::chrono::seconds(8);
+  Duration repair_interval = std::chrono::milliseconds(500);
+  size_t copies_inflight_max = 8;
+  // An open file its writer has not sealed after this long (since this master first saw it)
+  // is aborted, and its chunks become garbage.
+  Duration open_file_ttl = std::chrono::minutes(5);
+  Duration call_timeout = std::chrono::seconds(5);
+  size_t replay_read_bytes = 1u << 20;  // one journal read during replay
+  size_t garbage_per_heartbeat_max = 4096;
+};
+
+struct DfsMasterStats {
+  uint64_t replayed = 0;           // commands applied from the stream at open
+  uint64_t commands = 0;           // committed since
+  uint64_t commands_refused = 0;   // committed, and refused by the namespace
+  uint64_t heartbeats = 0;
+  uint64_t copies_ordered = 0, copies_done = 0, copies_failed = 0;
+  uint64_t garbage_ordered = 0;    // chunks servers were told to remove
+  uint64_t servers_declared_dead = 0;
+  uint64_t open_files_expired = 0;
+  uint64_t bad_reports = 0;
+};
+
+class DfsMaster {
+ public:
+  // Replays the namespace from `journal` — a writer that has fenced the master's stream — and
+  // returns the master, which serves once Start is called. `journal` outlives it.
+  static Task<absl::StatusOr<std::unique_ptr<DfsMaster>>> Open(Runtime& rt, rpc::RpcNode& rpc, lsm::Journal& journal,
+                                                               DfsMasterOptions options, Probes probes = {});
+  ~DfsMaster();
+  DfsMaster(const DfsMaster&) = delete;
+  DfsMaster& operator=(const DfsMaster&) = delete;
+
+  // Starts repair and expiry.
+  void Start();
+  // Returns once this master stopped: the journal refused or lost an append. Final.
+  Task<absl::Status> Failed();
+  bool failed() const { return !failure_.ok(); }
+
+  // The requests of dfs.proto's namespace half (MasterService routes them here). An error a
+  // client caused is the namespace's status; a stopped master answers Unavailable.
+  Task<absl::StatusOr<dfs::CreateReply>> Create(dfs::CreateRequest request);
+  Task<absl::StatusOr<dfs::PlaceReply>> Place(dfs::PlaceRequest request);
+  Task<absl::StatusOr<dfs::SealReply>> Seal(dfs::SealRequest request);
+  Task<absl::StatusOr<dfs::OpenReply>> OpenFile(dfs::OpenRequest request);
+  Task<absl::StatusOr<dfs::DeleteReply>> Delete(dfs::DeleteRequest request);
+  Task<absl::StatusOr<dfs::AbortReply>> Abort(dfs::AbortRequest request);
+  Task<absl::StatusOr<dfs::ListReply>> List(dfs::ListRequest request);
+  Task<absl::StatusOr<dfs::SnapshotReply>> Snapshot(dfs::SnapshotRequest request);
+  Task<absl::StatusOr<dfs::DeleteSnapshotReply>> DeleteSnapshot(dfs::DeleteSnapshotRequest request);
+  dfs::HeartbeatReply Heartbeat(NodeId server, const dfs::HeartbeatRequest& request);
+  dfs::ReportBadReply ReportBad(const dfs::ReportBadRequest& request);
+
+  const Namespace& ns() const { return ns_; }
+  const DfsMasterStats& stats() const { return stats_; }
+  // Healthy copies of `id` on servers not declared dead, as this master knows them.
+  std::vector<NodeId> HealthyCopies(dfs::ChunkId id) const;
+  // Chunks of retained sealed files with fewer healthy copies than their file's replication,
+  // and those with none.
+  struct Protection {
+    uint64_t chunks = 0, under_replicated = 0, lost = 0;
+    std::vector<std::string> examples;  // the first few short chunks, with their copies
+  };
+  Protection CheckProtection() const;
+
+ private:
+  struct Server {
+    Instant last_heard;
+    std::string node_set;
+    // Healthy copies it reported, or was acknowledged for since, each with the number of
+    // reports processed when it was last confirmed. A report lists what the server held when
+    // it was made, after the answer to its previous report: a copy acknowledged before that
+    // previous report was processed is in it, or gone; one acknowledged since may be missing
+    // from it only because it is newer.
+    std::map<dfs::ChunkId, uint64_t> held;
+    uint64_t reports = 0;
+    bool dead = false;
+  };
+
+  DfsMaster(Runtime& rt, rpc::RpcNode& rpc, lsm::Journal& journal, DfsMasterOptions options, Probes probes);
+  Task<absl::Status> Replay();
+  // Appends `command`, applies it in position order, and returns its outcome.
+  Task<absl::StatusOr<Namespace::Outcome>> Commit(NamespaceCommand command);
+  void ApplyReady();
+  void Fail(absl::Status s);
+  absl::Status Serving() const;
+  bool Placeable(NodeId server) const;
+  bool Alive(NodeId server) const;
+  // Up to `count` placeable servers, none of `exclude`, the least loaded first (ties drawn at
+  // random); one in `node_set` first when it is named and one is placeable.
+  std::vector<NodeId> Pick(size_t count, const std::set<NodeId>& exclude, const std::string& node_set);
+  void Hold(NodeId server, dfs::ChunkId id);
+  void Forget(NodeId server, dfs::ChunkId id);
+  bool IsGarbage(dfs::ChunkId id) const;
+  Task<void> RepairLoop();
+  void RepairPass();
+  Task<void> Copy(dfs::ChunkId id, uint32_t length, uint32_t checksum, NodeId target, std::vector<NodeId> sources);
+  Task<void> Scrub(NodeId server, dfs::ChunkId id);
+  void ListChunks(const FileInfo& file, google::protobuf::RepeatedPtrField<dfs::FileChunkProto>* out) const;
+
+  Runtime& rt_;
+  rpc::RpcNode& rpc_;
+  lsm::Journal& journal_;
+  const DfsMasterOptions options_;
+  const Probes probes_;
+  Namespace ns_;
+  uint64_t next_apply_ = 0;  // the stream position applied next
+  std::map<uint64_t, NamespaceCommand> appended_;  // durable, waiting for earlier positions
+  std::map<uint64_t, Namespace::Outcome> outcomes_;  // applied, waiting for their caller
+  Notifier applied_;
+  absl::Status failure_;
+  Notifier failed_;
+  std::map<NodeId, Server> servers_;
+  std::map<dfs::ChunkId, std::set<NodeId>> where_;  // healthy copies, by chunk
+  std::set<dfs::ChunkId> copying_;
+  std::map<FileId, Instant> open_since_;  // open files, since this master saw them open
+  DfsMasterStats stats_;
+  TaskGroup tasks_;  // last
+};
+
+}  // namespace cairn::master
