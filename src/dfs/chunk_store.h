@@ -32,6 +32,12 @@
 
 namespace cairn::dfs {
 
+// Planted bugs (docs/simulation.md, "Canaries"): the dfs workload's sweeps must catch them.
+struct ChunkStoreCanaries {
+  bool ack_before_sync = false;   // Put acknowledges before the chunk file and directory sync
+  bool unverified_reads = false;  // Read serves blocks without checking them
+};
+
 class ChunkStore {
  public:
   // Opens the store in `dir` (creating it), removing the remains of cut-off writes. `probes`:
@@ -67,6 +73,7 @@ class ChunkStore {
     uint64_t removed = 0, cut_writes_removed = 0;
   };
   const Stats& stats() const { return stats_; }
+  void set_canaries(ChunkStoreCanaries canaries) { canaries_ = canaries; }
 
   // The file name of a chunk, and the chunk a name is (if it is one).
   static std::string FileName(ChunkId id);
@@ -89,6 +96,7 @@ class ChunkStore {
   const Probes probes_;
   std::set<ChunkId> writing_;  // Puts in flight: a second Put of one chunk waits its turn
   Stats stats_;
+  ChunkStoreCanaries canaries_;
 };
 
 }  // namespace cairn::dfs

@@ -181,7 +181,8 @@ Task<absl::StatusOr<std::string>> DfsClient::Read(const OpenReply& file, uint64_
       bool got = false;
       for (NodeId s : servers) {
         const Instant until = std::min(deadline, rpc_.runtime().DeadlineAfter(options_.call_timeout));
-        absl::StatusOr<std::string> bytes = co_await ReadChunk(rpc_, s, ref, lo - chunk_start, hi - lo, until);
+        absl::StatusOr<std::string> bytes =
+            co_await ReadChunk(rpc_, s, ref, lo - chunk_start, hi - lo, until, options_.canary_skip_checksum);
         if (bytes.ok()) {
           out += *bytes;
           got = true;

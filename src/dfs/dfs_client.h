@@ -22,6 +22,7 @@
 #include "src/dfs/chunk_format.h"
 #include "src/dfs/dfs.pb.h"
 #include "src/rpc/rpc_node.h"
+#include "src/runtime/knobs.h"
 
 namespace cairn::dfs {
 
@@ -33,6 +34,14 @@ struct DfsClientOptions {
   Duration retry_backoff = std::chrono::milliseconds(50);
   // Servers tried for one chunk beyond its R (replacements for those that failed).
   int replacements_per_chunk_max = 6;
+  bool canary_skip_checksum = false;  // planted bug: reads take served bytes unchecked
+
+  // The defaults, with the chunk size the knobs say.
+  static DfsClientOptions FromKnobs(const Knobs& knobs) {
+    DfsClientOptions o;
+    o.chunk_bytes = static_cast<uint32_t>(knobs.dfs_chunk_bytes);
+    return o;
+  }
 };
 
 struct DfsClientStats {

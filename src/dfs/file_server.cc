@@ -220,7 +220,7 @@ Task<absl::Status> PutChunk(rpc::RpcNode& rpc, NodeId server, ChunkId id, std::s
 }
 
 Task<absl::StatusOr<std::string>> ReadChunk(rpc::RpcNode& rpc, NodeId server, ChunkRef chunk, uint64_t offset,
-                                            uint64_t length, Instant deadline) {
+                                            uint64_t length, Instant deadline, bool canary_unchecked) {
   ReadChunkRequest request;
   *request.mutable_id() = ToProto(chunk.id);
   request.set_offset(offset);
@@ -228,7 +228,7 @@ Task<absl::StatusOr<std::string>> ReadChunk(rpc::RpcNode& rpc, NodeId server, Ch
   absl::StatusOr<ReadChunkReply> reply =
       co_await rpc.Call<ReadChunkReply>(server, "dfs.read_chunk", request, rpc::CallOptions{.deadline = deadline});
   if (!reply.ok()) co_return reply.status();
-  absl::StatusOr<std::string> bytes = CheckReadReply(chunk, offset, length, *std::move(reply));
+  absl::StatusOr<std::string> bytes = CheckReadReply(chunk, offset, length, *std::move(reply), canary_unchecked);
   if (!bytes.ok()) {
     co_return absl::Status(bytes.status().code(), absl::StrCat("node ", server, ": ", bytes.status().message()));
   }
@@ -236,8 +236,16 @@ Task<absl::StatusOr<std::string>> ReadChunk(rpc::RpcNode& rpc, NodeId server, Ch
 }
 
 absl::StatusOr<std::string> CheckReadReply(const ChunkRef& chunk, uint64_t offset, uint64_t length,
-                                           ReadChunkReply reply) {
+                                           ReadChunkReply reply, bool canary_unchecked) {
   const std::string what = absl::StrCat("chunk ", chunk.id.ToString());
+  if (canary_unchecked) {
+    // The planted bug: whatever came, cut to the range (only what keeps the slicing in bounds).
+    const uint64_t begin = uint64_t{reply.first_block()} * reply.block_bytes();
+    if (reply.block_bytes() == 0 || begin > offset || begin + reply.data().size() < offset + length) {
+      return absl::DataLossError(absl::StrCat(what, ": served blocks that do not cover the range"));
+    }
+    return reply.data().substr(offset - begin, length);
+  }
   if (reply.length() != chunk.length) {
     return absl::DataLossError(absl::StrCat(what, ": served with ", reply.length(), " bytes, sealed with ", chunk.length));
   }

@@ -32,6 +32,7 @@
 #include "src/dfs/chunk_store.h"
 #include "src/dfs/dfs.pb.h"
 #include "src/rpc/rpc_node.h"
+#include "src/runtime/knobs.h"
 
 namespace cairn::dfs {
 
@@ -46,6 +47,14 @@ struct FileServerOptions {
   Duration heartbeat_interval = std::chrono::seconds(1);
   Duration scrub_interval = std::chrono::milliseconds(200);  // one chunk each
   Duration call_timeout = std::chrono::seconds(2);
+
+  // The defaults, with the intervals the knobs say.
+  static FileServerOptions FromKnobs(const Knobs& knobs) {
+    FileServerOptions o;
+    o.heartbeat_interval = std::chrono::milliseconds(knobs.dfs_heartbeat_ms);
+    o.scrub_interval = std::chrono::milliseconds(knobs.dfs_scrub_interval_ms);
+    return o;
+  }
 };
 
 struct FileServerStats {
@@ -90,11 +99,13 @@ class FileServer {
 // caller's.
 Task<absl::Status> PutChunk(rpc::RpcNode& rpc, NodeId server, ChunkId id, std::string data, Instant deadline);
 // Exactly bytes [offset, offset + length) of `chunk`, checked against its chunk checksum.
+// `canary_unchecked`: the planted bug of the skip-read-checks canary, which takes the served
+// bytes as they come.
 Task<absl::StatusOr<std::string>> ReadChunk(rpc::RpcNode& rpc, NodeId server, ChunkRef chunk, uint64_t offset,
-                                            uint64_t length, Instant deadline);
+                                            uint64_t length, Instant deadline, bool canary_unchecked = false);
 // ReadChunk's check of a reply, alone: DataLoss unless the reply's table matches the chunk
 // checksum and its blocks match the table and cover the range.
 absl::StatusOr<std::string> CheckReadReply(const ChunkRef& chunk, uint64_t offset, uint64_t length,
-                                           ReadChunkReply reply);
+                                           ReadChunkReply reply, bool canary_unchecked = false);
 
 }  // namespace cairn::dfs

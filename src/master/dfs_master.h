@@ -41,6 +41,7 @@
 #include "src/lsm/journal.h"
 #include "src/master/namespace.h"
 #include "src/rpc/rpc_node.h"
+#include "src/runtime/knobs.h"
 #include "src/runtime/notifier.h"
 #include "src/runtime/probes.h"
 #include "src/runtime/runtime.h"
@@ -60,6 +61,16 @@ struct DfsMasterOptions {
   Duration call_timeout = std::chrono::seconds(5);
   size_t replay_read_bytes = 1u << 20;  // one journal read during replay
   size_t garbage_per_heartbeat_max = 4096;
+
+  // The defaults, with the failure detection and repair pacing the knobs say.
+  static DfsMasterOptions FromKnobs(const Knobs& knobs) {
+    DfsMasterOptions o;
+    o.suspect_after = std::chrono::milliseconds(knobs.dfs_suspect_after_ms);
+    o.dead_after = std::chrono::milliseconds(knobs.dfs_dead_after_ms);
+    o.repair_interval = std::chrono::milliseconds(knobs.dfs_repair_interval_ms);
+    o.copies_inflight_max = static_cast<size_t>(knobs.dfs_copies_inflight_max);
+    return o;
+  }
 };
 
 struct DfsMasterStats {

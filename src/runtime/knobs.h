@@ -49,7 +49,14 @@ class Random;
   X(raft_bytes_per_append_max,             1 << 20,    4 << 10, 1 << 20,  "journal: entry bytes in one AppendEntries")  \
   X(raft_inflight_appends_max,             16,         1,       16,       "journal: unanswered appends per follower")   \
   X(nodelog_segments_soft_max,             4,          1,       8,        "journal: node-log segments before the cleaner starts") \
-  X(nodelog_copy_record_bytes_max,         4 << 20,    16 << 10, 4 << 20, "journal: entry bytes in one copy-forward record")
+  X(nodelog_copy_record_bytes_max,         4 << 20,    16 << 10, 4 << 20, "journal: entry bytes in one copy-forward record") \
+  X(dfs_chunk_bytes,                       2 << 20,    4 << 10, 64 << 10, "dfs: a writer cuts files into chunks of this size") \
+  X(dfs_heartbeat_ms,                      1000,       100,     1000,     "dfs: a file server's report to the master") \
+  X(dfs_scrub_interval_ms,                 200,        20,      500,      "dfs: a file server re-reads one chunk this often") \
+  X(dfs_suspect_after_ms,                  3000,       1000,    3000,     "dfs: a silent server gets no new chunks after this") \
+  X(dfs_dead_after_ms,                     8000,       3000,    6000,     "dfs: a silent server's copies stop counting after this") \
+  X(dfs_repair_interval_ms,                500,        50,      1000,     "dfs: the master looks for chunks short of copies this often") \
+  X(dfs_copies_inflight_max,               8,          1,       16,       "dfs: repair copies the master runs at once")
 
 struct Knobs {
 #define CAIRN_KNOB_FIELD(name, def, lo, hi, help) int64_t name = def;

@@ -10,8 +10,8 @@
 //    path (paths are never reused, so a path has one content), whoever served it;
 //  - no-lost-file: every file whose write was acknowledged and that was not deleted reads back
 //    exactly at the audit;
-//  - re-protected (liveness): at the audit the master counts every chunk of every sealed file
-//    at R healthy copies;
+//  - re-protected (liveness): within 3 s of the audit's start the master counts every chunk of
+//    every sealed file at R healthy copies;
 //  - liveness: after healing, each client completes an operation.
 // Operations: kWrite writes a new file, kRead reads one, kCas deletes one, kAppend creates or
 // deletes a snapshot (the history's kinds, so tapes and shrinking work as for every workload;
@@ -42,7 +42,8 @@ constexpr int kFileServers = 4;
 constexpr int kClients = 2;
 constexpr int kAuditorProcess = 100;
 constexpr size_t kAuditReaders = 4;
-constexpr int kAuditAttempts = 3;  // reads of one file before the auditor calls it lost
+constexpr int kAuditAttempts = 3;
+constexpr Duration kReprotectBound = std::chrono::seconds(3);  // reads of one file before the auditor calls it lost
 constexpr uint32_t kReplication = 3;
 constexpr uint32_t kChunkBytes = 16u << 10;  // small chunks: files of several, quickly
 constexpr size_t kFileBytesMax = 5 * kChunkBytes;
@@ -94,12 +95,13 @@ class DfsWorkload final : public Workload {
   Task<void> FileServerNode(Runtime& rt);
   Task<void> Client(Runtime& rt, int process);
   Task<void> Auditor(Runtime& rt);
-  dfs::DfsClientOptions ClientOptions() const {
-    dfs::DfsClientOptions o;
+  dfs::DfsClientOptions ClientOptions(const Runtime& rt) const {
+    dfs::DfsClientOptions o = dfs::DfsClientOptions::FromKnobs(rt.knobs());
     o.masters = {master_};
-    o.chunk_bytes = kChunkBytes;
+    if (!ctx_->scenario.randomize_knobs) o.chunk_bytes = kChunkBytes;  // production chunks would hold whole files
     o.call_timeout = seconds(1);
     o.operation_timeout = seconds(4);
+    o.canary_skip_checksum = ctx_->Planted("skip-read-checks");
     return o;
   }
   // A successful read of `path` returned `got`.
@@ -146,10 +148,14 @@ Task<void> DfsWorkload::Master(Runtime& rt) {
   options.stream = kMasterStream;
   options.journal.replicas = journal_nodes_;
   options.journal.operation_timeout = seconds(3);
+  options.master = master::DfsMasterOptions::FromKnobs(rt.knobs());
+  if (!ctx_->scenario.randomize_knobs) {
+    // The production bounds are for minutes-long outages; a 20 s run needs its repairs sooner.
+    options.master.suspect_after = seconds(2);
+    options.master.dead_after = seconds(4);
+    options.master.repair_interval = milliseconds(300);
+  }
   options.master.default_replication = kReplication;
-  options.master.suspect_after = seconds(2);
-  options.master.dead_after = seconds(4);
-  options.master.repair_interval = milliseconds(300);
   options.master.open_file_ttl = seconds(10);
   options.master.call_timeout = seconds(2);
   master::MasterService service(rpc, options, Probes(rt));
@@ -174,10 +180,14 @@ Task<void> DfsWorkload::FileServerNode(Runtime& rt) {
     rt.Log(absl::StrCat("chunk store cannot open: ", store.status().ToString()));
     co_return;
   }
-  dfs::FileServerOptions options;
+  (*store)->set_canaries(dfs::ChunkStoreCanaries{.ack_before_sync = ctx_->Planted("ack-before-sync"),
+                                                 .unverified_reads = ctx_->Planted("skip-read-checks")});
+  dfs::FileServerOptions options = dfs::FileServerOptions::FromKnobs(rt.knobs());
   options.masters = {master_};
-  options.heartbeat_interval = milliseconds(500);
-  options.scrub_interval = milliseconds(100);
+  if (!ctx_->scenario.randomize_knobs) {
+    options.heartbeat_interval = milliseconds(500);
+    options.scrub_interval = milliseconds(100);
+  }
   options.call_timeout = seconds(1);
   dfs::FileServer server(rpc, **store, options);
   server.RegisterMethods();
@@ -211,7 +221,7 @@ void DfsWorkload::CheckRead(const std::string& path, const std::string& got, con
 Task<void> DfsWorkload::Client(Runtime& rt, int process) {
   rpc::RpcNode rpc(rt);
   rpc.Start();
-  dfs::DfsClient client(rpc, ClientOptions());
+  dfs::DfsClient client(rpc, ClientOptions(rt));
   std::vector<std::string> mine;  // paths this client wrote (acked or not)
   std::vector<std::string> snapshots;  // its snapshots, oldest first
   for (int n = 0; rt.Now() < stop_at_; ++n) {
@@ -300,10 +310,7 @@ Task<void> DfsWorkload::Auditor(Runtime& rt) {
   co_await rt.Sleep(audit_at_ - rt.Now());
   rpc::RpcNode rpc(rt);
   rpc.Start();
-  if (master_service_ != nullptr && master_service_->master() != nullptr) {
-    protection_at_audit_ = master_service_->master()->CheckProtection();
-    protection_known_ = true;
-  }
+  const Instant give_up = std::min(rt.Now() + kReprotectBound, ctx_->end - seconds(1));
   std::vector<std::string> paths;
   for (const auto& [path, w] : files_) {
     if (w.acked && !w.deleted && !w.deleting) paths.push_back(path);
@@ -316,7 +323,7 @@ Task<void> DfsWorkload::Auditor(Runtime& rt) {
   for (size_t r = 0; r < kAuditReaders; ++r) {
     readers.Spawn([](DfsWorkload* self, rpc::RpcNode& node, std::vector<std::string>* todo, size_t* at,
                      size_t* live) -> Task<void> {
-      dfs::DfsClient client(node, self->ClientOptions());
+      dfs::DfsClient client(node, self->ClientOptions(node.runtime()));
       while (*at < todo->size()) {
         const std::string path = (*todo)[(*at)++];
         absl::StatusOr<std::string> got = absl::UnknownError("not read");
@@ -334,6 +341,17 @@ Task<void> DfsWorkload::Auditor(Runtime& rt) {
     }(this, rpc, &paths, &next, &running));
   }
   while (running > 0) co_await rt.Sleep(milliseconds(50));
+  // Re-protection: the master counts every chunk at R healthy copies within kReprotectBound of
+  // the audit's start (repairs under way finish, a report's lag passes), checked after the reads.
+  while (true) {
+    if (master_service_ != nullptr && master_service_->master() != nullptr) {
+      protection_at_audit_ = master_service_->master()->CheckProtection();
+      protection_known_ = true;
+      if (protection_at_audit_.under_replicated == 0) break;
+    }
+    if (rt.Now() >= give_up) break;
+    co_await rt.Sleep(milliseconds(100));
+  }
   audited_ = true;
   ctx_->Completed(kAuditorProcess);
 }
@@ -346,7 +364,8 @@ std::vector<CheckResult> DfsWorkload::Check(WorkloadContext& ctx) {
     protected_check.Violate("no master was serving when the audit began");
   } else if (protection_at_audit_.under_replicated > 0) {
     protected_check.Violate(absl::StrCat(protection_at_audit_.under_replicated, " of ", protection_at_audit_.chunks,
-                                         " chunks were short of R healthy copies at the audit (", protection_at_audit_.lost,
+                                         " chunks were short of R healthy copies ", FormatDuration(kReprotectBound),
+                                         " into the audit (", protection_at_audit_.lost,
                                          " with none): ", absl::StrJoin(protection_at_audit_.examples, "; ")));
   }
   out.push_back(protected_check);
@@ -394,8 +413,14 @@ const WorkloadInfo& DfsWorkloadInfo() {
         "nodes, 4 file servers holding chunks (R=3) that heartbeat, scrub and repair, 2 clients\n"
         "writing, reading and deleting files, and an auditor reading every file after the heal.\n"
         "Checks: exact-reads (invariant 5), no-lost-file, re-protected, liveness.";
+    w.canaries = {
+        {"skip-read-checks", "readers and file servers take a chunk's bytes without checking them",
+         {fault::FaultKind::kDiskErrors, fault::FaultKind::kCorruption}, milliseconds(300)},
+        {"ack-before-sync", "a file server acknowledges a chunk before it is durable",
+         {fault::FaultKind::kPowerLoss, fault::FaultKind::kCrashRestart}, milliseconds(300)},
+    };
     w.probe_dirs = {"src/dfs", "src/master"};
-    w.knob_prefixes = {"rpc_", "net_", "log_", "raft_", "nodelog_"};
+    w.knob_prefixes = {"rpc_", "net_", "log_", "raft_", "nodelog_", "dfs_"};
     w.chaos = seconds(10);
     w.heal = seconds(10);
     for (int k = 0; k < static_cast<int>(fault::FaultKind::kCount); ++k) {
