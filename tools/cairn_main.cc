@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   cairn::tools::AddCheckCommand(app, action);
   cairn::tools::AddSstCommands(app, action);
   cairn::tools::AddJournalCommands(app, action);
+  cairn::tools::AddDfsCommands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

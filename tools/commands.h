@@ -17,5 +17,6 @@ void AddKnobsCommand(CLI::App& app, Action& action);
 void AddCheckCommand(CLI::App& app, Action& action);
 void AddSstCommands(CLI::App& app, Action& action);
 void AddJournalCommands(CLI::App& app, Action& action);
+void AddDfsCommands(CLI::App& app, Action& action);
 
 }  // namespace cairn::tools

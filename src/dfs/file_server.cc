@@ -169,8 +169,9 @@ Task<void> FileServer::HeartbeatOnce() {
   for (ChunkId id : *held) {
     if (!damaged_.contains(id)) *request.add_chunks() = ToProto(id);
   }
+  // Every damaged copy still here (the master has one removed once the chunk is whole elsewhere).
   const std::set<ChunkId> reported_damaged = newly_damaged_;
-  for (ChunkId id : reported_damaged) *request.add_damaged() = ToProto(id);
+  for (ChunkId id : damaged_) *request.add_damaged() = ToProto(id);
   ++stats_.heartbeats;
   const NodeId master = options_.masters[master_guess_ % options_.masters.size()];
   absl::StatusOr<HeartbeatReply> reply = co_await rpc_.Call<HeartbeatReply>(

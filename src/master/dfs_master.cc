@@ -407,6 +407,21 @@ dfs::HeartbeatReply DfsMaster::Heartbeat(NodeId server, const dfs::HeartbeatRequ
   for (ChunkId id : reported) Hold(server, id);
   ++s.reports;
   CAIRN_SOMETIMES(probes_, request.damaged_size() > 0, "master.server-reported-damage");
+  // A damaged copy goes once the chunk has its copies elsewhere (kept until then: bytes that
+  // fail their checks may still help an operator when nothing better is left).
+  for (const ChunkIdProto& p : request.damaged()) {
+    const ChunkId id = FromProto(p);
+    Forget(server, id);
+    const FileInfo* origin = ns_.File(id.file);
+    const uint32_t want = origin != nullptr ? origin->replication : options_.default_replication;
+    if (IsGarbage(id) || HealthyCopies(id).size() >= want) {
+      if (static_cast<size_t>(reply.remove_size()) < options_.garbage_per_heartbeat_max) {
+        *reply.add_remove() = p;
+        ++stats_.damaged_removed;
+        CAIRN_SOMETIMES(probes_, true, "master.damaged-copy-removed");
+      }
+    }
+  }
   return reply;
 }
 

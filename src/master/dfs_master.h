@@ -80,6 +80,7 @@ struct DfsMasterStats {
   uint64_t heartbeats = 0;
   uint64_t copies_ordered = 0, copies_done = 0, copies_failed = 0;
   uint64_t garbage_ordered = 0;    // chunks servers were told to remove
+  uint64_t damaged_removed = 0;    // damaged copies removed once their chunk was whole elsewhere
   uint64_t servers_declared_dead = 0;
   uint64_t open_files_expired = 0;
   uint64_t bad_reports = 0;

@@ -1,0 +1,355 @@
+// cairn dfs serve | put | get | ls | stat | rm | snapshot | fsck: the file system (docs/dfs.md)
+// as real processes over TCP — the same JournalNode, MasterService, FileServer and DfsClient the
+// simulator runs.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "src/dfs/chunk_store.h"
+#include "src/dfs/dfs_client.h"
+#include "src/dfs/file_server.h"
+#include "src/journal/journal_node.h"
+#include "src/master/master_service.h"
+#include "src/runtime/real/real_node.h"
+#include "src/runtime/task_group.h"
+#include "tools/commands.h"
+#include "tools/peer_flags.h"
+
+namespace cairn::tools {
+namespace {
+
+constexpr char kMasterStream[] = "dfs-master";
+
+// Where the master lives: the journal nodes holding its stream, and its candidates.
+struct DfsFlags {
+  PeerFlags peers;
+  std::vector<NodeId> journal_nodes;  // empty: the first three of --peers
+  std::vector<NodeId> masters;        // empty: the first journal node
+  double timeout_s = 30;
+
+  void Add(CLI::App* cmd) {
+    peers.Add(cmd);
+    cmd->add_option("--journal-nodes", journal_nodes,
+                    "The nodes holding the master's journal stream (default: the first three of --peers)")
+        ->delimiter(',');
+    cmd->add_option("--masters", masters, "The master's candidates (default: the first journal node)")->delimiter(',');
+  }
+  void AddTimeout(CLI::App* cmd) {
+    cmd->add_option("--timeout-s", timeout_s, "Give up after this long")->check(CLI::Range(0.1, 86400.0))->capture_default_str();
+  }
+  // Fills the defaults from the peers' ids.
+  absl::Status Resolve(const std::vector<NodeId>& ids) {
+    if (journal_nodes.empty()) {
+      for (size_t i = 0; i < ids.size() && i < 3; ++i) journal_nodes.push_back(ids[i]);
+    }
+    if (masters.empty() && !journal_nodes.empty()) masters.push_back(journal_nodes.front());
+    for (const std::vector<NodeId>* list : {&journal_nodes, &masters}) {
+      for (NodeId n : *list) {
+        if (std::find(ids.begin(), ids.end(), n) == ids.end()) {
+          return absl::InvalidArgumentError(absl::StrCat("node ", n, " is not in --peers"));
+        }
+      }
+    }
+    if (journal_nodes.empty()) return absl::InvalidArgumentError("no journal nodes: --peers is empty");
+    return absl::OkStatus();
+  }
+};
+
+bool Contains(const std::vector<NodeId>& v, NodeId n) { return std::find(v.begin(), v.end(), n) != v.end(); }
+
+Task<absl::Status> Serve(Runtime& rt, DfsFlags flags, std::string node_set, bool file_server) {
+  rpc::RpcNode rpc(rt);
+  std::unique_ptr<journal::JournalNode> journal_node;
+  if (Contains(flags.journal_nodes, rt.node_id())) {
+    std::string root = "journal";
+    absl::StatusOr<std::unique_ptr<journal::JournalNode>> node = co_await journal::JournalNode::Open(
+        rt, rpc, std::move(root), journal::JournalNodeOptions::FromKnobs(rt.knobs()));
+    if (!node.ok()) co_return node.status();
+    journal_node = *std::move(node);
+    std::string stream = kMasterStream;
+    CO_RETURN_IF_ERROR(co_await journal_node->CreateStream(std::move(stream), flags.journal_nodes));
+    journal_node->RegisterMethods();
+  }
+  std::unique_ptr<master::MasterService> master;
+  if (Contains(flags.masters, rt.node_id())) {
+    master::MasterServiceOptions options;
+    options.stream = kMasterStream;
+    options.journal.replicas = flags.journal_nodes;
+    options.master = master::DfsMasterOptions::FromKnobs(rt.knobs());
+    master = std::make_unique<master::MasterService>(rpc, options);
+    master->RegisterMethods();
+  }
+  std::unique_ptr<dfs::ChunkStore> store;
+  std::unique_ptr<dfs::FileServer> server;
+  if (file_server) {
+    absl::StatusOr<std::unique_ptr<dfs::ChunkStore>> opened = co_await dfs::ChunkStore::Open(rt.disk(), "chunks");
+    if (!opened.ok()) co_return opened.status();
+    store = *std::move(opened);
+    dfs::FileServerOptions options = dfs::FileServerOptions::FromKnobs(rt.knobs());
+    options.masters = flags.masters;
+    options.node_set = std::move(node_set);
+    server = std::make_unique<dfs::FileServer>(rpc, *store, options);
+    server->RegisterMethods();
+  }
+  rpc.Start();
+  TaskGroup roles(rt.executor());
+  if (journal_node != nullptr) journal_node->Start();
+  if (master != nullptr) roles.Spawn(master->Run());
+  if (server != nullptr) roles.Spawn(server->Run());
+  std::fprintf(stderr, "dfs node %u:%s%s%s\n", rt.node_id(), journal_node != nullptr ? " journal" : "",
+               master != nullptr ? " master" : "", server != nullptr ? " file-server" : "");
+  if (journal_node != nullptr) {
+    absl::Status failed = co_await journal_node->Failed();
+    co_return absl::InternalError(
+        absl::StrCat("the master's journal stream failed here; restart the node to recover: ", failed.ToString()));
+  }
+  while (true) co_await rt.Sleep(std::chrono::hours(1));
+}
+
+// Runs `main` with a DfsClient on a short-lived client node; returns the exit code.
+int RunClient(DfsFlags flags, std::function<Task<absl::Status>(Runtime&, dfs::DfsClient&)> main) {
+  absl::StatusOr<PeerNode> client = CreateClientNode(flags.peers);
+  if (!client.ok()) return Fail(client.status());
+  if (absl::Status s = flags.Resolve(client->replicas); !s.ok()) return Fail(s);
+  real::RealNode& node = *client->node;
+  auto run = [](Runtime& rt, DfsFlags f, std::function<Task<absl::Status>(Runtime&, dfs::DfsClient&)> body)
+      -> Task<absl::Status> {
+    rpc::RpcNode rpc(rt);
+    rpc.Start();
+    dfs::DfsClientOptions options = dfs::DfsClientOptions::FromKnobs(rt.knobs());
+    options.masters = f.masters;
+    options.operation_timeout = std::chrono::milliseconds(static_cast<int64_t>(f.timeout_s * 1000));
+    dfs::DfsClient dfs(rpc, options);
+    co_return co_await body(rt, dfs);
+  };
+  absl::Status s = node.Run(run(node.runtime(), flags, std::move(main)), /*handle_signals=*/true);
+  return s.ok() ? 0 : Fail(s);
+}
+
+std::string FileLine(const dfs::FileStatProto& f) {
+  return absl::StrCat(f.path(), "\t", f.length(), " bytes\tR=", f.replication(), "\t", f.chunks(), " chunks",
+                      f.sealed() ? "" : "\topen", f.chunks_under_replicated() > 0 ? absl::StrCat("\t", f.chunks_under_replicated(), " under-replicated") : "",
+                      f.chunks_lost() > 0 ? absl::StrCat("\t", f.chunks_lost(), " LOST") : "");
+}
+
+void AddServe(CLI::App* dfs, Action& action) {
+  auto flags = std::make_shared<DfsFlags>();
+  auto id = std::make_shared<NodeId>(0);
+  auto dir = std::make_shared<std::string>();
+  auto node_set = std::make_shared<std::string>("online");
+  auto no_files = std::make_shared<bool>(false);
+  CLI::App* cmd = dfs->add_subcommand(
+      "serve", "Run one DFS node in the foreground until SIGINT/SIGTERM: a file server (chunks under --dir), "
+               "and, when --id is among them, a journal node of the master's stream and a master candidate");
+  cmd->add_option("--id", *id, "This node's id (one of --peers)")->required();
+  cmd->add_option("--dir", *dir, "This node's data directory")->required();
+  cmd->add_option("--node-set", *node_set, "This file server's node set (placement and reads may ask for one)")
+      ->capture_default_str();
+  cmd->add_flag("--no-file-server", *no_files, "Hold no chunks (a journal or master node only)");
+  flags->Add(cmd);
+  cmd->callback([&action, flags, id, dir, node_set, no_files] {
+    action = [=] {
+      absl::StatusOr<PeerNode> server = CreateServerNode(flags->peers, *id, *dir);
+      if (!server.ok()) return Fail(server.status());
+      DfsFlags f = *flags;
+      if (absl::Status s = f.Resolve(server->replicas); !s.ok()) return Fail(s);
+      real::RealNode& node = *server->node;
+      std::fprintf(stderr, "dfs node %u serving on %s, data in %s (master stream on %s; masters %s)\n", *id,
+                   node.listen_address().c_str(), dir->c_str(), absl::StrJoin(f.journal_nodes, ",").c_str(),
+                   absl::StrJoin(f.masters, ",").c_str());
+      absl::Status s = node.Run(Serve(node.runtime(), f, *node_set, !*no_files), /*handle_signals=*/true);
+      if (absl::IsCancelled(s)) return 0;
+      return Fail(s);
+    };
+  });
+}
+
+void AddPut(CLI::App* dfs, Action& action) {
+  auto flags = std::make_shared<DfsFlags>();
+  auto local = std::make_shared<std::string>();
+  auto path = std::make_shared<std::string>();
+  auto replication = std::make_shared<uint32_t>(0);
+  CLI::App* cmd = dfs->add_subcommand("put", "Write a local file (or - for stdin) as a sealed DFS file");
+  cmd->add_option("local", *local, "The local file, or -")->required();
+  cmd->add_option("path", *path, "The DFS path, /a/b")->required();
+  cmd->add_option("--replication,-r", *replication, "Copies of each chunk (default: the master's, 3)")
+      ->check(CLI::Range(1, 9));
+  flags->Add(cmd);
+  flags->AddTimeout(cmd);
+  cmd->callback([&action, flags, local, path, replication] {
+    action = [=] {
+      std::string data;
+      if (*local == "-") {
+        data.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+      } else {
+        std::ifstream in(*local, std::ios::binary);
+        if (!in) return Fail(absl::NotFoundError(absl::StrCat(*local, ": cannot open")));
+        data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        if (in.bad()) return Fail(absl::DataLossError(absl::StrCat(*local, ": read failed")));
+      }
+      return RunClient(*flags, [data, p = *path, r = *replication](Runtime&, dfs::DfsClient& c) -> Task<absl::Status> {
+        absl::StatusOr<uint64_t> file = co_await c.WriteFile(p, data, r);
+        if (!file.ok()) co_return file.status();
+        std::printf("%s: file %llu, %zu bytes, %llu chunks put, %llu servers replaced\n", p.c_str(),
+                    static_cast<unsigned long long>(*file), data.size(),
+                    static_cast<unsigned long long>(c.stats().chunks_put),
+                    static_cast<unsigned long long>(c.stats().servers_replaced));
+        co_return absl::OkStatus();
+      });
+    };
+  });
+}
+
+void AddGet(CLI::App* dfs, Action& action) {
+  auto flags = std::make_shared<DfsFlags>();
+  auto path = std::make_shared<std::string>();
+  auto local = std::make_shared<std::string>("-");
+  CLI::App* cmd = dfs->add_subcommand("get", "Copy a DFS file out, every chunk checked end to end against its sealed checksum");
+  cmd->add_option("path", *path, "The DFS path")->required();
+  cmd->add_option("local", *local, "The local file to write, or - for stdout")->capture_default_str();
+  flags->Add(cmd);
+  flags->AddTimeout(cmd);
+  cmd->callback([&action, flags, path, local] {
+    action = [=] {
+      return RunClient(*flags, [p = *path, out = *local](Runtime&, dfs::DfsClient& c) -> Task<absl::Status> {
+        absl::StatusOr<std::string> data = co_await c.ReadFile(p);
+        if (!data.ok()) co_return data.status();
+        if (out == "-") {
+          std::fwrite(data->data(), 1, data->size(), stdout);
+          std::fflush(stdout);
+        } else {
+          std::ofstream f(out, std::ios::binary | std::ios::trunc);
+          f.write(data->data(), static_cast<std::streamsize>(data->size()));
+          if (!f) co_return absl::InternalError(absl::StrCat(out, ": write failed"));
+        }
+        if (c.stats().bad_copies_reported > 0) {
+          std::fprintf(stderr, "%s: %llu bad copies read around and reported\n", p.c_str(),
+                       static_cast<unsigned long long>(c.stats().bad_copies_reported));
+        }
+        co_return absl::OkStatus();
+      });
+    };
+  });
+}
+
+void AddList(CLI::App* dfs, Action& action, const char* name, const char* help) {
+  auto flags = std::make_shared<DfsFlags>();
+  auto prefix = std::make_shared<std::string>("/");
+  CLI::App* cmd = dfs->add_subcommand(name, help);
+  cmd->add_option("prefix", *prefix, "Paths starting with this")->capture_default_str();
+  flags->Add(cmd);
+  flags->AddTimeout(cmd);
+  const bool fsck = std::string(name) == "fsck";
+  cmd->callback([&action, flags, prefix, fsck] {
+    action = [=] {
+      return RunClient(*flags, [p = *prefix, fsck](Runtime&, dfs::DfsClient& c) -> Task<absl::Status> {
+        absl::StatusOr<dfs::ListReply> list = co_await c.List(p);
+        if (!list.ok()) co_return list.status();
+        uint64_t under = 0, lost = 0, chunks = 0;
+        for (const dfs::FileStatProto& f : list->files()) {
+          chunks += f.chunks();
+          under += f.chunks_under_replicated() > 0;
+          lost += f.chunks_lost() > 0;
+          if (!fsck || f.chunks_under_replicated() > 0) std::printf("%s\n", FileLine(f).c_str());
+        }
+        if (fsck) {
+          std::printf("%d files, %llu chunks: %llu files under-replicated, %llu with lost chunks\n", list->files_size(),
+                      static_cast<unsigned long long>(chunks), static_cast<unsigned long long>(under),
+                      static_cast<unsigned long long>(lost));
+          if (lost > 0) co_return absl::DataLossError(absl::StrCat(lost, " files have chunks with no healthy copy"));
+        }
+        co_return absl::OkStatus();
+      });
+    };
+  });
+}
+
+void AddStat(CLI::App* dfs, Action& action) {
+  auto flags = std::make_shared<DfsFlags>();
+  auto path = std::make_shared<std::string>();
+  CLI::App* cmd = dfs->add_subcommand("stat", "A sealed file: its id, length, replication, and each chunk's checksum and copies");
+  cmd->add_option("path", *path, "The DFS path")->required();
+  flags->Add(cmd);
+  flags->AddTimeout(cmd);
+  cmd->callback([&action, flags, path] {
+    action = [=] {
+      return RunClient(*flags, [p = *path](Runtime&, dfs::DfsClient& c) -> Task<absl::Status> {
+        absl::StatusOr<dfs::OpenReply> f = co_await c.Open(p);
+        if (!f.ok()) co_return f.status();
+        std::printf("%s: file %llu, %llu bytes, R=%u, %d chunks\n", p.c_str(), static_cast<unsigned long long>(f->file()),
+                    static_cast<unsigned long long>(f->length()), f->replication(), f->chunks_size());
+        for (const dfs::FileChunkProto& ch : f->chunks()) {
+          std::printf("  chunk %llu/%u\t%u bytes\tchecksum %08x\tcopies on %s\n",
+                      static_cast<unsigned long long>(ch.id().file()), ch.id().index(), ch.length(), ch.checksum(),
+                      ch.servers().empty() ? "none" : absl::StrJoin(ch.servers(), ",").c_str());
+        }
+        co_return absl::OkStatus();
+      });
+    };
+  });
+}
+
+void AddRemove(CLI::App* dfs, Action& action) {
+  auto flags = std::make_shared<DfsFlags>();
+  auto path = std::make_shared<std::string>();
+  CLI::App* cmd = dfs->add_subcommand("rm", "Delete a path (a file a snapshot holds stays until the snapshot goes)");
+  cmd->add_option("path", *path, "The DFS path")->required();
+  flags->Add(cmd);
+  flags->AddTimeout(cmd);
+  cmd->callback([&action, flags, path] {
+    action = [=] {
+      return RunClient(*flags, [p = *path](Runtime&, dfs::DfsClient& c) -> Task<absl::Status> {
+        co_return co_await c.Delete(p);
+      });
+    };
+  });
+}
+
+void AddSnapshot(CLI::App* dfs, Action& action) {
+  auto flags = std::make_shared<DfsFlags>();
+  auto name = std::make_shared<std::string>();
+  auto paths = std::make_shared<std::vector<std::string>>();
+  auto remove = std::make_shared<bool>(false);
+  CLI::App* cmd = dfs->add_subcommand("snapshot", "Hold a set of files by reference (or, with --delete, release a snapshot)");
+  cmd->add_option("name", *name, "The snapshot's name")->required();
+  cmd->add_option("paths", *paths, "The paths it holds");
+  cmd->add_flag("--delete", *remove, "Delete the snapshot, releasing its files");
+  flags->Add(cmd);
+  flags->AddTimeout(cmd);
+  cmd->callback([&action, flags, name, paths, remove] {
+    if (!*remove && paths->empty()) throw CLI::ValidationError("paths", "a snapshot holds at least one path");
+    action = [=] {
+      return RunClient(*flags, [n = *name, ps = *paths, del = *remove](Runtime&, dfs::DfsClient& c) -> Task<absl::Status> {
+        if (del) co_return co_await c.DeleteSnapshot(n);
+        co_return co_await c.Snapshot(n, ps);
+      });
+    };
+  });
+}
+
+}  // namespace
+
+void AddDfsCommands(CLI::App& app, Action& action) {
+  CLI::App* dfs = app.add_subcommand(
+      "dfs", "The file system as real processes on TCP: serve a node (file server, master, the master's journal); "
+             "put, get, list, delete and snapshot files; check that every file is protected");
+  dfs->require_subcommand(1);
+  AddServe(dfs, action);
+  AddPut(dfs, action);
+  AddGet(dfs, action);
+  AddList(dfs, action, "ls", "List the files under a prefix: length, replication, chunks, protection");
+  AddStat(dfs, action);
+  AddRemove(dfs, action);
+  AddSnapshot(dfs, action);
+  AddList(dfs, action, "fsck",
+          "List the files with chunks short of their copies; exit 1 (5) when any chunk has no healthy copy");
+}
+
+}  // namespace cairn::tools
