@@ -118,27 +118,61 @@ Task<absl::StatusOr<uint64_t>> DfsClient::WriteFile(std::string path, std::strin
   const uint64_t file = created->file();
   const std::vector<NodeId> servers(created->servers().begin(), created->servers().end());
   const uint32_t r = static_cast<uint32_t>(servers.size());
+  // The chunks, up to chunks_inflight_max at once (each to all its servers at once); each
+  // chunk has the operation timeout to itself, so a file's size does not bound its time.
+  const size_t chunks = (data.size() + options_.chunk_bytes - 1) / options_.chunk_bytes;
+  struct Put {  // (a StatusOr member here trips GCC 12's maybe-uninitialized in Channel)
+    size_t index;
+    absl::Status status;
+    std::vector<NodeId> held;
+  };
+  std::vector<std::vector<NodeId>> held(chunks);
+  std::vector<uint32_t> checksums(chunks);
+  absl::Status failed;
+  {
+    Channel<Put> done(rpc_.runtime().executor(), std::max<size_t>(chunks, 1));
+    TaskGroup puts(rpc_.runtime().executor());
+    size_t next = 0, running = 0;
+    while ((next < chunks || running > 0) && failed.ok()) {
+      while (next < chunks && running < options_.chunks_inflight_max) {
+        const ChunkId id{file, static_cast<uint32_t>(next)};
+        std::string bytes = data.substr(next * options_.chunk_bytes, options_.chunk_bytes);
+        checksums[next] = ComputeChunkSums(id, bytes).chunk;
+        // A coroutine lambda takes what it uses as parameters (captures would dangle).
+        puts.Spawn([](DfsClient* self, size_t index, ChunkId chunk, std::string chunk_bytes, std::vector<NodeId> to,
+                      uint32_t copies, Instant until, Channel<Put>* out) -> Task<void> {
+          absl::StatusOr<std::vector<NodeId>> on =
+              co_await self->PutEverywhere(chunk.file, chunk, chunk_bytes, std::move(to), copies, until);
+          (void)out->TrySend(on.ok() ? Put{index, absl::OkStatus(), *std::move(on)} : Put{index, on.status(), {}});
+        }(this, next, id, std::move(bytes), servers, r, rpc_.runtime().DeadlineAfter(options_.operation_timeout),
+                                         &done));
+        ++next;
+        ++running;
+      }
+      absl::StatusOr<Put> put = co_await done.Receive(kInstantMax);
+      CAIRN_CHECK(put.ok());  // every put answers by its own deadline
+      --running;
+      if (put->status.ok()) {
+        held[put->index] = std::move(put->held);
+      } else {
+        failed = put->status;
+      }
+    }
+    puts.CancelAll();
+  }
   SealRequest seal;
   seal.set_file(file);
-  absl::Status failed;
-  for (uint64_t offset = 0, index = 0; offset < data.size(); offset += options_.chunk_bytes, ++index) {
-    const ChunkId id{file, static_cast<uint32_t>(index)};
-    std::string bytes = data.substr(offset, options_.chunk_bytes);
-    const ChunkSums sums = ComputeChunkSums(id, bytes);
-    absl::StatusOr<std::vector<NodeId>> held = co_await PutEverywhere(file, id, bytes, servers, r, deadline);
-    if (!held.ok()) {
-      failed = held.status();
-      break;
-    }
+  for (size_t i = 0; i < chunks && failed.ok(); ++i) {
     FileChunkProto* c = seal.add_chunks();
-    c->mutable_id()->set_file(id.file);
-    c->mutable_id()->set_index(id.index);
-    c->set_length(static_cast<uint32_t>(bytes.size()));
-    c->set_checksum(sums.chunk);
-    for (NodeId s : *held) c->add_servers(s);
+    c->mutable_id()->set_file(file);
+    c->mutable_id()->set_index(static_cast<uint32_t>(i));
+    c->set_length(static_cast<uint32_t>(std::min<uint64_t>(options_.chunk_bytes, data.size() - i * options_.chunk_bytes)));
+    c->set_checksum(checksums[i]);
+    for (NodeId s : held[i]) c->add_servers(s);
   }
+  const Instant seal_deadline = rpc_.runtime().DeadlineAfter(options_.operation_timeout);
   if (failed.ok()) {
-    absl::StatusOr<SealReply> sealed = co_await CallMaster<SealReply>("dfs.seal", seal, deadline);
+    absl::StatusOr<SealReply> sealed = co_await CallMaster<SealReply>("dfs.seal", seal, seal_deadline);
     if (sealed.ok()) {
       if (sealed->length() != data.size()) {
         co_return absl::InternalError(absl::StrCat(path, ": sealed with ", sealed->length(), " bytes, written ", data.size()));
@@ -160,55 +194,90 @@ Task<absl::StatusOr<OpenReply>> DfsClient::Open(std::string path) {
   co_return co_await CallMaster<OpenReply>("dfs.open", request, rpc_.runtime().DeadlineAfter(options_.operation_timeout));
 }
 
+Task<absl::StatusOr<std::string>> DfsClient::ReadPiece(uint64_t file, FileChunkProto chunk, uint64_t offset,
+                                                       uint64_t length, Instant deadline) {
+  const ChunkRef ref{ChunkId{chunk.id().file(), chunk.id().index()}, chunk.length(), chunk.checksum()};
+  // The copies in a random order, so reads spread over them.
+  std::vector<NodeId> servers(chunk.servers().begin(), chunk.servers().end());
+  for (size_t i = servers.size(); i > 1; --i) std::swap(servers[i - 1], servers[rpc_.runtime().random().Uniform(i)]);
+  absl::Status last = absl::UnavailableError("the master knows no healthy copy");
+  for (NodeId s : servers) {
+    const Instant until = std::min(deadline, rpc_.runtime().DeadlineAfter(options_.call_timeout));
+    absl::StatusOr<std::string> bytes =
+        co_await ReadChunk(rpc_, s, ref, offset, length, until, options_.canary_skip_checksum);
+    if (bytes.ok()) co_return bytes;
+    last = bytes.status();
+    ++stats_.reads_failed_over;
+    if (absl::IsDataLoss(last) || absl::IsNotFound(last)) {
+      // A copy that is damaged or gone: the master has its server check it.
+      ReportBadRequest report;
+      *report.mutable_id() = chunk.id();
+      report.set_server(s);
+      report.set_error(std::string(last.message()));
+      ++stats_.bad_copies_reported;
+      (void)co_await CallMaster<ReportBadReply>("dfs.report_bad", report,
+                                                rpc_.runtime().DeadlineAfter(options_.call_timeout));
+    }
+  }
+  co_return absl::Status(last.code(), absl::StrCat("file ", file, ", chunk ", ref.id.ToString(), ": no copy could be read (",
+                                                   servers.size(), " tried); last error: ", last.message()));
+}
+
 Task<absl::StatusOr<std::string>> DfsClient::Read(const OpenReply& file, uint64_t offset, uint64_t length) {
   if (offset > file.length() || length > file.length() - offset) {
     co_return absl::OutOfRangeError(absl::StrCat("read of [", offset, ", +", length, ") past the end of file ", file.file(),
                                                  " (", file.length(), " bytes)"));
   }
-  const Instant deadline = rpc_.runtime().DeadlineAfter(options_.operation_timeout);
-  std::string out;
-  out.reserve(length);
+  // The pieces: per chunk the part of [offset, offset + length) it holds.
+  struct Piece {
+    const FileChunkProto* chunk;
+    uint64_t offset, length;  // within the chunk
+  };
+  std::vector<Piece> pieces;
   uint64_t chunk_start = 0;
   for (const FileChunkProto& c : file.chunks()) {
     const uint64_t chunk_end = chunk_start + c.length();
     const uint64_t lo = std::max(offset, chunk_start), hi = std::min(offset + length, chunk_end);
-    if (lo < hi) {
-      const ChunkRef ref{ChunkId{c.id().file(), c.id().index()}, c.length(), c.checksum()};
-      // The copies in a random order, so reads spread over them.
-      std::vector<NodeId> servers(c.servers().begin(), c.servers().end());
-      for (size_t i = servers.size(); i > 1; --i) std::swap(servers[i - 1], servers[rpc_.runtime().random().Uniform(i)]);
-      absl::Status last = absl::UnavailableError("the master knows no healthy copy");
-      bool got = false;
-      for (NodeId s : servers) {
-        const Instant until = std::min(deadline, rpc_.runtime().DeadlineAfter(options_.call_timeout));
-        absl::StatusOr<std::string> bytes =
-            co_await ReadChunk(rpc_, s, ref, lo - chunk_start, hi - lo, until, options_.canary_skip_checksum);
-        if (bytes.ok()) {
-          out += *bytes;
-          got = true;
-          break;
-        }
-        last = bytes.status();
-        ++stats_.reads_failed_over;
-        if (absl::IsDataLoss(last) || absl::IsNotFound(last)) {
-          // A copy that is damaged or gone: the master has its server check it.
-          ReportBadRequest report;
-          *report.mutable_id() = c.id();
-          report.set_server(s);
-          report.set_error(std::string(last.message()));
-          ++stats_.bad_copies_reported;
-          (void)co_await CallMaster<ReportBadReply>("dfs.report_bad", report,
-                                                    rpc_.runtime().DeadlineAfter(options_.call_timeout));
-        }
-      }
-      if (!got) {
-        co_return absl::Status(last.code(), absl::StrCat("file ", file.file(), ", chunk ", ref.id.ToString(),
-                                                         ": no copy could be read (", servers.size(),
-                                                         " tried); last error: ", last.message()));
-      }
-    }
+    if (lo < hi) pieces.push_back({&c, lo - chunk_start, hi - lo});
     chunk_start = chunk_end;
   }
+  // Up to chunks_inflight_max pieces at once, assembled in order.
+  struct Got {
+    size_t index;
+    absl::Status status;
+    std::string bytes;
+  };
+  std::vector<std::string> parts(pieces.size());
+  Channel<Got> done(rpc_.runtime().executor(), std::max<size_t>(pieces.size(), 1));
+  TaskGroup reads(rpc_.runtime().executor());
+  size_t next = 0, running = 0;
+  absl::Status failed;
+  while ((next < pieces.size() || running > 0) && failed.ok()) {
+    while (next < pieces.size() && running < options_.chunks_inflight_max) {
+      const Piece& p = pieces[next];
+      reads.Spawn([](DfsClient* self, size_t index, uint64_t id, FileChunkProto chunk, uint64_t off, uint64_t len,
+                     Instant until, Channel<Got>* out) -> Task<void> {
+        absl::StatusOr<std::string> bytes = co_await self->ReadPiece(id, std::move(chunk), off, len, until);
+        (void)out->TrySend(bytes.ok() ? Got{index, absl::OkStatus(), *std::move(bytes)} : Got{index, bytes.status(), {}});
+      }(this, next, file.file(), *p.chunk, p.offset, p.length, rpc_.runtime().DeadlineAfter(options_.operation_timeout),
+                                          &done));
+      ++next;
+      ++running;
+    }
+    absl::StatusOr<Got> got = co_await done.Receive(kInstantMax);
+    CAIRN_CHECK(got.ok());  // every read answers by its own deadline
+    --running;
+    if (got->status.ok()) {
+      parts[got->index] = std::move(got->bytes);
+    } else {
+      failed = got->status;
+    }
+  }
+  reads.CancelAll();
+  if (!failed.ok()) co_return failed;
+  std::string out;
+  out.reserve(length);
+  for (std::string& part : parts) out += part;
   CAIRN_CHECK_EQ(out.size(), length);
   co_return out;
 }

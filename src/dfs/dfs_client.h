@@ -30,8 +30,10 @@ struct DfsClientOptions {
   std::vector<NodeId> masters;  // the master's candidates
   uint32_t chunk_bytes = 2u << 20;  // at most kChunkBytesMax
   Duration call_timeout = std::chrono::seconds(2);
-  Duration operation_timeout = std::chrono::seconds(30);
+  Duration operation_timeout = std::chrono::seconds(30);  // one master call, or one chunk's puts or read
   Duration retry_backoff = std::chrono::milliseconds(50);
+  // Chunks a writer puts, or a reader reads, at once.
+  size_t chunks_inflight_max = 4;
   // Servers tried for one chunk beyond its R (replacements for those that failed).
   int replacements_per_chunk_max = 6;
   bool canary_skip_checksum = false;  // planted bug: reads take served bytes unchecked
@@ -80,6 +82,11 @@ class DfsClient {
   Task<absl::StatusOr<std::vector<NodeId>>> PutEverywhere(uint64_t file, ChunkId id, const std::string& data,
                                                           std::vector<NodeId> servers, uint32_t replication,
                                                           Instant deadline);
+
+  // Bytes [offset, offset + length) of one chunk, from any copy that passes the check; bad
+  // copies are reported.
+  Task<absl::StatusOr<std::string>> ReadPiece(uint64_t file, FileChunkProto chunk, uint64_t offset, uint64_t length,
+                                              Instant deadline);
 
   rpc::RpcNode& rpc_;
   const DfsClientOptions options_;
