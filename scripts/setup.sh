@@ -17,8 +17,8 @@ packages=(
 )
 if [ "${1:-}" = "--bench" ]; then
   # The anchors: bench/sst_bench and engine_bench link RocksDB; journal_vs_etcd.sh runs etcd
-  # and speaks its gRPC API (gRPC's C++ library and protoc plugin); the Redis API's and the
-  # DFS's benchmarks (to come) run redis-server and fio.
+  # and speaks its gRPC API (gRPC's C++ library and protoc plugin); dfs_vs_disk.sh runs fio;
+  # the Redis API's benchmarks (to come) run redis-server.
   packages+=(librocksdb-dev rocksdb-tools etcd-server libgrpc++-dev protobuf-compiler-grpc
              redis-server redis-tools python3-redis fio)
 fi
