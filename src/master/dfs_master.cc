@@ -129,6 +129,12 @@ Task<absl::StatusOr<Namespace::Outcome>> DfsMaster::Commit(NamespaceCommand comm
   co_return outcome;
 }
 
+Task<absl::Status> DfsMaster::CommitChecked(NamespaceCommand command) {
+  absl::StatusOr<Namespace::Outcome> outcome = co_await Commit(std::move(command));
+  if (!outcome.ok()) co_return outcome.status();
+  co_return outcome->status;
+}
+
 void DfsMaster::ApplyReady() {
   bool any = false;
   while (!appended_.empty() && appended_.begin()->first == next_apply_) {
@@ -298,9 +304,7 @@ Task<absl::StatusOr<dfs::DeleteReply>> DfsMaster::Delete(dfs::DeleteRequest requ
   if (ns_.Lookup(request.path()) == nullptr) co_return absl::NotFoundError(absl::StrCat(request.path(), ": no such file"));
   NamespaceCommand command;
   command.mutable_delete_path()->set_path(request.path());
-  absl::StatusOr<Namespace::Outcome> outcome = co_await Commit(std::move(command));
-  if (!outcome.ok()) co_return outcome.status();
-  CO_RETURN_IF_ERROR(outcome->status);
+  CO_RETURN_IF_ERROR(co_await CommitChecked(std::move(command)));
   co_return dfs::DeleteReply();
 }
 
@@ -308,9 +312,7 @@ Task<absl::StatusOr<dfs::AbortReply>> DfsMaster::Abort(dfs::AbortRequest request
   CO_RETURN_IF_ERROR(Serving());
   NamespaceCommand command;
   command.mutable_abort()->set_file(request.file());
-  absl::StatusOr<Namespace::Outcome> outcome = co_await Commit(std::move(command));
-  if (!outcome.ok()) co_return outcome.status();
-  CO_RETURN_IF_ERROR(outcome->status);
+  CO_RETURN_IF_ERROR(co_await CommitChecked(std::move(command)));
   co_return dfs::AbortReply();
 }
 
@@ -340,9 +342,7 @@ Task<absl::StatusOr<dfs::SnapshotReply>> DfsMaster::Snapshot(dfs::SnapshotReques
   CreateSnapshotCommand* c = command.mutable_create_snapshot();
   c->set_name(request.name());
   *c->mutable_paths() = request.paths();
-  absl::StatusOr<Namespace::Outcome> outcome = co_await Commit(std::move(command));
-  if (!outcome.ok()) co_return outcome.status();
-  CO_RETURN_IF_ERROR(outcome->status);
+  CO_RETURN_IF_ERROR(co_await CommitChecked(std::move(command)));
   co_return dfs::SnapshotReply();
 }
 
@@ -350,9 +350,7 @@ Task<absl::StatusOr<dfs::DeleteSnapshotReply>> DfsMaster::DeleteSnapshot(dfs::De
   CO_RETURN_IF_ERROR(Serving());
   NamespaceCommand command;
   command.mutable_delete_snapshot()->set_name(request.name());
-  absl::StatusOr<Namespace::Outcome> outcome = co_await Commit(std::move(command));
-  if (!outcome.ok()) co_return outcome.status();
-  CO_RETURN_IF_ERROR(outcome->status);
+  CO_RETURN_IF_ERROR(co_await CommitChecked(std::move(command)));
   co_return dfs::DeleteSnapshotReply();
 }
 

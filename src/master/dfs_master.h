@@ -146,6 +146,8 @@ class DfsMaster {
   Task<absl::Status> Replay();
   // Appends `command`, applies it in position order, and returns its outcome.
   Task<absl::StatusOr<Namespace::Outcome>> Commit(NamespaceCommand command);
+  // Commit, for a command whose outcome is its status alone.
+  Task<absl::Status> CommitChecked(NamespaceCommand command);
   void ApplyReady();
   void Fail(absl::Status s);
   absl::Status Serving() const;
