@@ -164,8 +164,7 @@ Task<absl::StatusOr<uint64_t>> DfsClient::WriteFile(std::string path, std::strin
   seal.set_file(file);
   for (size_t i = 0; i < chunks && failed.ok(); ++i) {
     FileChunkProto* c = seal.add_chunks();
-    c->mutable_id()->set_file(file);
-    c->mutable_id()->set_index(static_cast<uint32_t>(i));
+    *c->mutable_id() = ToProto(ChunkId{file, static_cast<uint32_t>(i)});
     c->set_length(static_cast<uint32_t>(std::min<uint64_t>(options_.chunk_bytes, data.size() - i * options_.chunk_bytes)));
     c->set_checksum(checksums[i]);
     for (NodeId s : held[i]) c->add_servers(s);

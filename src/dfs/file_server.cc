@@ -10,8 +10,10 @@ namespace {
 
 absl::StatusOr<ChunkId> IdOf(const ChunkIdProto& p) {
   if (p.file() == 0) return absl::InvalidArgumentError("chunk of file 0: no such file");
-  return ChunkId{p.file(), p.index()};
+  return FromProto(p);
 }
+
+}  // namespace
 
 ChunkIdProto ToProto(ChunkId id) {
   ChunkIdProto p;
@@ -19,8 +21,6 @@ ChunkIdProto ToProto(ChunkId id) {
   p.set_index(id.index);
   return p;
 }
-
-}  // namespace
 
 void FileServer::RegisterMethods() {
   rpc_.Register<PutChunkRequest, PutChunkReply>(

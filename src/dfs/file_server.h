@@ -95,6 +95,10 @@ class FileServer {
   FileServerStats stats_;
 };
 
+// A chunk's identity on the wire, both ways (FromProto checks nothing: see the servers' checks).
+ChunkIdProto ToProto(ChunkId id);
+inline ChunkId FromProto(const ChunkIdProto& p) { return ChunkId{p.file(), p.index()}; }
+
 // The client's side. Both are one attempt at one server; choosing another replica is the
 // caller's.
 Task<absl::Status> PutChunk(rpc::RpcNode& rpc, NodeId server, ChunkId id, std::string data, Instant deadline);

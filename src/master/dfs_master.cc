@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "src/base/check.h"
 #include "src/base/status.h"
+#include "src/dfs/file_server.h"
 #include "src/runtime/assertions.h"
 
 namespace cairn::master {
@@ -13,15 +14,8 @@ namespace {
 
 using dfs::ChunkId;
 using dfs::ChunkIdProto;
-
-ChunkIdProto ToProto(ChunkId id) {
-  ChunkIdProto p;
-  p.set_file(id.file);
-  p.set_index(id.index);
-  return p;
-}
-
-ChunkId FromProto(const ChunkIdProto& p) { return ChunkId{p.file(), p.index()}; }
+using dfs::FromProto;
+using dfs::ToProto;
 
 absl::Status Stopped(const absl::Status& why) {
   return absl::UnavailableError(absl::StrCat("this master stopped (", why.message(), "): ask the master again"));
