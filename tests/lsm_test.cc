@@ -239,6 +239,93 @@ TEST(SegmentedLog, TruncatesATornTailAndRefusesDamageInside) {
   });
 }
 
+// A write misdirected a few sectors forward lands behind the writes that went in place after
+// it, even behind the last record: recovery (tolerating damage) still finds it there, and does
+// not cut it off as a torn tail.
+TEST(SegmentedLog, FindsARecordAMisdirectedWritePutBehindLaterOnes) {
+  std::string r[6];
+  for (int i = 1; i <= 5; ++i) storage::AppendLogRecord(i, absl::StrCat("record-", i), &r[i]);
+  std::string bytes = r[1] + r[2] + std::string(r[3].size(), '\0') + r[4] + r[5];
+  bytes += std::string(1024, '\0') + r[3];
+  OnSim(7, [&](Runtime& rt) -> Task<void> {
+    EXPECT_TRUE((co_await rt.disk().CreateDir("j")).ok());
+    auto f = co_await rt.disk().Open("j/00000000000000000001.log", OpenOptions{.create = true});
+    EXPECT_TRUE((co_await (*f)->Write(0, bytes)).ok());
+    EXPECT_TRUE((co_await (*f)->Sync()).ok());
+    auto j = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "j",
+                                                  storage::SegmentedLogOptions{.tolerate_damage = true});
+    EXPECT_TRUE(j.ok()) << j.status();
+    if (!j.ok()) co_return;
+    EXPECT_EQ((*j)->next_position(), 6u);
+    EXPECT_TRUE((*j)->damaged().empty());
+    EXPECT_EQ((*j)->stats().truncated_tail_bytes, 0u);
+    auto read = co_await (*j)->Read(1, 1 << 20);
+    EXPECT_TRUE(read.ok()) << read.status();
+    if (!read.ok()) co_return;
+    EXPECT_EQ(read->size(), 5u);
+    for (size_t i = 0; i < read->size(); ++i) EXPECT_EQ((*read)[i].payload, absl::StrCat("record-", i + 1));
+    // Cutting from 4 keeps 3, which sits behind 4 and 5; they must not come back.
+    EXPECT_TRUE((co_await (*j)->TruncateFrom(4)).ok());
+    EXPECT_EQ(*co_await (*j)->Append("record-4-again"), 4u);
+    j->reset();
+    auto reopened = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "j",
+                                                         storage::SegmentedLogOptions{.tolerate_damage = true});
+    EXPECT_TRUE(reopened.ok()) << reopened.status();
+    if (!reopened.ok()) co_return;
+    EXPECT_EQ((*reopened)->next_position(), 5u);
+    auto again = co_await (*reopened)->Read(1, 1 << 20);
+    EXPECT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again.ok() ? again->size() : 0u, 4u);
+    if (again.ok() && again->size() == 4) {
+      EXPECT_EQ((*again)[2].payload, "record-3");
+      EXPECT_EQ((*again)[3].payload, "record-4-again");
+    }
+  });
+}
+
+// The last record damaged: cut short, it is a torn write, cut off; present in full with a
+// flipped bit, it was written and rotted since: recovery says so
+// (stats().damaged_tail_position) and keeps it, appending after it, until the owner acts.
+TEST(SegmentedLog, TellsARottedLastRecordFromATornOne) {
+  std::string seg;
+  for (int i = 1; i <= 3; ++i) storage::AppendLogRecord(i, absl::StrCat("record-", i), &seg);
+  for (const bool torn : {true, false}) {
+    OnSim(8, [&](Runtime& rt) -> Task<void> {
+      std::string bytes = seg;
+      if (torn) {
+        bytes.resize(bytes.size() - 3);
+      } else {
+        bytes[bytes.size() - 2] ^= 0x10;
+      }
+      EXPECT_TRUE((co_await rt.disk().CreateDir("j")).ok());
+      auto f = co_await rt.disk().Open("j/00000000000000000001.log", OpenOptions{.create = true});
+      EXPECT_TRUE((co_await (*f)->Write(0, bytes)).ok());
+      EXPECT_TRUE((co_await (*f)->Sync()).ok());
+      auto j = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "j",
+                                                    storage::SegmentedLogOptions{.tolerate_damage = true});
+      EXPECT_TRUE(j.ok()) << j.status();
+      if (!j.ok()) co_return;
+      EXPECT_EQ((*j)->next_position(), 3u);
+      EXPECT_EQ((*j)->stats().truncated_tail_bytes > 0, torn);
+      EXPECT_EQ((*j)->stats().damaged_tail_position, torn ? 0u : 3u);
+      EXPECT_EQ(*co_await (*j)->Append("again"), 3u);
+      j->reset();
+      auto reopened = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "j",
+                                                           storage::SegmentedLogOptions{.tolerate_damage = true});
+      EXPECT_TRUE(reopened.ok()) << reopened.status();
+      if (!reopened.ok()) co_return;
+      EXPECT_EQ((*reopened)->next_position(), 4u);
+      EXPECT_EQ((*reopened)->stats().damaged_tail_position, 0u);  // behind a later record now
+      auto read = co_await (*reopened)->Read(1, 1 << 20);
+      EXPECT_TRUE(read.ok()) << read.status();
+      EXPECT_EQ(read.ok() ? read->size() : 0u, 3u);
+      if (read.ok() && read->size() == 3) {
+        EXPECT_EQ((*read)[2].payload, "again");
+      }
+    });
+  }
+}
+
 // --- Compaction, as a pure function on an in-memory disk ---
 
 format::SstOptions SmallSst() {

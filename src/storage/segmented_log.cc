@@ -1,6 +1,7 @@
 #include "src/storage/segmented_log.h"
 
 #include <algorithm>
+#include <set>
 #include <optional>
 
 #include "absl/strings/numbers.h"
@@ -62,6 +63,25 @@ std::optional<FoundRecord> FindIntactRecord(std::string_view bytes, uint64_t fro
   return std::nullopt;
 }
 
+// The damaged record at `at` (the first byte past the last intact one) was written in full and
+// changed since: the file holds all of it, and no sector it spans lacks it. A torn write leaves
+// the file short, or whole sectors unwritten (zeros: past the old end, a file reads as zeros).
+constexpr uint64_t kSectorBytes = 512;
+bool WrittenThenDamaged(std::string_view bytes, uint64_t at) {
+  if (at + kLogRecordHeaderBytes > bytes.size()) return false;
+  const uint32_t length = DecodeFixed32(bytes.data() + at + 4);
+  if (length > kLogRecordBytesMax || at + kLogRecordHeaderBytes + length > bytes.size()) return false;
+  const uint64_t end = at + kLogRecordHeaderBytes + length;
+  for (uint64_t sector = at / kSectorBytes * kSectorBytes; sector < end; sector += kSectorBytes) {
+    const uint64_t lo = std::max(sector, at), hi = std::min(sector + kSectorBytes, end);
+    if (std::all_of(bytes.begin() + static_cast<ptrdiff_t>(lo), bytes.begin() + static_cast<ptrdiff_t>(hi),
+                    [](char c) { return c == 0; })) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // A segment image, parsed: every record found intact, in position order from `first`, and the
 // positions between them that it lacks (damaged, or lost to a misdirected write).
 struct ParsedSegment {
@@ -91,6 +111,22 @@ ParsedSegment ParseSegment(std::string_view bytes, uint64_t first) {
     at += kLogRecordHeaderBytes + r->length;
     p.good = at;
   }
+  if (p.missing.empty()) return p;
+  // A misdirected write lands a few sectors off: forward, past where the writes after it went
+  // in place, so that its records sit behind later ones, even behind the last (where a torn
+  // tail would be); or back, over earlier records. Look for each missing position anywhere in
+  // the segment, and keep the first intact copy.
+  std::set<uint64_t> wanted(p.missing.begin(), p.missing.end());
+  for (uint64_t from = 0; from + kLogRecordHeaderBytes <= bytes.size() && !wanted.empty(); ++from) {
+    const uint64_t position = DecodeFixed64(bytes.data() + from + 8);
+    if (!wanted.contains(position)) continue;
+    std::optional<RecordHeader> r = IntactRecordAt(bytes, from);
+    if (!r.has_value()) continue;
+    wanted.erase(position);
+    p.offsets[position - first] = from;
+    p.good = std::max(p.good, from + kLogRecordHeaderBytes + r->length);
+  }
+  std::erase_if(p.missing, [&](uint64_t q) { return !wanted.contains(q); });
   return p;
 }
 
@@ -191,6 +227,7 @@ Task<absl::Status> SegmentedLog::RecoverSegment(Segment& s, bool last) {
   absl::StatusOr<uint64_t> size = co_await (*file)->Size();
   if (!size.ok()) co_return size.status();
   ParsedSegment parsed;
+  bool tail_written_then_damaged = false;
   for (int attempt = 1;; ++attempt) {
     absl::StatusOr<std::string> bytes = co_await (*file)->Read(0, *size);
     if (!bytes.ok()) {
@@ -198,6 +235,7 @@ Task<absl::Status> SegmentedLog::RecoverSegment(Segment& s, bool last) {
       co_return bytes.status();
     }
     parsed = ParseSegment(*bytes, s.first);
+    tail_written_then_damaged = parsed.good < bytes->size() && WrittenThenDamaged(*bytes, parsed.good);
     if ((parsed.missing.empty() && parsed.good == bytes->size()) || attempt == kReadAttemptsMax) break;
   }
   if (!parsed.missing.empty()) {
@@ -222,6 +260,17 @@ Task<absl::Status> SegmentedLog::RecoverSegment(Segment& s, bool last) {
                                                    s.end(), ") before the end of the journal"));
       }
       s.irregular = true;  // Recover lists the positions up to the next segment as damaged
+      co_return absl::OkStatus();
+    }
+    if (tail_written_then_damaged && options_.tolerate_damage) {
+      // Not a torn write: a record written in full and damaged since, which may have been
+      // acknowledged. It stays (appends go after it), so that every recovery finds it until
+      // the owner has acted on the loss: cut now, a crash before the owner acts would forget
+      // it.
+      stats_.damaged_tail_position = s.end();
+      s.size = *size;
+      s.irregular = true;
+      CAIRN_SOMETIMES(options_.probes, true, "log.tail-written-then-damaged");
       co_return absl::OkStatus();
     }
     // The unacknowledged tail of the last segment: cut it off, durably, before appending.
@@ -313,9 +362,10 @@ Task<absl::Status> SegmentedLog::TruncateFrom(uint64_t position) {
   Segment& seg = segments_.back();
   const uint64_t index = position - seg.first;
   CAIRN_CHECK_LE(index, seg.offsets.size());
-  const uint64_t offset = index < seg.offsets.size() ? seg.offsets[index] : seg.size;
+  uint64_t offset = index < seg.offsets.size() ? seg.offsets[index] : seg.size;
   absl::StatusOr<std::shared_ptr<File>> file = co_await FileOf(seg);
   if (!file.ok()) co_return file.status();
+  if (seg.irregular) CO_RETURN_IF_ERROR(co_await KeepRecordsBehind(seg, **file, index, &offset));
   CO_RETURN_IF_ERROR(co_await (*file)->Truncate(offset));
   CO_RETURN_IF_ERROR(co_await (*file)->Sync());
   if (removed) CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
@@ -497,6 +547,28 @@ Task<absl::Status> SegmentedLog::Trim(uint64_t upto) {
   }
   damaged_.erase(damaged_.begin(), damaged_.lower_bound(start()));
   co_return co_await disk_.SyncDir(dir_);
+}
+
+Task<absl::Status> SegmentedLog::KeepRecordsBehind(Segment& seg, File& file, uint64_t index, uint64_t* offset) {
+  // Records before the cut that recovery found behind it (a misdirected write put them there:
+  // ParseSegment) stay: the cut moves past the last of them, and the records from the cut on
+  // that sit before the new cut lose their headers, so that no recovery takes them back.
+  uint64_t keep_end = *offset;
+  for (uint64_t i = 0; i < index; ++i) {
+    if (seg.offsets[i] < *offset || damaged_.contains(seg.first + i)) continue;
+    absl::StatusOr<std::string> header = co_await file.Read(seg.offsets[i], kLogRecordHeaderBytes);
+    if (!header.ok()) co_return header.status();
+    if (header->size() < kLogRecordHeaderBytes) co_return absl::DataLossError("short read of a record header");
+    keep_end = std::max(keep_end, seg.offsets[i] + kLogRecordHeaderBytes + DecodeFixed32(header->data() + 4));
+  }
+  if (keep_end == *offset) co_return absl::OkStatus();
+  CAIRN_SOMETIMES(options_.probes, true, "log.cut-kept-a-record-behind-it");
+  for (uint64_t j = index; j < seg.offsets.size(); ++j) {
+    if (seg.offsets[j] >= keep_end || damaged_.contains(seg.first + j)) continue;
+    CO_RETURN_IF_ERROR(co_await file.Write(seg.offsets[j], std::string(kLogRecordHeaderBytes, '\0')));
+  }
+  *offset = keep_end;
+  co_return absl::OkStatus();
 }
 
 }  // namespace cairn::storage

@@ -16,8 +16,11 @@
 // Reopen to recover.
 //
 // Recovery (Open) reads every segment. A record that fails its checksum, or is cut short, at
-// the end of the last segment is the tail of a write that was never acknowledged (a torn or
-// lost write at a crash): the segment is truncated there. Anywhere else — an intact record for
+// the end of the last segment is taken for the tail of a write that was never acknowledged (a
+// torn or lost write at a crash): the segment is truncated there. (Writes are taken to be
+// atomic per 512-byte sector, as devices promise: a record present in full whose every sector
+// was written, yet damaged, rotted after it was written; with `tolerate_damage` it stays, and
+// stats().damaged_tail_position names it.) Anywhere else — an intact record for
 // a later position follows it, or a later segment does — it is damage: by default DataLoss,
 // since an acknowledged record is damaged and the journal will not silently skip it. With
 // `tolerate_damage` the journal opens anyway, lists the positions it lost (damaged()), and
@@ -115,6 +118,12 @@ class SegmentedLog {
     uint64_t recovered_records = 0;
     uint64_t truncated_tail_bytes = 0;  // dropped at Open: the unacknowledged tail
     uint64_t damaged_records = 0;       // found damaged at Open (tolerate_damage)
+    // With tolerate_damage: the segment ends in a record written in full and damaged since —
+    // every sector it spans holds some of it, and the file holds all of it: not a torn write,
+    // which leaves whole sectors unwritten or the file short. Its position (0: none), which
+    // the next append takes. It is not cut off: appends go after it, so that each recovery
+    // finds it again until its owner has recorded what the loss means.
+    uint64_t damaged_tail_position = 0;
   };
   const Stats& stats() const { return stats_; }
 
@@ -141,6 +150,9 @@ class SegmentedLog {
   Task<absl::StatusOr<std::vector<LogRecord>>> ReadIrregular(Segment& s, uint64_t from, size_t max_bytes);
   Task<absl::Status> StartSegment(uint64_t first);
   Task<absl::StatusOr<std::shared_ptr<File>>> FileOf(Segment& s);
+  // TruncateFrom in an irregular segment: moves the cut (`offset`, where record `index` begins)
+  // past earlier records that sit behind it, and spoils later records before it.
+  Task<absl::Status> KeepRecordsBehind(Segment& seg, File& file, uint64_t index, uint64_t* offset);
   Task<void> CommitLoop();
   // Waits until `position` is durable (or the journal failed).
   Task<absl::StatusOr<uint64_t>> WaitDurable(uint64_t position);
