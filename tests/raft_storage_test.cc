@@ -72,6 +72,30 @@ TEST(RaftStorage, EntriesRoundTripThroughTheirEncoding) {
   EXPECT_EQ(DecodeEntry(9, bytes).status().code(), absl::StatusCode::kDataLoss);
 }
 
+// A log start round-trips with the retries it carries; retries that cannot be (before the
+// start's index, or answering a position at or past its first) do not decode.
+TEST(RaftStorage, StartsRoundTripWithTheirRetries) {
+  LogStart start{.first_index = 40, .first_prev_term = 6, .members = {1, 2, 3}, .epoch = 2, .first_position = 17,
+                 .retries = {{41, 12}, {44, 16}}};
+  for (const LogStart& s : {LogStart{}, start}) {
+    std::string bytes;
+    PutStart(&bytes, s);
+    ByteReader r(bytes);
+    LogStart back;
+    EXPECT_TRUE(ReadStart(r, &back));
+    EXPECT_EQ(back, s);
+  }
+  for (auto bad : {std::pair<uint64_t, uint64_t>{39, 12}, {41, 17}, {41, 0}}) {
+    LogStart s = start;
+    s.retries = {bad};
+    std::string bytes;
+    PutStart(&bytes, s);
+    ByteReader r(bytes);
+    LogStart back;
+    EXPECT_FALSE(ReadStart(r, &back)) << bad.first << " -> " << bad.second;
+  }
+}
+
 TEST(RaftStorage, PersistsTruncatesTrimsAndResets) {
   OnSim(1, [](Runtime& rt) -> Task<void> {
     // Named first: g++ 12 mishandles temporaries built inside a co_await expression.
@@ -245,6 +269,29 @@ Task<void> DamageCopy(Runtime& rt, uint64_t position) {
   CAIRN_CHECK_MSG(false, "no record copy at the position");
 }
 
+// Tears the node log's last write as a crash would: the file ends a few bytes into the record
+// copy at journal `position` (the sectors after it were never written).
+Task<void> TearFrom(Runtime& rt, uint64_t position) {
+  std::string dir = "nodelog";
+  auto names = co_await rt.disk().List(dir);
+  CAIRN_CHECK_OK(names.status());
+  std::string path = absl::StrCat(dir, "/", names->back());
+  auto file = co_await rt.disk().Open(path, OpenOptions{});
+  CAIRN_CHECK_OK(file.status());
+  absl::StatusOr<uint64_t> size = co_await (*file)->Size();
+  absl::StatusOr<std::string> bytes = co_await (*file)->Read(0, *size);
+  CAIRN_CHECK_OK(bytes.status());
+  for (uint64_t at = 0; at + storage::kLogRecordHeaderBytes <= bytes->size();) {
+    if (DecodeFixed64(bytes->data() + at + 8) == position) {
+      CAIRN_CHECK_OK(co_await (*file)->Truncate(at + storage::kLogRecordHeaderBytes + 2));
+      CAIRN_CHECK_OK(co_await (*file)->Sync());
+      co_return;
+    }
+    at += storage::kLogRecordHeaderBytes + DecodeFixed32(bytes->data() + at + 4);
+  }
+  CAIRN_CHECK_MSG(false, "no record copy at the position");
+}
+
 // Two streams, g and h, on one node log.
 struct TwoGroups {
   std::unique_ptr<NodeLog> log;
@@ -299,8 +346,10 @@ TEST(RaftStorage, RepairsWhatItCanAndRaisesTheVoteFloorOverWhatItCannot) {
       EXPECT_FALSE((*s)->recovered().hard.floored());
     }
     // Both copies: entries 1..5 were synced before 6..8 were written, and may have been
-    // acknowledged. The log has a hole at 1: cut there (a truncate record at 6, 7), the floor
-    // raised over any index of term 2; the loss recorded as handled (at 8, 9).
+    // acknowledged. The log comes back as it stood before them: empty, cut at 1 (a recovery
+    // cut at 8, 9, after the record at 6, 7 the first recovery wrote to say the log was
+    // synced), the floor raised over any index of term 2; the loss recorded as handled (at
+    // 10, 11).
     co_await DamageCopy(rt, 3);
     for (int reopen = 0; reopen < 2; ++reopen) {
       auto s = co_await OpenGroup(rt);
@@ -331,7 +380,8 @@ TEST(RaftStorage, RepairsWhatItCanAndRaisesTheVoteFloorOverWhatItCannot) {
         EXPECT_FALSE(r.messages[1].reject);
       }
     }
-    // The last write torn by a crash: its record (at 10, 11) lost in both copies, and nothing
+    // The last write torn by a crash: its record (at 12, 13, after the recovery cut at 8, 9
+    // and the record at 10, 11 saying the loss is handled) lost in both copies, and nothing
     // written after it. Never acknowledged (not synced), so dropped without a floor.
     {
       auto s = co_await OpenGroup(rt);
@@ -341,13 +391,12 @@ TEST(RaftStorage, RepairsWhatItCanAndRaisesTheVoteFloorOverWhatItCannot) {
       c.hard_state = HardState{.term = 3, .vote = 3, .floor_term = 2, .floor_index = kAnyIndex};
       EXPECT_EQ(*co_await (*s)->Persist(c), 3u);
     }
-    co_await DamageCopy(rt, 10);
-    co_await DamageCopy(rt, 11);
+    co_await TearFrom(rt, 12);
     {
       auto s = co_await OpenGroup(rt);
       CAIRN_CHECK_OK(s.status());
       EXPECT_TRUE((*s)->recovered().entries.empty());
-      // The local journal finds it damaged at its end, where a torn write would be, and cuts it.
+      // The local journal finds it cut short at its end, where a torn write would be, and cuts it.
       EXPECT_GT(s->log->stats().torn_tail_bytes, 0u);
       EXPECT_EQ((*s)->recovery_stats().floors_raised, 0u);
       EXPECT_EQ((*s)->recovered().hard.floor_term, 2u);
@@ -365,6 +414,182 @@ TEST(RaftStorage, RepairsWhatItCanAndRaisesTheVoteFloorOverWhatItCannot) {
     co_await FlipByte(rt, state1, 10);
     auto s = co_await OpenGroup(rt);
     EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss) << s.status();
+  });
+}
+
+// The last record, synced (and maybe acknowledged), rots in both copies before anything is
+// written after it. It is not a torn write — the file holds all of it, every sector written —
+// so it is a loss: the floor is raised.
+TEST(RaftStorage, TheLastRecordRottedInBothCopiesIsLostNotTorn) {
+  OnSim(8, [](Runtime& rt) -> Task<void> {
+    {
+      auto s = co_await OpenGroup(rt);
+      CAIRN_CHECK_OK(s.status());
+      RaftCore::Ready a;  // at 2, 3
+      a.entries = Entries(1, 3, 1, "a");
+      a.hard_state = HardState{.term = 1, .vote = 1};
+      EXPECT_EQ(*co_await (*s)->Persist(a), 3u);
+      RaftCore::Ready b;  // at 4, 5: the last record
+      b.entries = Entries(4, 5, 1, "b");
+      EXPECT_EQ(*co_await (*s)->Persist(b), 5u);
+    }
+    co_await DamageCopy(rt, 4);
+    co_await DamageCopy(rt, 5);
+    for (int crash = 0; crash < 2; ++crash) {
+      // Recoveries that find it and stop before the streams act on it (a crash): the next
+      // one must still know, though the damaged record now sits behind what they wrote.
+      std::string dir = "nodelog";
+      auto log = co_await NodeLog::Open(rt.disk(), rt.executor(), std::move(dir));
+      CAIRN_CHECK_OK(log.status());
+      EXPECT_EQ((*log)->stats().lost_records, crash == 0 ? 1u : 0u);
+      EXPECT_TRUE((*log)->unhandled_loss());
+    }
+    auto s = co_await OpenGroup(rt);
+    CAIRN_CHECK_OK(s.status());
+    EXPECT_EQ((*s)->recovered().entries, Entries(1, 3, 1, "a"));
+    EXPECT_EQ(s->log->stats().lost_records, 0u);  // known from the first recovery's record
+    EXPECT_EQ((*s)->recovery_stats().floors_raised, 1u);
+    EXPECT_EQ((*s)->recovered().hard.floor_term, 1u);
+  });
+  OnSim(8, [](Runtime& rt) -> Task<void> {
+    {
+      auto s = co_await OpenGroup(rt);
+      CAIRN_CHECK_OK(s.status());
+      RaftCore::Ready a;
+      a.entries = Entries(1, 3, 1, "a");
+      a.hard_state = HardState{.term = 1, .vote = 1};
+      EXPECT_EQ(*co_await (*s)->Persist(a), 3u);
+    }
+    co_await DamageCopy(rt, 2);
+    co_await DamageCopy(rt, 3);
+    for (int reopen = 0; reopen < 2; ++reopen) {
+      auto s = co_await OpenGroup(rt);
+      CAIRN_CHECK_OK(s.status());
+      EXPECT_EQ(s->log->stats().lost_records, reopen == 0 ? 1u : 0u);
+      EXPECT_EQ((*s)->recovery_stats().floors_raised, reopen == 0 ? 1u : 0u);  // handled once
+    }
+  });
+}
+
+// A lost record that overwrote part of the log, and a later append that seems to extend what
+// came before it: the replay must not splice the later entries onto the overwritten ones (a
+// log this node never held, whose stale entries a leader's append would then seem to match).
+// It comes back as it stood before the loss, floored, its commit relearned.
+TEST(RaftStorage, ALostOverwriteDoesNotBringBackTheEntriesItReplaced) {
+  OnSim(6, [](Runtime& rt) -> Task<void> {
+    {
+      auto s = co_await OpenGroup(rt);
+      CAIRN_CHECK_OK(s.status());
+      RaftCore::Ready a;  // at 2, 3
+      a.entries = Entries(1, 6, 1, "a");
+      a.hard_state = HardState{.term = 1, .vote = 1, .commit = 3};
+      EXPECT_EQ(*co_await (*s)->Persist(a), 6u);
+      RaftCore::Ready b;  // at 4, 5: a leader of term 2 overwrites 4..6
+      b.truncate_from = 4;
+      b.entries = Entries(4, 5, 2, "b");
+      b.hard_state = HardState{.term = 2, .vote = 2, .commit = 3};
+      EXPECT_EQ(*co_await (*s)->Persist(b), 5u);
+      RaftCore::Ready c;  // at 6, 7
+      c.entries = Entries(6, 7, 2, "c");
+      c.hard_state = HardState{.term = 2, .vote = 2, .commit = 7};
+      EXPECT_EQ(*co_await (*s)->Persist(c), 7u);
+    }
+    co_await DamageCopy(rt, 4);
+    co_await DamageCopy(rt, 5);
+    for (int reopen = 0; reopen < 2; ++reopen) {
+      auto s = co_await OpenGroup(rt);
+      CAIRN_CHECK_OK(s.status());
+      const RaftState& st = (*s)->recovered();
+      EXPECT_EQ(st.entries, Entries(1, 6, 1, "a"));  // not a4, a5 of term 1 then c6, c7 of term 2
+      EXPECT_EQ(st.hard.commit, 0u);                // STATE's 7 would apply a4..a6
+      EXPECT_EQ(st.hard.floor_term, 2u);
+      EXPECT_EQ((*s)->recovery_stats().floors_raised, reopen == 0 ? 1u : 0u);
+      EXPECT_EQ((*s)->recovery_stats().holes_cut, reopen == 0 ? 1u : 0u);
+    }
+  });
+}
+
+// A recovery cut answers the loss its replay stopped at. When a record before that one is lost
+// later, the replay stops earlier, and the old cut must not take it up again: the log below the
+// cut was built from records the new loss changed.
+TEST(RaftStorage, ARecoveryCutDoesNotResumeAReplayThatStoppedEarlier) {
+  OnSim(9, [](Runtime& rt) -> Task<void> {
+    {
+      auto s = co_await OpenGroup(rt);
+      CAIRN_CHECK_OK(s.status());
+      RaftCore::Ready a;  // at 2, 3
+      a.entries = Entries(1, 10, 1, "a");
+      a.hard_state = HardState{.term = 1, .vote = 1};
+      EXPECT_EQ(*co_await (*s)->Persist(a), 10u);
+      RaftCore::Ready r;  // at 4, 5: a leader of term 2 overwrites 5.. with 5, 6
+      r.truncate_from = 5;
+      r.entries = Entries(5, 6, 2, "r");
+      r.hard_state = HardState{.term = 2, .vote = 2};
+      EXPECT_EQ(*co_await (*s)->Persist(r), 6u);
+      RaftCore::Ready m;  // at 6, 7
+      m.entries = Entries(7, 8, 2, "m");
+      EXPECT_EQ(*co_await (*s)->Persist(m), 8u);
+      RaftCore::Ready l;  // at 8, 9: lost below
+      l.entries = Entries(9, 9, 2, "l");
+      EXPECT_EQ(*co_await (*s)->Persist(l), 9u);
+      RaftCore::Ready after;  // at 10, 11
+      after.entries = Entries(10, 10, 2, "x");
+      EXPECT_EQ(*co_await (*s)->Persist(after), 10u);
+    }
+    co_await DamageCopy(rt, 8);
+    co_await DamageCopy(rt, 9);
+    {
+      auto s = co_await OpenGroup(rt);  // stops at l: 1..4 a, 5..6 r, 7..8 m; cut at 9
+      CAIRN_CHECK_OK(s.status());
+      std::vector<Entry> expected = Entries(1, 4, 1, "a");
+      for (const Entry& e : Entries(5, 6, 2, "r")) expected.push_back(e);
+      for (const Entry& e : Entries(7, 8, 2, "m")) expected.push_back(e);
+      EXPECT_EQ((*s)->recovered().entries, expected);
+      RaftCore::Ready n;  // the next session builds on that
+      n.entries = Entries(9, 12, 3, "n");
+      n.hard_state = HardState{.term = 3, .vote = 3, .floor_term = 2, .floor_index = kAnyIndex};
+      EXPECT_EQ(*co_await (*s)->Persist(n), 12u);
+    }
+    co_await DamageCopy(rt, 4);  // now r is lost too
+    co_await DamageCopy(rt, 5);
+    auto s = co_await OpenGroup(rt);
+    CAIRN_CHECK_OK(s.status());
+    // Back as it stood before r: a prefix of a's 1..10 (the old cut at 9 still cuts it, which
+    // keeps it a prefix). Not a's 1..8 under n's 9..12 (the old cut taking the replay up
+    // again), a log this node never held.
+    const std::vector<Entry>& got = (*s)->recovered().entries;
+    EXPECT_GE(got.size(), 4u);
+    EXPECT_LE(got.size(), 10u);
+    for (const Entry& e : got) EXPECT_TRUE(e == E(e.index, 1, absl::StrCat("a", e.index))) << "entry " << e.index;
+    EXPECT_EQ((*s)->recovery_stats().floors_raised, 1u);
+  });
+}
+
+// A record a recovery found, and whose last write nothing followed, rots in both copies later:
+// it was synced (the recovery said so in a record of its own), so it is lost, not torn.
+TEST(RaftStorage, ARecordARecoveryFoundIsLostNotTornWhenBothCopiesRotLater) {
+  OnSim(7, [](Runtime& rt) -> Task<void> {
+    {
+      auto s = co_await OpenGroup(rt);
+      CAIRN_CHECK_OK(s.status());
+      RaftCore::Ready a;  // at 2, 3: acknowledged, then the node stops
+      a.entries = Entries(1, 3, 1, "a");
+      a.hard_state = HardState{.term = 1, .vote = 1};
+      EXPECT_EQ(*co_await (*s)->Persist(a), 3u);
+    }
+    {
+      auto s = co_await OpenGroup(rt);  // finds a intact: says the log was synced through it
+      CAIRN_CHECK_OK(s.status());
+      EXPECT_EQ((*s)->recovered().entries.size(), 3u);
+    }
+    co_await DamageCopy(rt, 2);
+    co_await DamageCopy(rt, 3);
+    auto s = co_await OpenGroup(rt);
+    CAIRN_CHECK_OK(s.status());
+    EXPECT_TRUE((*s)->recovered().entries.empty());
+    EXPECT_EQ(s->log->stats().lost_records, 1u);
+    EXPECT_EQ((*s)->recovery_stats().floors_raised, 1u);
+    EXPECT_EQ((*s)->recovered().hard.floor_term, 1u);
   });
 }
 
@@ -390,7 +615,9 @@ TEST(RaftStorage, ALostRecordThatNamesNoStreamFloorsEveryStream) {
     EXPECT_TRUE(t.h->recovered().entries.empty());
     for (RaftStorage* s : {t.g.get(), t.h.get()}) {
       EXPECT_EQ(s->recovery_stats().floors_raised, 1u);
-      EXPECT_EQ(s->recovery_stats().holes_cut, 0u);
+      // h's log is cut where the lost record was (a recovery cut: its next replay goes on
+      // from there); g's own record, later, replaces its whole log and needs none.
+      EXPECT_EQ(s->recovery_stats().holes_cut, s == t.h.get() ? 1u : 0u);
       EXPECT_EQ(s->recovered().hard.floor_term, s->recovered().hard.term);
       EXPECT_EQ(s->recovered().hard.floor_index, kAnyIndex);
     }

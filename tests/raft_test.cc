@@ -917,6 +917,27 @@ TEST(Raft, TheVoteFloorKeepsADamagedFollowerFromElectingALeaderWithoutItsAcknowl
   EXPECT_TRUE(recovered);
 }
 
+// A follower loses an entry it acknowledged while the leader stays up: its rejects of the
+// leader's next appends answer at the leader's match for it, which the leader must take as
+// news (the follower forgot), not as a stale reply — else it never sends the entry again, and
+// counts the follower for entries it no longer holds.
+TEST(Raft, ALeaderResendsToAFollowerThatForgotWhatItAcknowledged) {
+  Cluster c(3, 23);
+  const NodeId l = c.WaitForLeader();
+  ASSERT_NE(l, kNoNode);
+  const NodeId f = l % 3 + 1, g = f % 3 + 1;
+  c.Cut(l, g);  // only f follows
+  const uint64_t index = c.Propose("x");
+  ASSERT_NE(index, 0u);
+  ASSERT_TRUE(c.WaitApplied("x", 2));
+  c.Crash(f);
+  c.LoseSuffix(f, index, /*floor=*/true);
+  c.Restart(f);
+  ASSERT_NE(c.Propose("y"), 0u);
+  EXPECT_TRUE(c.WaitApplied("y", 2)) << "f must get x and y again from the leader";
+  EXPECT_EQ(c.violation, "");
+}
+
 TEST(Raft, StaleEpochAppendsAreRefusedAfterAFence) {
   Cluster c(3, 12);
   NodeId l = c.WaitForLeader();

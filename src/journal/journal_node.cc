@@ -96,6 +96,9 @@ Task<absl::Status> JournalNode::OpenStream(std::string name, std::vector<NodeId>
   }
   options.read_bytes_max = options_.read_bytes_max;
   options.canary_ack_before_fsync = options_.canary_ack_before_fsync;
+  if (options_.applying) {
+    options.applying = [this, name](const Entry& e, uint64_t position) { options_.applying(name, e, position); };
+  }
   options.on_failure = [this](const absl::Status& s) {
     if (failure_.ok()) failure_ = s;
     failed_.NotifyAll();

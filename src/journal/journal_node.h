@@ -50,6 +50,9 @@ struct JournalNodeOptions {
   // Idle streams go quiet (RaftCore, quiescence): the node heartbeats each peer once a tick,
   // and a stream with nothing to send sends nothing.
   bool quiesce = true;
+  // The simulator's observer: stream `name`'s replica here applies `entry`, answering
+  // `position` (StreamReplicaOptions).
+  std::function<void(const std::string& name, const Entry& entry, uint64_t position)> applying;
 
   // The defaults, with Raft's timing and batching and the node log's sizes the knobs say.
   static JournalNodeOptions FromKnobs(const Knobs& knobs);

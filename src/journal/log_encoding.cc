@@ -7,6 +7,8 @@
 namespace cairn::journal {
 namespace {
 
+constexpr uint64_t kStartRetriesMax = 1u << 20;
+
 constexpr char kEntryTag = 'E';
 constexpr size_t kMembersMax = 1000;
 
@@ -31,6 +33,11 @@ void PutStart(std::string* out, const LogStart& s) {
   PutMembers(out, s.members);
   PutVarint64(out, s.epoch);
   PutVarint64(out, s.first_position);
+  PutVarint64(out, s.retries.size());
+  for (const auto& [index, position] : s.retries) {
+    PutVarint64(out, index);
+    PutVarint64(out, position);
+  }
 }
 
 bool ReadStart(ByteReader& r, LogStart* s) {
@@ -39,6 +46,15 @@ bool ReadStart(ByteReader& r, LogStart* s) {
   if (!ReadMembers(r, &s->members)) return false;
   s->epoch = r.Varint64();
   s->first_position = r.Varint64();
+  const uint64_t retries = r.Varint64();
+  if (!r.ok() || retries > kStartRetriesMax) return false;
+  s->retries.clear();
+  for (uint64_t i = 0; i < retries && r.ok(); ++i) {
+    const uint64_t index = r.Varint64();
+    const uint64_t position = r.Varint64();
+    if (index < s->first_index || position == 0 || position >= s->first_position) return false;
+    s->retries[index] = position;
+  }
   return r.ok() && s->first_index >= 1 && s->first_position >= 1;
 }
 

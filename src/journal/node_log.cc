@@ -1,6 +1,7 @@
 #include "src/journal/node_log.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "src/base/check.h"
@@ -13,8 +14,22 @@ namespace cairn::journal {
 namespace {
 
 constexpr char kChangeTag = 'C';
-constexpr char kHandledTag = 'H';
-constexpr uint8_t kHasReset = 1, kHasTruncate = 2, kHasEntries = 4;
+// Written at the end of each recovery: the lost records whose loss every stream has handled
+// (by number), and — by its durable_before — that everything recovered was synced. (Tag 'H',
+// an earlier form, said "every loss below here is handled", which a record that rots later
+// would hide behind; it no longer decodes, so its record reads as lost and floors rise once.)
+constexpr char kHandledTag = 'L';
+// Written first by a recovery that finds the log's last record rotted (written in full, then
+// damaged: not torn), before anything else: the loss stands until a later handled record,
+// even once that damaged record sits behind the records written after it.
+constexpr char kLossPendingTag = 'P';
+// Written at the start of a recovery whose last record found is a stream's: everything before
+// it is synced (so that if those records rot later they are lost, not torn). It says nothing
+// about losses.
+constexpr char kVouchTag = 'V';
+constexpr uint8_t kHasReset = 1, kHasTruncate = 2, kHasEntries = 4, kRecoveryCut = 8;
+constexpr uint8_t kFlagsAll = kHasReset | kHasTruncate | kHasEntries | kRecoveryCut;
+constexpr size_t kHandledListMax = 1u << 20;
 constexpr size_t kRecoveryReadBytes = 4u << 20;
 constexpr size_t kNameBytesMax = 1024;
 constexpr size_t kEntriesPerRecordMax = 1u << 20;
@@ -49,11 +64,14 @@ std::string NodeLog::Encode(const StreamKey& key, const LogChange& change) const
   PutVarint64(&out, log_->durable_position());
   PutLengthPrefixed(&out, key.name);
   PutVarint64(&out, key.incarnation);
+  CAIRN_CHECK(!change.recovery_cut || (change.truncate_from != 0 && !change.reset.has_value() &&
+                                       change.entries.empty()));
   const uint8_t flags = (change.reset.has_value() ? kHasReset : 0) | (change.truncate_from != 0 ? kHasTruncate : 0) |
-                        (change.entries.empty() ? 0 : kHasEntries);
+                        (change.entries.empty() ? 0 : kHasEntries) | (change.recovery_cut ? kRecoveryCut : 0);
   out.push_back(static_cast<char>(flags));
   if (change.reset.has_value()) PutStart(&out, *change.reset);
   if (change.truncate_from != 0) PutVarint64(&out, change.truncate_from);
+  if (change.recovery_cut) PutVarint64(&out, change.cut_answers);
   if (!change.entries.empty()) {
     PutVarint64(&out, change.entries.front().index);
     PutVarint64(&out, change.entries.size());
@@ -69,8 +87,11 @@ bool DecodeRecord(std::string_view payload, uint64_t position, NodeLog::Parsed* 
   out->position = position;
   out->tag = static_cast<char>(r.Byte());
   out->durable_before = r.Varint64();
+  if (out->tag == kLossPendingTag || out->tag == kVouchTag) return r.ok() && r.remaining() == 0;
   if (out->tag == kHandledTag) {
-    out->handled_upto = r.Varint64();
+    const uint64_t count = r.Varint64();
+    if (!r.ok() || count > kHandledListMax) return false;
+    for (uint64_t i = 0; i < count && r.ok(); ++i) out->handled.push_back(r.Varint64());
     return r.ok() && r.remaining() == 0;
   }
   if (out->tag != kChangeTag) return false;
@@ -79,7 +100,10 @@ bool DecodeRecord(std::string_view payload, uint64_t position, NodeLog::Parsed* 
   out->key.name.assign(name);
   out->key.incarnation = r.Varint64();
   const uint8_t flags = r.Byte();
-  if (!r.ok() || flags == 0 || flags > (kHasReset | kHasTruncate | kHasEntries)) return false;
+  if (!r.ok() || (flags & ~kFlagsAll) != 0 || (flags & ~kRecoveryCut) == 0) return false;
+  // A recovery cut is a truncate alone.
+  if ((flags & kRecoveryCut) != 0 && flags != (kRecoveryCut | kHasTruncate)) return false;
+  out->change.recovery_cut = (flags & kRecoveryCut) != 0;
   if (flags & kHasReset) {
     LogStart s;
     if (!ReadStart(r, &s)) return false;
@@ -89,6 +113,7 @@ bool DecodeRecord(std::string_view payload, uint64_t position, NodeLog::Parsed* 
     out->change.truncate_from = r.Varint64();
     if (out->change.truncate_from == 0) return false;
   }
+  if (flags & kRecoveryCut) out->change.cut_answers = r.Varint64();
   if (flags & kHasEntries) {
     const uint64_t first = r.Varint64();
     const uint64_t count = r.Varint64();
@@ -121,8 +146,36 @@ Task<absl::Status> NodeLog::Recover(std::string dir) {
   FoundRecords found;
   std::map<uint64_t, std::string> lone_payloads;  // a record's payload, for rewriting its twin
   CO_RETURN_IF_ERROR(co_await ReadCopies(&found, &lone_payloads));
+  const uint64_t torn_before = stats_.torn_records_dropped;
   CO_RETURN_IF_ERROR(co_await ClassifyMissing(&found));
+  if (const uint64_t p = log_->stats().damaged_tail_position;
+      p != 0 && stats_.torn_records_dropped == torn_before && p % 2 == 0) {
+    // The log ends in a record written in full and damaged since (not torn): it may have been
+    // synced and acknowledged, and nothing after it can say. (An odd position is the twin of
+    // an intact record, only a copy: RepairLoneTail writes it again. And behind a torn record
+    // nothing was synced.) Say so durably before anything else is written.
+    ++stats_.lost_records;
+    CAIRN_SOMETIMES(options_.log.probes, true, "nodelog.last-record-rotted-in-both-copies");
+    std::vector<Encoded> records(1);
+    records[0].bytes = std::string(1, kLossPendingTag);
+    PutVarint64(&records[0].bytes, log_->durable_position());
+    absl::StatusOr<uint64_t> at = co_await Append(nullptr, std::move(records));
+    if (!at.ok()) co_return at.status();
+    unhandled_loss_ = true;
+  }
   CO_RETURN_IF_ERROR(co_await RepairLoneTail(&found, &lone_payloads));
+  // Only a later record can say the last one was synced; until one does, the last record's
+  // loss in both copies would read as a torn write. The node is about to act on every record
+  // it found (serve them, vote by them): say now that they are synced, before anything else
+  // (a crash during recovery, then rot, must not make them look torn).
+  if (const char last = found.empty() ? kVouchTag : found.rbegin()->second.record.tag;
+      last != kHandledTag && last != kVouchTag && last != kLossPendingTag) {
+    std::vector<Encoded> records(1);
+    records[0].bytes = std::string(1, kVouchTag);
+    PutVarint64(&records[0].bytes, log_->durable_position());
+    absl::StatusOr<uint64_t> at = co_await Append(nullptr, std::move(records));
+    if (!at.ok()) co_return at.status();
+  }
   IndexByStream(&found);
   recovering_ = true;
   co_return absl::OkStatus();
@@ -145,8 +198,14 @@ Task<absl::Status> NodeLog::ReadCopies(FoundRecords* found, std::map<uint64_t, s
     }
   }
   for (const auto& [k, f] : *found) {
-    if (f.record.tag == kHandledTag) loss_handled_upto_ = std::max(loss_handled_upto_, f.record.handled_upto);
+    if (f.record.tag == kHandledTag) handled_.insert(f.record.handled.begin(), f.record.handled.end());
+    // A pending loss that no handled record follows: the recovery that found it did not finish.
+    if (f.record.tag == kLossPendingTag) unhandled_loss_ = true;
+    if (f.record.tag == kHandledTag) unhandled_loss_ = false;
   }
+  // A record once lost stays lost, though it reads back now (the damage was in the reads): the
+  // streams cut their logs past it, and their later records build on that.
+  std::erase_if(*found, [this](const auto& kv) { return handled_.contains(kv.first); });
   co_return absl::OkStatus();
 }
 
@@ -175,11 +234,13 @@ Task<absl::Status> NodeLog::ClassifyMissing(FoundRecords* found) {
       first_torn = k;
       break;
     }
-    if (2 * k < loss_handled_upto_) continue;  // found before, and handled
+    lost_.insert(k);
+    if (handled_.contains(k)) continue;  // found before, and handled
     ++stats_.lost_records;
     CAIRN_SOMETIMES(options_.log.probes, true, "nodelog.synced-record-lost-in-both-copies");
     unhandled_loss_ = true;
   }
+  std::erase_if(handled_, [this](uint64_t k) { return !lost_.contains(k); });  // trimmed since
   if (first_torn.has_value()) {
     // Never acknowledged: neither it nor anything after it was synced.
     stats_.torn_records_dropped += k_last - *first_torn + 1;
@@ -226,33 +287,64 @@ NodeLog::Replayed NodeLog::Replay(const StreamKey& key, const LogStart& start) {
   Replayed out;
   uint64_t lo = start.first_index;
   std::map<uint64_t, std::pair<Entry, uint64_t>> log;  // index → the entry, and its record's position
-  uint64_t broken = 0;  // a hole: entries from here on were lost with a record
   auto cut = [&log](uint64_t from) { log.erase(log.lower_bound(from), log.end()); };
+  auto end = [&] { return log.empty() ? lo : log.rbegin()->first + 1; };
+  // Broken: a record that may have been this stream's is lost (or its entries left a hole).
+  // The log as replayed up to there is one the stream held; what later records do to it is
+  // not (a lost truncate, say, would leave stale entries that a later append seems to
+  // extend). So from `broken` on, only a record that does not build on what came before
+  // takes the replay up again: a reset, a truncate or entries that replace the whole log, or
+  // the cut a recovery wrote here (see RaftStorage), whose log below it is this one.
+  uint64_t broken = 0;
+  uint64_t broken_by = 0;  // the lost record the replay stopped at (0: a hole)
+  bool dropped = false;    // a change was skipped since the replay broke
+  auto resume = [&] {
+    broken = 0;
+    broken_by = 0;
+    dropped = false;  // what was skipped, the record taking the replay up accounts for
+  };
+  auto lost = lost_.lower_bound(RecordOf(key.incarnation) + (key.incarnation % 2));  // could be this stream's
+  auto cross = [&](uint64_t position) {  // the lost records before `position`
+    for (; lost != lost_.end() && 2 * *lost < position; ++lost) {
+      if (broken == 0) {
+        broken = end();
+        broken_by = *lost;
+      }
+      CAIRN_SOMETIMES(options_.log.probes, true, "nodelog.replay-crossed-a-lost-record");
+    }
+  };
   auto it = parsed_.find(key);
   if (it != parsed_.end()) {
     for (Parsed& p : it->second) {
+      cross(p.position);
       LogChange& c = p.change;
       if (c.reset.has_value()) {
         log.clear();
-        broken = 0;
+        resume();
         if (c.reset->first_index > lo) {
           lo = c.reset->first_index;
           out.reset = c.reset;
         }
       }
       if (c.truncate_from != 0) {
+        // A recovery cut takes the replay up only where it stopped then: at the same lost
+        // record (a record lost since, earlier, leaves the log elsewhere).
+        if (broken != 0 && (c.truncate_from <= lo ||
+                            (c.recovery_cut && c.cut_answers == broken_by && c.truncate_from <= broken))) {
+          resume();
+        }
         cut(c.truncate_from);
-        if (broken != 0 && c.truncate_from <= broken) broken = 0;
+        if (broken != 0) broken = std::min(broken, std::max(c.truncate_from, lo));
       }
       if (c.entries.empty()) continue;
       const uint64_t first = c.entries.front().index;
-      if (broken != 0) {
-        if (first > broken) continue;  // still past the hole
-        broken = 0;
+      if (broken != 0 && first <= lo) resume();  // it replaces the whole log
+      if (broken == 0 && first > end()) {
+        broken = end();  // a hole
+        CAIRN_SOMETIMES(options_.log.probes, true, "nodelog.replay-found-a-hole");
       }
-      const uint64_t expected = log.empty() ? lo : log.rbegin()->first + 1;
-      if (first > expected) {
-        broken = expected;
+      if (broken != 0) {
+        dropped = true;
         continue;
       }
       cut(first);
@@ -262,6 +354,9 @@ NodeLog::Replayed NodeLog::Replay(const StreamKey& key, const LogStart& start) {
     }
     parsed_.erase(it);
   }
+  cross(std::numeric_limits<uint64_t>::max());
+  out.dropped = dropped;
+  out.cut_answers = broken_by;
   out.cut_at = broken;
   Pins& pins = pins_[key];
   pins.Clear();
@@ -294,18 +389,25 @@ Task<absl::Status> NodeLog::FinishRecovery() {
   recovering_ = false;
   parsed_.clear();  // streams nobody replayed: no STATE names them, so they are gone
   if (unhandled_loss_) {
-    // Every stream has raised its floor: the losses before this record are handled.
-    std::string record(1, kHandledTag);
-    PutVarint64(&record, log_->durable_position());
-    PutVarint64(&record, log_->next_position());
-    std::vector<Encoded> records(1);
-    records[0].bytes = std::move(record);
-    absl::StatusOr<uint64_t> at = co_await Append(nullptr, std::move(records));
-    if (!at.ok()) co_return at.status();
+    // Every stream has raised its floor and cut its log past the lost records: their loss is
+    // handled.
+    for (uint64_t k : lost_) handled_.insert(k);
+    CO_RETURN_IF_ERROR(co_await WriteHandled());
     unhandled_loss_ = false;
   }
   MaybeClean();
   co_return absl::OkStatus();
+}
+
+Task<absl::Status> NodeLog::WriteHandled() {
+  std::string record(1, kHandledTag);
+  PutVarint64(&record, log_->durable_position());
+  PutVarint64(&record, handled_.size());
+  for (uint64_t k : handled_) PutVarint64(&record, k);
+  std::vector<Encoded> records(1);
+  records[0].bytes = std::move(record);
+  absl::StatusOr<uint64_t> at = co_await Append(nullptr, std::move(records));
+  co_return at.status();
 }
 
 std::vector<NodeLog::Encoded> NodeLog::EncodeChange(const StreamKey& key, LogChange change) const {
@@ -315,6 +417,8 @@ std::vector<NodeLog::Encoded> NodeLog::EncodeChange(const StreamKey& key, LogCha
   LogChange part;
   part.reset = std::move(change.reset);
   part.truncate_from = change.truncate_from;
+  part.recovery_cut = change.recovery_cut;
+  part.cut_answers = change.cut_answers;
   size_t bytes = 0;
   auto flush = [&] {
     Encoded& e = out.emplace_back();

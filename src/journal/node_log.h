@@ -16,20 +16,28 @@
 //
 // Recovery (Open) reads the log once and keeps each stream's records until its RaftStorage asks
 // for them (Replay): in log order, a reset empties the stream's log, a truncate cuts it, and
-// entries replace it from their first index on. A stream whose next entries begin past where
-// its log ends lost a record in between (both copies): Replay says where (cut_at), and the
-// stream raises its vote floor and writes a truncate there, so the next replay does not trip
-// over the same hole.
+// entries replace it from their first index on. A record lost in both copies may have been any
+// stream's (created before it): each stream's replay stops where its log stood at the loss,
+// since what later records did built on what the lost one did — a lost truncate under a later
+// append would bring back overwritten entries. Replay says where (cut_at); the stream writes a
+// recovery cut there (raising its vote floor first when it skipped anything), and the next
+// replay takes up again at that cut.
 //
 // Damage, by record (docs/journal.md, "The node log"):
 //   - one copy damaged: read from the other;
 //   - both copies lost, and the record was synced (an intact later record was written after the
 //     lost one was synced — each record says how far the log was synced when it was enqueued —
 //     or a later segment exists): it may have been acknowledged, and nothing says whose it was:
-//     every stream raises its vote floor (unhandled_loss()), then MarkLossHandled records that
-//     they did;
+//     every stream raises its vote floor (unhandled_loss()) and cuts its log there, then
+//     FinishRecovery records that the loss is handled (listing the lost records: one that
+//     rots later is a new loss);
+//   - the last record written in full and damaged since (SegmentedLog's
+//     damaged_tail_position; not torn): lost like a synced record; recovery first writes a
+//     pending-loss record, so that the loss outlives a crash before the floors are raised;
 //   - both copies lost, never shown synced: the torn tail of the last write, never
-//     acknowledged. The log is cut there.
+//     acknowledged. The log is cut there. So that the last records a recovery found are not
+//     mistaken for a torn tail if they rot later, recovery begins (after any pending-loss
+//     record) with a record saying the log was synced through them.
 //
 // Space: a stream pins the oldest record holding an entry it still has (from its start on).
 // Once the log holds more than `segments_soft_max` segments, a cleaner copies forward the live
@@ -71,6 +79,11 @@ struct LogChange {
   std::optional<LogStart> reset;  // empty the log; it continues at reset->first_index
   uint64_t truncate_from = 0;     // drop entries at and after it (0: none)
   std::vector<Entry> entries;     // contiguous; replace the log from entries.front().index on
+  // A truncate alone, written by recovery where a lost record left the stream's log (Replay's
+  // cut_at): the log below it is the one that recovery replayed, which stopped at the lost
+  // record `cut_answers` (a record number; 0: at a hole no lost record explains).
+  bool recovery_cut = false;
+  uint64_t cut_answers = 0;
   bool empty() const { return !reset.has_value() && truncate_from == 0 && entries.empty(); }
 };
 
@@ -117,7 +130,13 @@ class NodeLog {
   struct Replayed {
     std::optional<LogStart> reset;  // a reset later than `start` (its STATE write was cut off)
     std::vector<Entry> entries;     // contiguous, from the start (the reset's, if any)
-    uint64_t cut_at = 0;            // where a lost record left a hole (0: none); entries end before it
+    // Past a record lost in both copies that may have been this stream's, the replay stops
+    // where the log stood (see Replay in node_log.cc): cut_at is that end (0: no such loss).
+    // The stream writes a recovery cut there, so that the next replay takes up after it.
+    uint64_t cut_at = 0;
+    uint64_t cut_answers = 0;  // the lost record the replay stopped at (a record number; 0: a hole)
+    // Changes after cut_at were skipped: the stream may lack entries it acknowledged.
+    bool dropped = false;
   };
   Replayed Replay(const StreamKey& key, const LogStart& start);
   // A replayed stream that did not open (its STATE write failed, say): the log forgets it, and
@@ -126,8 +145,9 @@ class NodeLog {
   // during recovery stops the node, and with it this log.
   void Abandon(const StreamKey& key);
 
-  // Synced records were lost in both copies since the last MarkLossHandled: every stream must
-  // raise its vote floor before the node serves. MarkLossHandled records that they have.
+  // Synced records were lost in both copies, and no recovery has handled them yet: every
+  // stream must raise its vote floor before the node serves. FinishRecovery records that they
+  // have.
   bool unhandled_loss() const { return unhandled_loss_; }
   // Ends recovery, once every stream has replayed (and raised its floor when it had to): the
   // records of streams that did not are dropped, a loss is recorded as handled, and the
@@ -155,7 +175,7 @@ class NodeLog {
     uint64_t durable_before = 0;  // the log was synced through here when it was enqueued
     StreamKey key;                // a change record's
     LogChange change;
-    uint64_t handled_upto = 0;  // a handled record's: losses before this position are handled
+    std::vector<uint64_t> handled;  // a handled record's: the lost records (by number) it handled
   };
 
  private:
@@ -214,6 +234,9 @@ class NodeLog {
   Task<absl::Status> ClassifyMissing(FoundRecords* found);
   Task<absl::Status> RepairLoneTail(FoundRecords* found, std::map<uint64_t, std::string>* lone_payloads);
   void IndexByStream(FoundRecords* found);
+  // Appends a handled record: the lost records handled so far, and (by its durable_before)
+  // that every record before it is synced.
+  Task<absl::Status> WriteHandled();
   // Enqueues `records` (each twice) and waits until durable; then applies their shapes to
   // `pins` (if any). Returns the first record's position.
   Task<absl::StatusOr<uint64_t>> Append(Pins* pins, std::vector<Encoded> records);
@@ -237,7 +260,8 @@ class NodeLog {
   std::multiset<uint64_t> in_flight_;  // positions of Appends not yet durable and applied
   bool recovering_ = false;  // from Open to FinishRecovery
   bool unhandled_loss_ = false;
-  uint64_t loss_handled_upto_ = 0;  // records before this position: their loss is handled
+  std::set<uint64_t> lost_;     // records (by number) synced and lost in both copies, in the log
+  std::set<uint64_t> handled_;  // lost records whose loss a recovery handled (and still in the log)
   bool cleaning_ = false;
   // The cleaner stopped at a stream too big to copy, with this many segments: it waits for a
   // trim, or for more segments, before it looks again (0: not stopped).

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "src/base/check.h"
 #include "src/journal/leader_hint.h"
+#include "src/runtime/assertions.h"
 
 namespace cairn::journal {
 
@@ -41,6 +42,7 @@ RaftCore::RaftCore(NodeId id, RaftState state, RaftOptions options, Random& rand
   base_members_ = state.start.members;
   base_epoch_ = state.start.epoch;
   base_position_ = state.start.first_position;
+  base_retries_ = state.start.retries;
   for (Entry& e : state.entries) {
     CAIRN_CHECK_EQ(e.index, first_index_ + entries_.size());
     entries_.push_back(std::move(e));
@@ -73,7 +75,7 @@ std::optional<uint64_t> RaftCore::TermAt(uint64_t index) const {
 }
 
 LogStart RaftCore::Start() const {
-  return LogStart{first_index_, first_prev_term_, base_members_, base_epoch_, base_position_};
+  return LogStart{first_index_, first_prev_term_, base_members_, base_epoch_, base_position_, base_retries_};
 }
 
 uint64_t RaftCore::AppendLocal(Entry e) {
@@ -142,12 +144,14 @@ void RaftCore::MaybeClearFloor() {
   }
 }
 
-void RaftCore::Trim(uint64_t upto, uint64_t first_position) {
+void RaftCore::Trim(uint64_t upto, uint64_t first_position, std::map<uint64_t, uint64_t> retries) {
   CAIRN_CHECK_LE(upto, applied_ + 1);
   upto = std::min(upto, last_index());
   if (upto <= first_index_) return;
   CAIRN_CHECK_GE(first_position, base_position_);
   base_position_ = first_position;
+  retries.erase(retries.begin(), retries.lower_bound(upto));
+  base_retries_ = std::move(retries);
   for (uint64_t i = first_index_; i < upto; ++i) {
     const Entry& e = entry(i);
     if (e.kind == EntryKind::kConfig) base_members_ = e.members;
@@ -487,6 +491,7 @@ void RaftCore::HandleAppend(const Message& m) {
     base_members_ = m.start->members;
     base_epoch_ = m.start->epoch;
     base_position_ = m.start->first_position;
+    base_retries_ = m.start->retries;
     hard_.commit = std::max(hard_.commit, first_index_ - 1);
     applied_ = std::max(applied_, first_index_ - 1);
     persisted_index_ = first_index_ - 1;
@@ -502,6 +507,7 @@ void RaftCore::HandleAppend(const Message& m) {
     Message reply{.type = MessageType::kAppendReply, .to = m.from, .log_index = m.log_index, .context = m.context,
                   .reject = true};
     reply.hint_last_index = last_index();
+    reply.floored = floored();
     if (term.has_value()) {
       reply.hint_term = *term;
       uint64_t first = m.log_index;
@@ -546,7 +552,16 @@ void RaftCore::HandleAppendReply(const Message& m) {
     while (!pr.inflight.empty() && pr.inflight.front() <= m.log_index) pr.inflight.pop_front();
   }
   if (m.reject) {
-    if (m.log_index <= pr.match) return;  // stale: a durable match is never rejected
+    if (m.log_index <= pr.match) {
+      // A reject at or below the match answers an older append (stale) — unless the follower
+      // is floored: it lost entries it may have acknowledged (both copies of a record rotted,
+      // docs/journal.md). Then it stops counting for them until it holds them again (counting
+      // it would commit them short of a quorum), and the leader sends them again. (A stale
+      // reject taken this way only costs a re-send.)
+      if (!m.floored) return;
+      CAIRN_SOMETIMES(options_.probes, true, "raft.follower-forgot-what-it-acknowledged");
+      pr.match = 0;
+    }
     // Back up past the whole conflicting term at once (the thesis's fast backtracking).
     uint64_t next = m.log_index;
     if (m.hint_term != 0) {

@@ -42,6 +42,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "src/runtime/network.h"
+#include "src/runtime/probes.h"
 #include "src/base/random.h"
 
 namespace cairn::journal {
@@ -78,6 +79,10 @@ struct LogStart {
   // The stream position the first data record at or after first_index takes. Positions are the
   // driver's numbering (StreamReplica): the core only carries this along with the start.
   uint64_t first_position = 1;
+  // Retries at or after first_index whose first append lies before it (trimmed), by index: the
+  // position each answers. A replica that starts here no longer holds those first appends, and
+  // must still apply the retries as its peers did — as duplicates, not as new records.
+  std::map<uint64_t, uint64_t> retries;
   friend bool operator==(const LogStart&, const LogStart&) = default;
 };
 
@@ -113,6 +118,9 @@ struct Message {
   uint64_t context = 0;
   bool reject = false;
   bool quiesce = false;  // appends: the leader's last heartbeat until it has something to send
+  // Append replies: the follower's vote floor is raised — it lost entries it may have
+  // acknowledged, so a reject at or below its match is news, not a stale reply.
+  bool floored = false;
   // A rejected append's hint for fast backtracking: the follower's last index, and the term of
   // its entry at log_index with the first index of that term (0 when it has none there).
   uint64_t hint_last_index = 0;
@@ -160,6 +168,8 @@ struct RaftOptions {
   // committed: Raft never removes a committed entry from any log (leader completeness), so this
   // sees a follower swayed by a deposed leader at once, without waiting for the loss to show.
   std::function<void(const RaftCore& core, uint64_t from)> truncating;
+  // Coverage probes for the core's rare outcomes (default: inert).
+  Probes probes;
 };
 
 enum class Role : uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
@@ -215,7 +225,7 @@ class RaftCore {
   // position of the first data record at or after it. The log keeps at least its last entry,
   // so `upto` is clamped to last_index(); the driver passes the position for the clamped
   // index, which is the same when no data record lies between.
-  void Trim(uint64_t upto, uint64_t first_position);
+  void Trim(uint64_t upto, uint64_t first_position, std::map<uint64_t, uint64_t> retries = {});
 
   // --- Output ---
   struct Ready {
@@ -323,6 +333,7 @@ class RaftCore {
   std::vector<NodeId> base_members_;  // in force at the log's start
   uint64_t base_epoch_ = 0;
   uint64_t base_position_ = 1;        // LogStart::first_position
+  std::map<uint64_t, uint64_t> base_retries_;  // LogStart::retries
 
   HardState hard_;
   HardState persisted_hard_;

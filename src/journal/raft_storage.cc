@@ -16,8 +16,9 @@ namespace cairn::journal {
 namespace {
 
 constexpr std::string_view kStateMagic = "CRNRAFTS";
-// 3: two copies with a sequence number, the vote floor; 4: the incarnation, entries in the node log
-constexpr uint64_t kStateFormatVersion = 4;
+// 3: two copies with a sequence number, the vote floor; 4: the incarnation, entries in the node log;
+// 5: the start's retries (LogStart::retries)
+constexpr uint64_t kStateFormatVersion = 5;
 constexpr size_t kStateBytesMax = 1u << 20;
 constexpr std::string_view kStateLostPayload = "cairn.journal/state-lost";
 
@@ -70,7 +71,15 @@ Task<absl::Status> RaftStorage::Recover(std::vector<NodeId> members) {
   }
   last_index_ = start_.first_index - 1 + log.entries.size();
   HardState& hard = recovered_.hard;
-  if ((log.cut_at != 0 || log_.unhandled_loss()) && hard.term > 0) {
+  const bool may_lack_acknowledged = log.dropped || log_.unhandled_loss();
+  if (log.cut_at != 0 || may_lack_acknowledged) {
+    // After a loss the log is one this node held before it, whose entries past the commit of
+    // that time may since have been overwritten, while STATE's commit may be later: relearn it
+    // from a leader, and do not let a later recovery find the old one.
+    if (hard.commit > start_.first_index - 1) state_stale = true;
+    hard.commit = start_.first_index - 1;
+  }
+  if (may_lack_acknowledged && hard.term > 0) {
     // Entries this node synced, and may have acknowledged, are gone (see the header). None
     // has a term past the current one.
     hard.floor_term = hard.term;
@@ -85,6 +94,8 @@ Task<absl::Status> RaftStorage::Recover(std::vector<NodeId> members) {
     ++recovery_stats_.holes_cut;
     LogChange cut;
     cut.truncate_from = log.cut_at;
+    cut.recovery_cut = true;
+    cut.cut_answers = log.cut_answers;
     CO_RETURN_IF_ERROR(co_await log_.Write(key_, std::move(cut)));
   }
   recovered_.start = start_;

@@ -28,12 +28,13 @@
 //     be replaced, not restarted.
 //   - The node log keeps two copies of each record and reads a damaged one from its twin.
 //   - A record lost in both copies after it was synced may have held entries this node
-//     acknowledged. If it was this stream's (its log has a hole), the log is cut at the hole;
-//     if nobody can tell whose it was, every stream on the node takes it as its own. Either
-//     way the vote floor is raised (to the current term: no entry this node holds or held has
-//     a later one, and any index: the lost entries' are unknown), written to STATE before the
-//     node serves; the node catches up from a leader, and the floor keeps it from electing
-//     one that lacks what it acknowledged.
+//     acknowledged, and nobody can tell whose it was: every stream created before it takes it
+//     as its own. Its log comes back as it stood at the loss (NodeLog::Replay), cut there by a
+//     recovery cut; the vote floor is raised (to the current term: no entry this node holds or
+//     held has a later one, and any index: the lost entries' are unknown), written to STATE
+//     before the node serves; and the commit index is relearned, since STATE's may count
+//     entries the older log holds in an overwritten form. The node catches up from a leader,
+//     and the floor keeps it from electing one that lacks what it acknowledged.
 #pragma once
 
 #include <cstdint>

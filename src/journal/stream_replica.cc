@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "src/base/check.h"
+#include "src/runtime/assertions.h"
 #include "src/base/status.h"
 #include "src/journal/leader_hint.h"
 
@@ -54,6 +55,10 @@ RaftMessage ToProto(const Message& m, const std::string& stream) {
     for (NodeId n : m.start->members) s->add_members(n);
     s->set_epoch(m.start->epoch);
     s->set_first_position(m.start->first_position);
+    for (const auto& [index, position] : m.start->retries) {
+      s->add_retry_indexes(index);
+      s->add_retry_positions(position);
+    }
   }
   p.set_reject(m.reject);
   p.set_hint_last_index(m.hint_last_index);
@@ -62,6 +67,7 @@ RaftMessage ToProto(const Message& m, const std::string& stream) {
   p.set_transfer(m.transfer);
   p.set_context(m.context);
   p.set_quiesce(m.quiesce);
+  p.set_floored(m.floored);
   return p;
 }
 
@@ -82,6 +88,11 @@ Message FromProto(const RaftMessage& p) {
     s.members.assign(p.start().members().begin(), p.start().members().end());
     s.epoch = p.start().epoch();
     s.first_position = std::max<uint64_t>(p.start().first_position(), 1);
+    if (p.start().retry_indexes_size() == p.start().retry_positions_size()) {
+      for (int i = 0; i < p.start().retry_indexes_size(); ++i) {
+        s.retries[p.start().retry_indexes(i)] = p.start().retry_positions(i);
+      }
+    }
     m.start = s;
   }
   m.reject = p.reject();
@@ -91,6 +102,7 @@ Message FromProto(const RaftMessage& p) {
   m.transfer = p.transfer();
   m.context = p.context();
   m.quiesce = p.quiesce();
+  m.floored = p.floored();
   return m;
 }
 
@@ -111,6 +123,7 @@ Task<absl::StatusOr<std::unique_ptr<StreamReplica>>> StreamReplica::Open(Runtime
                                                                          StreamReplicaOptions options, RaftSend send) {
   std::vector<NodeId> members = options.members;
   std::string name = stream;
+  options.raft.probes = log.probes();
   std::unique_ptr<StreamReplica> r(new StreamReplica(rt, std::move(stream), std::move(options), std::move(send)));
   absl::StatusOr<std::unique_ptr<RaftStorage>> storage =
       co_await RaftStorage::Open(rt.disk(), log, std::move(name), std::move(dir), std::move(members));
@@ -119,6 +132,7 @@ Task<absl::StatusOr<std::unique_ptr<StreamReplica>>> StreamReplica::Open(Runtime
   const LogStart& start = r->storage_->recovered().start;
   r->start_position_ = r->next_position_ = start.first_position;
   r->applied_ = start.first_index - 1;
+  r->start_retries_ = start.retries;
   r->core_ = std::make_unique<RaftCore>(rt.node_id(), r->storage_->recovered(), r->options_.raft, rt.random());
   co_return r;
 }
@@ -197,6 +211,7 @@ void StreamReplica::Reset(const LogStart& start) {
   applied_entries_.clear();
   appends_seen_.clear();
   start_position_ = next_position_ = start.first_position;
+  start_retries_ = start.retries;
   applied_ = start.first_index - 1;
 }
 
@@ -207,16 +222,22 @@ void StreamReplica::Apply(Entry e) {
   AppliedEntry& applied = applied_entries_[e.index];
   applied.term = e.term;
   applied.position = next_position_;
-  if (e.kind != EntryKind::kData) return;
-  if (e.client != 0) {
+  bool new_record = e.kind == EntryKind::kData;
+  if (auto retry = start_retries_.find(e.index); new_record && retry != start_retries_.end()) {
+    applied.position = retry->second;  // a retry of a first append trimmed before the start
+    new_record = false;
+  } else if (new_record && e.client != 0) {
     std::map<uint64_t, uint64_t>& seen = appends_seen_[e.client];
     if (auto it = seen.find(e.seq); it != seen.end()) {
       applied.position = it->second;  // a retry: it answers the first one's position
-      return;
+      new_record = false;
+    } else {
+      seen[e.seq] = next_position_;
+      while (seen.size() > kAppendIdsRemembered) seen.erase(seen.begin());
     }
-    seen[e.seq] = next_position_;
-    while (seen.size() > kAppendIdsRemembered) seen.erase(seen.begin());
   }
+  if (options_.applying) options_.applying(e, applied.position);
+  if (!new_record) return;
   index_of_position_[next_position_] = e.index;
   records_[next_position_++] = std::move(e.payload);
 }
@@ -230,7 +251,15 @@ void StreamReplica::ApplyTrim(const Entry& e) {
   // The first index to keep: the record at `position`, or, when the trim reaches the end,
   // past this entry (the core keeps the log's last entry, which then holds no record).
   const uint64_t upto = position < next_position_ ? index_of_position_.at(position) : e.index + 1;
-  core_->Trim(upto, position);
+  // Retries applied since `upto` whose first append the trim removes: a replica that starts
+  // at `upto` must apply them as duplicates too.
+  std::map<uint64_t, uint64_t> retries;
+  for (auto it = applied_entries_.lower_bound(upto); it != applied_entries_.end(); ++it) {
+    if (it->second.position < position) retries[it->first] = it->second.position;
+  }
+  CAIRN_SOMETIMES(options_.raft.probes, !retries.empty(), "journal.trim-kept-a-retry-of-a-trimmed-append");
+  start_retries_ = retries;
+  core_->Trim(upto, position, std::move(retries));
   const uint64_t first_index = core_->first_index();
   records_.erase(records_.begin(), records_.lower_bound(position));
   index_of_position_.erase(index_of_position_.begin(), index_of_position_.lower_bound(position));

@@ -60,6 +60,11 @@ struct StreamReplicaOptions {
   std::function<void(const absl::Status&)> on_failure;
   // Called each time this replica stops leading (the node's generation, for quiescence).
   std::function<void()> on_leadership_lost;
+  // The simulator's observer: called with each committed entry as this replica applies it,
+  // and the position it answers (a data entry's, or a retry's original's; else where the
+  // stream stands). Every replica must apply the same entry at each index, with the same
+  // position, across restarts too.
+  std::function<void(const Entry&, uint64_t position)> applying;
 };
 
 struct StreamReplicaStats {
@@ -151,6 +156,10 @@ class StreamReplica {
     uint64_t position = 0;
   };
   std::map<uint64_t, AppliedEntry> applied_entries_;  // by Raft index, untrimmed
+  // The retries of the start this replica applies from (LogStart::retries): the core's start
+  // may move ahead of what the replica has applied (a leader's start, adopted while a Ready
+  // was being persisted), so the replica keeps its own.
+  std::map<uint64_t, uint64_t> start_retries_;
   std::map<uint64_t, std::map<uint64_t, uint64_t>> appends_seen_;  // client → seq → position
   uint64_t applied_ = 0;
 

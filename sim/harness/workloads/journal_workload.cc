@@ -119,6 +119,9 @@ class JournalWorkload final : public Workload {
   // Raft's observer: node `id`'s `core` is about to remove its entries from `from` on. None of
   // them may be committed on a live replica of the same stream.
   void Truncating(NodeId id, const journal::RaftCore& core, uint64_t from);
+  // StreamReplica's observer: node `id` applies `e` of stream `name`. Every replica, in every
+  // life, applies the same entry at an index (state machine safety).
+  void Applying(NodeId id, const std::string& name, const journal::Entry& e, uint64_t position);
 
   WorkloadContext* ctx_ = nullptr;
   std::vector<NodeId> replicas_;  // the stream's members at creation
@@ -136,6 +139,14 @@ class JournalWorkload final : public Workload {
   uint64_t truncations_ = 0;  // times a replica removed a conflicting suffix of its log
   CheckResult committed_kept_{"committed-entries-kept"};
   CheckResult later_term_{"overwritten-by-later-term"};
+  CheckResult applied_agree_{"applied-entries-agree"};
+  struct AppliedAt {
+    uint64_t term;
+    std::string payload;
+    uint64_t position;
+    NodeId first_by;
+  };
+  std::map<std::string, std::map<uint64_t, AppliedAt>> applied_;  // stream → index → what was applied
 };
 
 Task<void> JournalWorkload::Server(Runtime& rt) {
@@ -154,6 +165,9 @@ Task<void> JournalWorkload::Server(Runtime& rt) {
   options.raft.canary_skip_append_term_check = ctx_->Planted("skip-term-check");
   options.raft.truncating = [this, id = rt.node_id()](const journal::RaftCore& core, uint64_t from) {
     Truncating(id, core, from);
+  };
+  options.applying = [this, id = rt.node_id()](const std::string& name, const journal::Entry& e, uint64_t position) {
+    Applying(id, name, e, position);
   };
   std::string root = "journal";
   auto node = co_await JournalNode::Open(rt, rpc, std::move(root), options);
@@ -414,6 +428,19 @@ void JournalWorkload::CheckRecords(const std::string& when, std::map<std::string
   records_ = most->records().size();
 }
 
+void JournalWorkload::Applying(NodeId id, const std::string& name, const journal::Entry& e, uint64_t position) {
+  auto [it, first] = applied_[name].try_emplace(
+      e.index, AppliedAt{.term = e.term, .payload = e.payload, .position = position, .first_by = id});
+  const AppliedAt& was = it->second;
+  if (first || (was.term == e.term && was.payload == e.payload && was.position == position)) return;
+  applied_agree_.Violate(absl::StrCat("node ", id, " applies entry ", e.index, " of stream ", name, " (term ", e.term,
+                                      ", position ", position, "), node ", was.first_by, " applied term ", was.term,
+                                      ", position ", was.position, was.term == e.term && was.position == position
+                                                                        ? " (payloads differ)" : "",
+                                      " at ", FormatDuration(ctx_->world.Now() - Instant{})),
+                         ctx_->world.Now());
+}
+
 std::vector<CheckResult> JournalWorkload::Check(WorkloadContext& ctx) {
   std::vector<CheckResult> out;
   // Liveness after healing: the writer whose fence came last owns the stream. B fences
@@ -462,6 +489,7 @@ std::vector<CheckResult> JournalWorkload::Check(WorkloadContext& ctx) {
   }
   out.push_back(committed_kept_);
   out.push_back(later_term_);
+  out.push_back(applied_agree_);
   out.push_back(std::move(liveness));
   for (const Operation& op : ctx.history.operations()) {
     if (op.kind == OpKind::kAppend && op.outcome == OpOutcome::kInfo) ++indeterminate_;
@@ -502,7 +530,7 @@ const WorkloadInfo& JournalWorkloadInfo() {
         "appenders each, a linearizable reader, a churner that makes the node logs' cleaners work.\n"
         "Checks: linearizable, no-lost-append, replicas-agree, dense-exactly-once, fencing (also\n"
         "after a power loss of every node), committed-entries-kept, overwritten-by-later-term,\n"
-        "liveness.";
+        "applied-entries-agree, liveness.";
     w.options = {{"reconfigure", WorkloadOption::Kind::kBoolean, "false", 0, 0,
                   "an operator keeps replacing a member with a spare fourth node"}};
     w.canaries = {
