@@ -239,6 +239,20 @@ TEST(SegmentedLog, TruncatesATornTailAndRefusesDamageInside) {
   });
 }
 
+// Opens the segmented log in "j", tolerating damage, after writing `image` as its first
+// segment (when given).
+Task<absl::StatusOr<std::unique_ptr<storage::SegmentedLog>>> OpenTolerant(Runtime& rt, std::string image = "") {
+  if (!image.empty()) {
+    CAIRN_CHECK_OK(co_await rt.disk().CreateDir("j"));
+    auto f = co_await rt.disk().Open("j/00000000000000000001.log", OpenOptions{.create = true});
+    CAIRN_CHECK_OK(f.status());
+    CAIRN_CHECK_OK(co_await (*f)->Write(0, std::move(image)));
+    CAIRN_CHECK_OK(co_await (*f)->Sync());
+  }
+  co_return co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "j",
+                                                 storage::SegmentedLogOptions{.tolerate_damage = true});
+}
+
 // A write misdirected a few sectors forward lands behind the writes that went in place after
 // it, even behind the last record: recovery (tolerating damage) still finds it there, and does
 // not cut it off as a torn tail.
@@ -248,12 +262,7 @@ TEST(SegmentedLog, FindsARecordAMisdirectedWritePutBehindLaterOnes) {
   std::string bytes = r[1] + r[2] + std::string(r[3].size(), '\0') + r[4] + r[5];
   bytes += std::string(1024, '\0') + r[3];
   OnSim(7, [&](Runtime& rt) -> Task<void> {
-    EXPECT_TRUE((co_await rt.disk().CreateDir("j")).ok());
-    auto f = co_await rt.disk().Open("j/00000000000000000001.log", OpenOptions{.create = true});
-    EXPECT_TRUE((co_await (*f)->Write(0, bytes)).ok());
-    EXPECT_TRUE((co_await (*f)->Sync()).ok());
-    auto j = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "j",
-                                                  storage::SegmentedLogOptions{.tolerate_damage = true});
+    auto j = co_await OpenTolerant(rt, bytes);
     EXPECT_TRUE(j.ok()) << j.status();
     if (!j.ok()) co_return;
     EXPECT_EQ((*j)->next_position(), 6u);
@@ -268,8 +277,7 @@ TEST(SegmentedLog, FindsARecordAMisdirectedWritePutBehindLaterOnes) {
     EXPECT_TRUE((co_await (*j)->TruncateFrom(4)).ok());
     EXPECT_EQ(*co_await (*j)->Append("record-4-again"), 4u);
     j->reset();
-    auto reopened = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "j",
-                                                         storage::SegmentedLogOptions{.tolerate_damage = true});
+    auto reopened = co_await OpenTolerant(rt);
     EXPECT_TRUE(reopened.ok()) << reopened.status();
     if (!reopened.ok()) co_return;
     EXPECT_EQ((*reopened)->next_position(), 5u);
@@ -297,12 +305,7 @@ TEST(SegmentedLog, TellsARottedLastRecordFromATornOne) {
       } else {
         bytes[bytes.size() - 2] ^= 0x10;
       }
-      EXPECT_TRUE((co_await rt.disk().CreateDir("j")).ok());
-      auto f = co_await rt.disk().Open("j/00000000000000000001.log", OpenOptions{.create = true});
-      EXPECT_TRUE((co_await (*f)->Write(0, bytes)).ok());
-      EXPECT_TRUE((co_await (*f)->Sync()).ok());
-      auto j = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "j",
-                                                    storage::SegmentedLogOptions{.tolerate_damage = true});
+      auto j = co_await OpenTolerant(rt, bytes);
       EXPECT_TRUE(j.ok()) << j.status();
       if (!j.ok()) co_return;
       EXPECT_EQ((*j)->next_position(), 3u);
@@ -310,8 +313,7 @@ TEST(SegmentedLog, TellsARottedLastRecordFromATornOne) {
       EXPECT_EQ((*j)->stats().damaged_tail_position, torn ? 0u : 3u);
       EXPECT_EQ(*co_await (*j)->Append("again"), 3u);
       j->reset();
-      auto reopened = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "j",
-                                                           storage::SegmentedLogOptions{.tolerate_damage = true});
+      auto reopened = co_await OpenTolerant(rt);
       EXPECT_TRUE(reopened.ok()) << reopened.status();
       if (!reopened.ok()) co_return;
       EXPECT_EQ((*reopened)->next_position(), 4u);

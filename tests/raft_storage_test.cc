@@ -417,6 +417,19 @@ TEST(RaftStorage, RepairsWhatItCanAndRaisesTheVoteFloorOverWhatItCannot) {
   });
 }
 
+// Persists entries from..to of `term` (payloads tag + index) through `s`: one record in the
+// node log, after cutting the log at `truncate_from` (0: none), with `hard` if given.
+Task<void> PersistEntries(RaftStorage& s, uint64_t from, uint64_t to, uint64_t term, std::string tag,
+                          std::optional<HardState> hard = std::nullopt, uint64_t truncate_from = 0) {
+  RaftCore::Ready r;
+  r.entries = Entries(from, to, term, tag);
+  r.hard_state = hard;
+  r.truncate_from = truncate_from;
+  absl::StatusOr<uint64_t> last = co_await s.Persist(r);
+  CAIRN_CHECK_OK(last.status());
+  CAIRN_CHECK_EQ(*last, to);
+}
+
 // The last record, synced (and maybe acknowledged), rots in both copies before anything is
 // written after it. It is not a torn write — the file holds all of it, every sector written —
 // so it is a loss: the floor is raised.
@@ -425,13 +438,8 @@ TEST(RaftStorage, TheLastRecordRottedInBothCopiesIsLostNotTorn) {
     {
       auto s = co_await OpenGroup(rt);
       CAIRN_CHECK_OK(s.status());
-      RaftCore::Ready a;  // at 2, 3
-      a.entries = Entries(1, 3, 1, "a");
-      a.hard_state = HardState{.term = 1, .vote = 1};
-      EXPECT_EQ(*co_await (*s)->Persist(a), 3u);
-      RaftCore::Ready b;  // at 4, 5: the last record
-      b.entries = Entries(4, 5, 1, "b");
-      EXPECT_EQ(*co_await (*s)->Persist(b), 5u);
+      co_await PersistEntries(*s->storage, 1, 3, 1, "a", HardState{.term = 1, .vote = 1});  // at 2, 3
+      co_await PersistEntries(*s->storage, 4, 5, 1, "b");  // at 4, 5: the last record
     }
     co_await DamageCopy(rt, 4);
     co_await DamageCopy(rt, 5);
@@ -455,10 +463,7 @@ TEST(RaftStorage, TheLastRecordRottedInBothCopiesIsLostNotTorn) {
     {
       auto s = co_await OpenGroup(rt);
       CAIRN_CHECK_OK(s.status());
-      RaftCore::Ready a;
-      a.entries = Entries(1, 3, 1, "a");
-      a.hard_state = HardState{.term = 1, .vote = 1};
-      EXPECT_EQ(*co_await (*s)->Persist(a), 3u);
+      co_await PersistEntries(*s->storage, 1, 3, 1, "a", HardState{.term = 1, .vote = 1});
     }
     co_await DamageCopy(rt, 2);
     co_await DamageCopy(rt, 3);
@@ -480,19 +485,10 @@ TEST(RaftStorage, ALostOverwriteDoesNotBringBackTheEntriesItReplaced) {
     {
       auto s = co_await OpenGroup(rt);
       CAIRN_CHECK_OK(s.status());
-      RaftCore::Ready a;  // at 2, 3
-      a.entries = Entries(1, 6, 1, "a");
-      a.hard_state = HardState{.term = 1, .vote = 1, .commit = 3};
-      EXPECT_EQ(*co_await (*s)->Persist(a), 6u);
-      RaftCore::Ready b;  // at 4, 5: a leader of term 2 overwrites 4..6
-      b.truncate_from = 4;
-      b.entries = Entries(4, 5, 2, "b");
-      b.hard_state = HardState{.term = 2, .vote = 2, .commit = 3};
-      EXPECT_EQ(*co_await (*s)->Persist(b), 5u);
-      RaftCore::Ready c;  // at 6, 7
-      c.entries = Entries(6, 7, 2, "c");
-      c.hard_state = HardState{.term = 2, .vote = 2, .commit = 7};
-      EXPECT_EQ(*co_await (*s)->Persist(c), 7u);
+      co_await PersistEntries(*s->storage, 1, 6, 1, "a", HardState{.term = 1, .vote = 1, .commit = 3});  // at 2, 3
+      // at 4, 5: a leader of term 2 overwrites 4..6
+      co_await PersistEntries(*s->storage, 4, 5, 2, "b", HardState{.term = 2, .vote = 2, .commit = 3}, 4);
+      co_await PersistEntries(*s->storage, 6, 7, 2, "c", HardState{.term = 2, .vote = 2, .commit = 7});  // at 6, 7
     }
     co_await DamageCopy(rt, 4);
     co_await DamageCopy(rt, 5);
@@ -517,24 +513,12 @@ TEST(RaftStorage, ARecoveryCutDoesNotResumeAReplayThatStoppedEarlier) {
     {
       auto s = co_await OpenGroup(rt);
       CAIRN_CHECK_OK(s.status());
-      RaftCore::Ready a;  // at 2, 3
-      a.entries = Entries(1, 10, 1, "a");
-      a.hard_state = HardState{.term = 1, .vote = 1};
-      EXPECT_EQ(*co_await (*s)->Persist(a), 10u);
-      RaftCore::Ready r;  // at 4, 5: a leader of term 2 overwrites 5.. with 5, 6
-      r.truncate_from = 5;
-      r.entries = Entries(5, 6, 2, "r");
-      r.hard_state = HardState{.term = 2, .vote = 2};
-      EXPECT_EQ(*co_await (*s)->Persist(r), 6u);
-      RaftCore::Ready m;  // at 6, 7
-      m.entries = Entries(7, 8, 2, "m");
-      EXPECT_EQ(*co_await (*s)->Persist(m), 8u);
-      RaftCore::Ready l;  // at 8, 9: lost below
-      l.entries = Entries(9, 9, 2, "l");
-      EXPECT_EQ(*co_await (*s)->Persist(l), 9u);
-      RaftCore::Ready after;  // at 10, 11
-      after.entries = Entries(10, 10, 2, "x");
-      EXPECT_EQ(*co_await (*s)->Persist(after), 10u);
+      co_await PersistEntries(*s->storage, 1, 10, 1, "a", HardState{.term = 1, .vote = 1});  // at 2, 3
+      // at 4, 5: a leader of term 2 overwrites 5.. with 5, 6
+      co_await PersistEntries(*s->storage, 5, 6, 2, "r", HardState{.term = 2, .vote = 2}, 5);
+      co_await PersistEntries(*s->storage, 7, 8, 2, "m");  // at 6, 7
+      co_await PersistEntries(*s->storage, 9, 9, 2, "l");  // at 8, 9: lost below
+      co_await PersistEntries(*s->storage, 10, 10, 2, "x");  // at 10, 11
     }
     co_await DamageCopy(rt, 8);
     co_await DamageCopy(rt, 9);
@@ -545,10 +529,7 @@ TEST(RaftStorage, ARecoveryCutDoesNotResumeAReplayThatStoppedEarlier) {
       for (const Entry& e : Entries(5, 6, 2, "r")) expected.push_back(e);
       for (const Entry& e : Entries(7, 8, 2, "m")) expected.push_back(e);
       EXPECT_EQ((*s)->recovered().entries, expected);
-      RaftCore::Ready n;  // the next session builds on that
-      n.entries = Entries(9, 12, 3, "n");
-      n.hard_state = HardState{.term = 3, .vote = 3, .floor_term = 2, .floor_index = kAnyIndex};
-      EXPECT_EQ(*co_await (*s)->Persist(n), 12u);
+      co_await PersistEntries(*s->storage, 9, 12, 3, "n", HardState{.term = 3, .vote = 3, .floor_term = 2, .floor_index = kAnyIndex});  // the next session builds on that
     }
     co_await DamageCopy(rt, 4);  // now r is lost too
     co_await DamageCopy(rt, 5);
@@ -572,10 +553,7 @@ TEST(RaftStorage, ARecordARecoveryFoundIsLostNotTornWhenBothCopiesRotLater) {
     {
       auto s = co_await OpenGroup(rt);
       CAIRN_CHECK_OK(s.status());
-      RaftCore::Ready a;  // at 2, 3: acknowledged, then the node stops
-      a.entries = Entries(1, 3, 1, "a");
-      a.hard_state = HardState{.term = 1, .vote = 1};
-      EXPECT_EQ(*co_await (*s)->Persist(a), 3u);
+      co_await PersistEntries(*s->storage, 1, 3, 1, "a", HardState{.term = 1, .vote = 1});  // at 2, 3: acknowledged, then the node stops
     }
     {
       auto s = co_await OpenGroup(rt);  // finds a intact: says the log was synced through it
