@@ -129,7 +129,7 @@ TEST(SegmentedLog, AppendsReadsTrimsAndRecovers) {
 // a new start, each surviving a reopen.
 TEST(SegmentedLog, AppendsBatchesTruncatesAndResets) {
   OnSim(4, [](Runtime& rt) -> Task<void> {
-    storage::SegmentedLogOptions o{.segment_bytes_max = 300};
+    storage::SegmentedLogOptions o{.segment_bytes_max = 400};  // 14 records of ~30 bytes
     {
       auto j = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "r", o);
       EXPECT_TRUE(j.ok()) << j.status();

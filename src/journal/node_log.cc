@@ -192,6 +192,9 @@ Task<absl::Status> NodeLog::ReadCopies(FoundRecords* found, std::map<uint64_t, s
       const uint64_t k = RecordOf(rec.position);
       Parsed parsed;
       if (!DecodeRecord(rec.payload, 2 * k, &parsed)) continue;  // intact, yet not ours: a lost copy
+      // What the log said when it wrote the copy, if it said more than the record did when it
+      // was enqueued (the record waited behind other groups).
+      parsed.durable_before = std::max(parsed.durable_before, rec.synced_through);
       auto [it, inserted] = found->try_emplace(k, FoundRecord{.record = std::move(parsed)});
       ++it->second.copies;
       if (rec.position + 1 == log_->next_position()) (*lone_payloads)[k] = std::move(rec.payload);
@@ -229,7 +232,12 @@ Task<absl::Status> NodeLog::ClassifyMissing(FoundRecords* found) {
     // The most a record after k says: the evidence of the next intact record, and its own.
     auto next = found->upper_bound(k);
     const uint64_t said = next == found->end() ? 0 : std::max(evidence[next->first], next->second.record.durable_before);
-    const bool synced = said >= 2 * k + 1 || 2 * k + 1 < last_segment_first;
+    // A record whose two copies were written in full (every sector holds data) and damaged
+    // since rotted after its write: it may have been synced like any other (a torn write
+    // leaves whole sectors unwritten).
+    const bool rotted = log_->rotted().contains(2 * k) && log_->rotted().contains(2 * k + 1);
+    CAIRN_SOMETIMES(options_.log.probes, rotted && said < 2 * k + 1, "nodelog.unvouched-record-rotted-not-torn");
+    const bool synced = said >= 2 * k + 1 || 2 * k + 1 < last_segment_first || rotted;
     if (!synced) {
       first_torn = k;
       break;

@@ -24,8 +24,8 @@ constexpr std::string_view kSegmentSuffix = ".log";
 // believed: the disk may have flipped a bit in transit rather than at rest.
 constexpr int kReadAttemptsMax = 3;
 
-uint32_t RecordChecksum(std::string_view header12, std::string_view payload) {
-  return crc32c::Mask(crc32c::Extend(crc32c::Value(header12), payload));
+uint32_t RecordChecksum(std::string_view header_rest, std::string_view payload) {
+  return crc32c::Mask(crc32c::Extend(crc32c::Value(header_rest), payload));
 }
 
 // The length and position of the intact record at `at` of `bytes`, if there is one: its
@@ -33,14 +33,16 @@ uint32_t RecordChecksum(std::string_view header12, std::string_view payload) {
 struct RecordHeader {
   uint32_t length;
   uint64_t position;
+  uint64_t synced_through;
 };
 std::optional<RecordHeader> IntactRecordAt(std::string_view bytes, uint64_t at) {
   if (bytes.size() < kLogRecordHeaderBytes || at > bytes.size() - kLogRecordHeaderBytes) return std::nullopt;
   const char* h = bytes.data() + at;
-  const RecordHeader r{DecodeFixed32(h + 4), DecodeFixed64(h + 8)};
+  const RecordHeader r{DecodeFixed32(h + kLogRecordLengthOffset), DecodeFixed64(h + kLogRecordPositionOffset),
+                       DecodeFixed64(h + kLogRecordSyncedOffset)};
   if (r.length > kLogRecordBytesMax || bytes.size() - at - kLogRecordHeaderBytes < r.length) return std::nullopt;
-  if (RecordChecksum(std::string_view(h + 4, 12), std::string_view(h + kLogRecordHeaderBytes, r.length)) !=
-      DecodeFixed32(h)) {
+  if (RecordChecksum(std::string_view(h + kLogRecordLengthOffset, kLogRecordHeaderBytes - kLogRecordLengthOffset),
+                     std::string_view(h + kLogRecordHeaderBytes, r.length)) != DecodeFixed32(h + kLogRecordChecksumOffset)) {
     return std::nullopt;
   }
   return r;
@@ -67,13 +69,11 @@ std::optional<FoundRecord> FindIntactRecord(std::string_view bytes, uint64_t fro
 // changed since: the file holds all of it, and no sector it spans lacks it. A torn write leaves
 // the file short, or whole sectors unwritten (zeros: past the old end, a file reads as zeros).
 constexpr uint64_t kSectorBytes = 512;
-bool WrittenThenDamaged(std::string_view bytes, uint64_t at) {
-  if (at + kLogRecordHeaderBytes > bytes.size()) return false;
-  const uint32_t length = DecodeFixed32(bytes.data() + at + 4);
-  if (length > kLogRecordBytesMax || at + kLogRecordHeaderBytes + length > bytes.size()) return false;
-  const uint64_t end = at + kLogRecordHeaderBytes + length;
-  for (uint64_t sector = at / kSectorBytes * kSectorBytes; sector < end; sector += kSectorBytes) {
-    const uint64_t lo = std::max(sector, at), hi = std::min(sector + kSectorBytes, end);
+// No 512-byte sector's share of [begin, end) is all zeros: every sector of it was written.
+bool EverySectorWritten(std::string_view bytes, uint64_t begin, uint64_t end) {
+  if (begin >= end || end > bytes.size()) return false;
+  for (uint64_t sector = begin / kSectorBytes * kSectorBytes; sector < end; sector += kSectorBytes) {
+    const uint64_t lo = std::max(sector, begin), hi = std::min(sector + kSectorBytes, end);
     if (std::all_of(bytes.begin() + static_cast<ptrdiff_t>(lo), bytes.begin() + static_cast<ptrdiff_t>(hi),
                     [](char c) { return c == 0; })) {
       return false;
@@ -81,12 +81,21 @@ bool WrittenThenDamaged(std::string_view bytes, uint64_t at) {
   }
   return true;
 }
+bool WrittenThenDamaged(std::string_view bytes, uint64_t at) {
+  if (at + kLogRecordHeaderBytes > bytes.size()) return false;
+  const uint32_t length = DecodeFixed32(bytes.data() + at + 4);
+  if (length > kLogRecordBytesMax || at + kLogRecordHeaderBytes + length > bytes.size()) return false;
+  return EverySectorWritten(bytes, at, at + kLogRecordHeaderBytes + length);
+}
 
 // A segment image, parsed: every record found intact, in position order from `first`, and the
 // positions between them that it lacks (damaged, or lost to a misdirected write).
 struct ParsedSegment {
   std::vector<uint64_t> offsets;  // per position; a missing one: where its damage begins
   std::vector<uint64_t> missing;
+  // Missing positions whose damaged bytes (between the intact records around them) were all
+  // written: they rotted, or a misdirected write landed on them; no torn write did it.
+  std::set<uint64_t> rotted;
   uint64_t good = 0;              // the offset after the last intact record
   bool irregular = false;         // missing or displaced records
 };
@@ -100,9 +109,11 @@ ParsedSegment ParseSegment(std::string_view bytes, uint64_t first) {
       std::optional<FoundRecord> found = FindIntactRecord(bytes, at, expected);
       if (!found.has_value()) break;  // nothing intact after: the tail
       p.irregular = true;
+      const bool written = EverySectorWritten(bytes, at, found->offset);
       for (uint64_t q = expected; q < found->header.position; ++q) {
         p.offsets.push_back(at);
         p.missing.push_back(q);
+        if (written) p.rotted.insert(q);
       }
       at = found->offset;
       r = found->header;
@@ -123,6 +134,7 @@ ParsedSegment ParseSegment(std::string_view bytes, uint64_t first) {
     std::optional<RecordHeader> r = IntactRecordAt(bytes, from);
     if (!r.has_value()) continue;
     wanted.erase(position);
+    p.rotted.erase(position);
     p.offsets[position - first] = from;
     p.good = std::max(p.good, from + kLogRecordHeaderBytes + r->length);
   }
@@ -132,11 +144,14 @@ ParsedSegment ParseSegment(std::string_view bytes, uint64_t first) {
 
 }  // namespace
 
-void AppendLogRecord(uint64_t position, std::string_view payload, std::string* out) {
+void AppendLogRecord(uint64_t position, std::string_view payload, std::string* out, uint64_t synced_through) {
   CAIRN_CHECK_LE(payload.size(), kLogRecordBytesMax);
+  CAIRN_CHECK_LT(synced_through, position);
   std::string header;
   PutFixed32(&header, static_cast<uint32_t>(payload.size()));
   PutFixed64(&header, position);
+  PutFixed64(&header, synced_through);
+  CAIRN_CHECK_EQ(header.size(), kLogRecordHeaderBytes - kLogRecordLengthOffset);
   PutFixed32(out, RecordChecksum(header, payload));
   out->append(header);
   out->append(payload);
@@ -246,6 +261,7 @@ Task<absl::Status> SegmentedLog::RecoverSegment(Segment& s, bool last) {
     stats_.damaged_records += parsed.missing.size();
     CAIRN_SOMETIMES(options_.probes, true, "log.damaged-record-tolerated");
     damaged_.insert(parsed.missing.begin(), parsed.missing.end());
+    rotted_.insert(parsed.rotted.begin(), parsed.rotted.end());
   }
   s.offsets = std::move(parsed.offsets);
   // A record found away from where it belongs (a misdirected write moved it) or past damage.
@@ -372,6 +388,7 @@ Task<absl::Status> SegmentedLog::TruncateFrom(uint64_t position) {
   seg.offsets.resize(index);
   seg.size = offset;
   damaged_.erase(damaged_.lower_bound(position), damaged_.end());
+  rotted_.erase(rotted_.lower_bound(position), rotted_.end());
   next_position_ = position;
   durable_position_ = position - 1;
   co_return absl::OkStatus();
@@ -388,6 +405,7 @@ Task<absl::Status> SegmentedLog::Reset(uint64_t first) {
   }
   CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
   damaged_.clear();
+  rotted_.clear();
   CO_RETURN_IF_ERROR(co_await StartSegment(first));
   next_position_ = first;
   durable_position_ = first - 1;
@@ -415,7 +433,7 @@ Task<void> SegmentedLog::CommitLoop() {
     std::vector<uint64_t> offsets;
     while (taken < pending_.size() && (taken == 0 || batch.size() < group_bytes_max)) {
       offsets.push_back(seg->size + batch.size());
-      AppendLogRecord(pending_[taken].position, pending_[taken].payload, &batch);
+      AppendLogRecord(pending_[taken].position, pending_[taken].payload, &batch, durable_position_);
       ++taken;
     }
     CAIRN_SOMETIMES(options_.probes, taken > 1, "log.group-commit-batched");
@@ -476,7 +494,8 @@ Task<absl::StatusOr<std::vector<LogRecord>>> SegmentedLog::Read(uint64_t from, s
         out.reserve(parsed.offsets.size());
         for (size_t i = 0; i < parsed.offsets.size(); ++i) {
           const char* h = bytes->data() + parsed.offsets[i];
-          out.push_back(LogRecord{from + i, std::string(h + kLogRecordHeaderBytes, DecodeFixed32(h + 4))});
+          out.push_back(LogRecord{from + i, std::string(h + kLogRecordHeaderBytes, DecodeFixed32(h + kLogRecordLengthOffset)),
+                                  DecodeFixed64(h + kLogRecordSyncedOffset)});
         }
         co_return out;
       }
@@ -524,7 +543,7 @@ Task<absl::StatusOr<std::vector<LogRecord>>> SegmentedLog::ReadIrregular(Segment
       }
       std::optional<RecordHeader> r = IntactRecordAt(*bytes, 0);
       if (r.has_value() && r->position == position) {
-        out.push_back(LogRecord{position, bytes->substr(kLogRecordHeaderBytes, r->length)});
+        out.push_back(LogRecord{position, bytes->substr(kLogRecordHeaderBytes, r->length), r->synced_through});
         bytes_out += r->length;
         done = true;
       } else {
@@ -546,6 +565,7 @@ Task<absl::Status> SegmentedLog::Trim(uint64_t upto) {
     ++stats_.segments_trimmed;
   }
   damaged_.erase(damaged_.begin(), damaged_.lower_bound(start()));
+  rotted_.erase(rotted_.begin(), rotted_.lower_bound(start()));
   co_return co_await disk_.SyncDir(dir_);
 }
 

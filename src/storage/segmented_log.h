@@ -4,10 +4,14 @@
 //
 // Records live in segment files `<dir>/<first position, 20 digits>.log`, each a run of
 //
-//   u32 checksum   masked CRC-32C of the next 12 bytes and the payload
+//   u32 checksum   masked CRC-32C of the next 20 bytes and the payload
 //   u32 length     payload bytes
 //   u64 position
+//   u64 synced     the log was synced through this position when the record was written
 //   payload
+//
+// `synced` makes every write vouch for the writes before it: a record missing at recovery
+// that a later record says was synced was acknowledged, and is lost, not torn.
 //
 // Appends that arrive while a write is in flight wait and go out together in the next write,
 // with one Sync for all of them (group commit); each returns when its own record is durable.
@@ -70,7 +74,16 @@ struct SegmentedLogOptions {
   }
 };
 
-constexpr size_t kLogRecordHeaderBytes = 16;
+// A record: checksum (fixed32: masked CRC-32C of the rest of the header and the payload),
+// payload length (fixed32), position (fixed64), the position the log was synced through when
+// the record was written (fixed64), payload.
+constexpr size_t kLogRecordChecksumOffset = 0;
+constexpr size_t kLogRecordLengthOffset = 4;
+constexpr size_t kLogRecordPositionOffset = 8;
+constexpr size_t kLogRecordSyncedOffset = 16;
+constexpr size_t kLogRecordHeaderBytes = 24;
+static_assert(kLogRecordLengthOffset == kLogRecordChecksumOffset + 4 && kLogRecordPositionOffset == kLogRecordLengthOffset + 4 &&
+              kLogRecordSyncedOffset == kLogRecordPositionOffset + 8 && kLogRecordHeaderBytes == kLogRecordSyncedOffset + 8);
 constexpr uint32_t kLogRecordBytesMax = 64u << 20;
 
 class SegmentedLog {
@@ -91,6 +104,9 @@ class SegmentedLog {
   // Positions (at or after start(), before next_position()) whose records recovery found
   // damaged, with tolerate_damage; Read skips them.
   const std::set<uint64_t>& damaged() const { return damaged_; }
+  // The damaged positions whose bytes were all written (every sector holds data): they rotted,
+  // or a misdirected write landed on them. A torn write leaves whole sectors unwritten.
+  const std::set<uint64_t>& rotted() const { return rotted_; }
   // Every record at or before it is synced.
   uint64_t durable_position() const { return durable_position_; }
   // The first position of each segment, oldest first. A segment is begun only when a write
@@ -169,6 +185,7 @@ class SegmentedLog {
   uint64_t next_position_ = 1;
   uint64_t durable_position_ = 0;  // every record before and at it is synced
   std::set<uint64_t> damaged_;
+  std::set<uint64_t> rotted_;      // of damaged_
   std::vector<Pending> pending_;   // appended, not yet written
   bool committing_ = false;
   absl::Status error_;             // sticky: see the header comment
@@ -178,6 +195,6 @@ class SegmentedLog {
 };
 
 // Encodes one record (for tests that build damaged journals).
-void AppendLogRecord(uint64_t position, std::string_view payload, std::string* out);
+void AppendLogRecord(uint64_t position, std::string_view payload, std::string* out, uint64_t synced_through = 0);
 
 }  // namespace cairn::storage
