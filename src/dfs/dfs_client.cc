@@ -107,7 +107,32 @@ Task<absl::StatusOr<std::vector<NodeId>>> DfsClient::PutEverywhere(uint64_t file
 
 Task<absl::StatusOr<uint64_t>> DfsClient::WriteFile(std::string path, std::string data, uint32_t replication,
                                                     std::string node_set) {
+  std::vector<FilePiece> pieces;
+  if (!data.empty()) pieces.push_back(FilePiece{.data = std::move(data)});
+  co_return co_await WriteFile(std::move(path), std::move(pieces), replication, std::move(node_set));
+}
+
+Task<absl::StatusOr<uint64_t>> DfsClient::WriteFile(std::string path, std::vector<FilePiece> pieces,
+                                                    uint32_t replication, std::string node_set) {
   const Instant deadline = rpc_.runtime().DeadlineAfter(options_.operation_timeout);
+  // The file's chunks in order: each new one's bytes, or a reference.
+  struct Slot {
+    std::optional<ChunkRef> ref;
+    std::string bytes;
+  };
+  std::vector<Slot> slots;
+  uint64_t length = 0;
+  for (FilePiece& piece : pieces) {
+    if (piece.chunk.has_value()) {
+      length += piece.chunk->length;
+      slots.push_back(Slot{.ref = piece.chunk});
+      continue;
+    }
+    length += piece.data.size();
+    for (size_t at = 0; at < piece.data.size(); at += options_.chunk_bytes) {
+      slots.push_back(Slot{.bytes = piece.data.substr(at, options_.chunk_bytes)});
+    }
+  }
   CreateRequest create;
   create.set_path(path);
   create.set_replication(replication);
@@ -118,37 +143,43 @@ Task<absl::StatusOr<uint64_t>> DfsClient::WriteFile(std::string path, std::strin
   const uint64_t file = created->file();
   const std::vector<NodeId> servers(created->servers().begin(), created->servers().end());
   const uint32_t r = static_cast<uint32_t>(servers.size());
-  // The chunks, up to chunks_inflight_max at once (each to all its servers at once); each
-  // chunk has the operation timeout to itself, so a file's size does not bound its time.
-  const size_t chunks = (data.size() + options_.chunk_bytes - 1) / options_.chunk_bytes;
+  // The new chunks, up to chunks_inflight_max at once (each to all its servers at once); each
+  // chunk has the operation timeout to itself, so a file's size does not bound its time. A new
+  // chunk is known by its place in the file.
   struct Put {  // (a StatusOr member here trips GCC 12's maybe-uninitialized in Channel)
     size_t index;
     absl::Status status;
     std::vector<NodeId> held;
   };
-  std::vector<std::vector<NodeId>> held(chunks);
-  std::vector<uint32_t> checksums(chunks);
+  std::vector<std::vector<NodeId>> held(slots.size());
+  std::vector<uint32_t> checksums(slots.size()), lengths(slots.size());
   absl::Status failed;
   {
-    Channel<Put> done(rpc_.runtime().executor(), std::max<size_t>(chunks, 1));
+    Channel<Put> done(rpc_.runtime().executor(), std::max<size_t>(slots.size(), 1));
     TaskGroup puts(rpc_.runtime().executor());
     size_t next = 0, running = 0;
-    while ((next < chunks || running > 0) && failed.ok()) {
-      while (next < chunks && running < options_.chunks_inflight_max) {
+    while ((next < slots.size() || running > 0) && failed.ok()) {
+      while (next < slots.size() && running < options_.chunks_inflight_max) {
+        if (slots[next].ref.has_value()) {
+          stats_.bytes_referenced += slots[next].ref->length;
+          ++next;
+          continue;
+        }
         const ChunkId id{file, static_cast<uint32_t>(next)};
-        std::string bytes = data.substr(next * options_.chunk_bytes, options_.chunk_bytes);
-        checksums[next] = ComputeChunkSums(id, bytes).chunk;
+        checksums[next] = ComputeChunkSums(id, slots[next].bytes).chunk;
+        lengths[next] = static_cast<uint32_t>(slots[next].bytes.size());
         // A coroutine lambda takes what it uses as parameters (captures would dangle).
         puts.Spawn([](DfsClient* self, size_t index, ChunkId chunk, std::string chunk_bytes, std::vector<NodeId> to,
                       uint32_t copies, Instant until, Channel<Put>* out) -> Task<void> {
           absl::StatusOr<std::vector<NodeId>> on =
               co_await self->PutEverywhere(chunk.file, chunk, chunk_bytes, std::move(to), copies, until);
           (void)out->TrySend(on.ok() ? Put{index, absl::OkStatus(), *std::move(on)} : Put{index, on.status(), {}});
-        }(this, next, id, std::move(bytes), servers, r, rpc_.runtime().DeadlineAfter(options_.operation_timeout),
-                                         &done));
+        }(this, next, id, std::move(slots[next].bytes), servers, r,
+                                         rpc_.runtime().DeadlineAfter(options_.operation_timeout), &done));
         ++next;
         ++running;
       }
+      if (running == 0) break;
       absl::StatusOr<Put> put = co_await done.Receive(kInstantMax);
       CAIRN_CHECK(put.ok());  // every put answers by its own deadline
       --running;
@@ -162,10 +193,16 @@ Task<absl::StatusOr<uint64_t>> DfsClient::WriteFile(std::string path, std::strin
   }
   SealRequest seal;
   seal.set_file(file);
-  for (size_t i = 0; i < chunks && failed.ok(); ++i) {
+  for (size_t i = 0; i < slots.size() && failed.ok(); ++i) {
     FileChunkProto* c = seal.add_chunks();
+    if (slots[i].ref.has_value()) {
+      *c->mutable_id() = ToProto(slots[i].ref->id);
+      c->set_length(slots[i].ref->length);
+      c->set_checksum(slots[i].ref->checksum);
+      continue;
+    }
     *c->mutable_id() = ToProto(ChunkId{file, static_cast<uint32_t>(i)});
-    c->set_length(static_cast<uint32_t>(std::min<uint64_t>(options_.chunk_bytes, data.size() - i * options_.chunk_bytes)));
+    c->set_length(lengths[i]);  // (the bytes went to the puts)
     c->set_checksum(checksums[i]);
     for (NodeId s : held[i]) c->add_servers(s);
   }
@@ -173,8 +210,8 @@ Task<absl::StatusOr<uint64_t>> DfsClient::WriteFile(std::string path, std::strin
   if (failed.ok()) {
     absl::StatusOr<SealReply> sealed = co_await CallMaster<SealReply>("dfs.seal", seal, seal_deadline);
     if (sealed.ok()) {
-      if (sealed->length() != data.size()) {
-        co_return absl::InternalError(absl::StrCat(path, ": sealed with ", sealed->length(), " bytes, written ", data.size()));
+      if (sealed->length() != length) {
+        co_return absl::InternalError(absl::StrCat(path, ": sealed with ", sealed->length(), " bytes, written ", length));
       }
       co_return file;
     }

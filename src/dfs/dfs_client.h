@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,9 +47,18 @@ struct DfsClientOptions {
   }
 };
 
+// A piece of a file to write: new bytes, or a chunk of a sealed file by reference (its id,
+// length and checksum as dfs.open lists them), of which no byte is sent (docs/dfs.md, "Files
+// from existing chunks").
+struct FilePiece {
+  std::string data;               // new bytes, when `chunk` is unset
+  std::optional<ChunkRef> chunk;  // a live chunk of a sealed file
+};
+
 struct DfsClientStats {
   uint64_t chunks_put = 0;
   uint64_t bytes_sent = 0;
+  uint64_t bytes_referenced = 0;  // bytes of files written by reference to existing chunks
   uint64_t servers_replaced = 0;
   uint64_t bad_copies_reported = 0;
   uint64_t reads_failed_over = 0;
@@ -61,6 +71,11 @@ class DfsClient {
   // Writes `data` as the sealed file `path` with `replication` copies of each chunk (0: the
   // master's default). Returns the file's id.
   Task<absl::StatusOr<uint64_t>> WriteFile(std::string path, std::string data, uint32_t replication = 0,
+                                           std::string node_set = "");
+  // Writes the sealed file `path` made of `pieces` in order: new bytes are cut into chunks and
+  // put as WriteFile puts them; referenced chunks join the file as they are (the master
+  // refuses a reference to a chunk that is not live, or whose length or checksum differ).
+  Task<absl::StatusOr<uint64_t>> WriteFile(std::string path, std::vector<FilePiece> pieces, uint32_t replication = 0,
                                            std::string node_set = "");
   Task<absl::StatusOr<OpenReply>> Open(std::string path);
   // Bytes [offset, offset + length) of an opened file.

@@ -61,6 +61,9 @@ struct DfsMasterOptions {
   Duration call_timeout = std::chrono::seconds(5);
   size_t replay_read_bytes = 1u << 20;  // one journal read during replay
   size_t garbage_per_heartbeat_max = 4096;
+  // Canary (docs/simulation.md): a chunk goes with the file it came from, though other files
+  // still reference it. The dfs workload's sweeps must catch it.
+  bool canary_delete_ignores_references = false;
 
   // The defaults, with the failure detection and repair pacing the knobs say.
   static DfsMasterOptions FromKnobs(const Knobs& knobs) {

@@ -13,7 +13,8 @@
 //  - re-protected (liveness): within 3 s of the audit's start the master counts every chunk of
 //    every sealed file at R healthy copies;
 //  - liveness: after healing, each client completes an operation.
-// Operations: kWrite writes a new file, kRead reads one, kCas deletes one, kAppend creates or
+// Operations: kWrite writes a new file (now and then partly of another file's chunks, by
+// reference), kRead reads one, kCas deletes one, kAppend creates or
 // deletes a snapshot (the history's kinds, so tapes and shrinking work as for every workload;
 // no linearizability model is checked).
 #include <algorithm>
@@ -122,6 +123,7 @@ class DfsWorkload final : public Workload {
   bool protection_known_ = false;
   uint64_t writes_ok_ = 0, writes_failed_ = 0, reads_ok_ = 0, reads_failed_ = 0, deletes_ok_ = 0, snapshot_ops_ = 0;
   uint64_t bytes_written_ = 0, master_terms_ = 0, copies_ = 0, garbage_removed_ = 0, damage_found_ = 0;
+  uint64_t composed_ = 0;  // files written partly by reference to another file's chunks
 };
 
 Task<void> DfsWorkload::JournalServer(Runtime& rt) {
@@ -158,6 +160,7 @@ Task<void> DfsWorkload::Master(Runtime& rt) {
   options.master.default_replication = kReplication;
   options.master.open_file_ttl = seconds(10);
   options.master.call_timeout = seconds(2);
+  options.master.canary_delete_ignores_references = ctx_->Planted("delete-ignores-references");
   master::MasterService service(rpc, options, Probes(rt));
   service.RegisterMethods();
   rpc.Start();
@@ -239,10 +242,36 @@ Task<void> DfsWorkload::Client(Runtime& rt, int process) {
       std::string data(bytes, '\0');
       Random fill(rt.random().Next());  // its own stream: one draw in the trace, not one per byte
       for (char& ch : data) ch = static_cast<char>(fill.Uniform(256));
-      files_[key].data = data;
+      // Now and then a file made partly of another's chunks, by reference (no byte of them
+      // sent): this new data, then some chunks of a file this client wrote, then more.
+      std::vector<dfs::FilePiece> pieces;
+      std::string expected = data;
+      if (const std::string source = mine.empty() ? "" : mine[rt.random().Uniform(mine.size())];
+          !source.empty() && rt.random().Chance(0.3) && files_[source].acked && !files_[source].deleted &&
+          !files_[source].deleting) {
+        absl::StatusOr<dfs::OpenReply> opened = co_await client.Open(source);
+        if (opened.ok()) {
+          const std::string& source_data = files_[source].data;
+          pieces.push_back(dfs::FilePiece{.data = data.substr(0, data.size() / 2)});
+          expected = pieces.back().data;
+          uint64_t offset = 0;
+          for (const dfs::FileChunkProto& c : opened->chunks()) {
+            if (rt.random().Chance(0.6) && offset + c.length() <= source_data.size()) {
+              pieces.push_back(dfs::FilePiece{.chunk = dfs::ChunkRef{dfs::FromProto(c.id()), c.length(), c.checksum()}});
+              expected += source_data.substr(offset, c.length());
+            }
+            offset += c.length();
+          }
+          pieces.push_back(dfs::FilePiece{.data = data.substr(data.size() / 2)});
+          expected += pieces.back().data;
+          ++composed_;
+        }
+      }
+      if (pieces.empty()) pieces.push_back(dfs::FilePiece{.data = std::move(data)});
+      files_[key].data = expected;
       mine.push_back(key);
       const uint64_t op = ctx_->history.Invoke(process, OpKind::kWrite, key, std::to_string(bytes), ctx_->world.Now());
-      absl::StatusOr<uint64_t> file = co_await client.WriteFile(key, std::move(data));
+      absl::StatusOr<uint64_t> file = co_await client.WriteFile(key, std::move(pieces));
       if (file.ok()) {
         files_[key].acked = true;
         ++writes_ok_;
@@ -390,6 +419,7 @@ std::vector<Figure> DfsWorkload::Figures() const {
   return {{"files written", writes_ok_},
           {"writes failed", writes_failed_},
           {"bytes written", bytes_written_},
+          {"files made with referenced chunks", composed_},
           {"reads", reads_ok_},
           {"reads failed", reads_failed_},
           {"deletes", deletes_ok_},
@@ -418,6 +448,8 @@ const WorkloadInfo& DfsWorkloadInfo() {
          {fault::FaultKind::kDiskErrors, fault::FaultKind::kCorruption}, milliseconds(300)},
         {"ack-before-sync", "a file server acknowledges a chunk before it is durable",
          {fault::FaultKind::kPowerLoss, fault::FaultKind::kCrashRestart}, milliseconds(300)},
+        {"delete-ignores-references", "the master removes a deleted file's chunks that other files still reference",
+         {fault::FaultKind::kCrashRestart}, milliseconds(300)},
     };
     w.probe_dirs = {"src/dfs", "src/master"};
     w.knob_prefixes = {"rpc_", "net_", "log_", "raft_", "nodelog_", "dfs_"};
