@@ -118,7 +118,8 @@ Task<absl::StatusOr<uint64_t>> DfsClient::WriteFile(std::string path, std::vecto
   // The file's chunks in order: each new one's bytes, or a reference.
   struct Slot {
     std::optional<ChunkRef> ref;
-    std::string bytes;
+    std::string bytes;    // a new chunk's, until its put takes them
+    uint32_t length = 0;  // a new chunk's
   };
   std::vector<Slot> slots;
   uint64_t length = 0;
@@ -130,7 +131,8 @@ Task<absl::StatusOr<uint64_t>> DfsClient::WriteFile(std::string path, std::vecto
     }
     length += piece.data.size();
     for (size_t at = 0; at < piece.data.size(); at += options_.chunk_bytes) {
-      slots.push_back(Slot{.bytes = piece.data.substr(at, options_.chunk_bytes)});
+      Slot& slot = slots.emplace_back(Slot{.bytes = piece.data.substr(at, options_.chunk_bytes)});
+      slot.length = static_cast<uint32_t>(slot.bytes.size());
     }
   }
   CreateRequest create;
@@ -152,7 +154,7 @@ Task<absl::StatusOr<uint64_t>> DfsClient::WriteFile(std::string path, std::vecto
     std::vector<NodeId> held;
   };
   std::vector<std::vector<NodeId>> held(slots.size());
-  std::vector<uint32_t> checksums(slots.size()), lengths(slots.size());
+  std::vector<uint32_t> checksums(slots.size());
   absl::Status failed;
   {
     Channel<Put> done(rpc_.runtime().executor(), std::max<size_t>(slots.size(), 1));
@@ -167,7 +169,6 @@ Task<absl::StatusOr<uint64_t>> DfsClient::WriteFile(std::string path, std::vecto
         }
         const ChunkId id{file, static_cast<uint32_t>(next)};
         checksums[next] = ComputeChunkSums(id, slots[next].bytes).chunk;
-        lengths[next] = static_cast<uint32_t>(slots[next].bytes.size());
         // A coroutine lambda takes what it uses as parameters (captures would dangle).
         puts.Spawn([](DfsClient* self, size_t index, ChunkId chunk, std::string chunk_bytes, std::vector<NodeId> to,
                       uint32_t copies, Instant until, Channel<Put>* out) -> Task<void> {
@@ -202,7 +203,7 @@ Task<absl::StatusOr<uint64_t>> DfsClient::WriteFile(std::string path, std::vecto
       continue;
     }
     *c->mutable_id() = ToProto(ChunkId{file, static_cast<uint32_t>(i)});
-    c->set_length(lengths[i]);  // (the bytes went to the puts)
+    c->set_length(slots[i].length);
     c->set_checksum(checksums[i]);
     for (NodeId s : held[i]) c->add_servers(s);
   }

@@ -156,11 +156,7 @@ Task<absl::Status> NodeLog::Recover(std::string dir) {
     // nothing was synced.) Say so durably before anything else is written.
     ++stats_.lost_records;
     CAIRN_SOMETIMES(options_.log.probes, true, "nodelog.last-record-rotted-in-both-copies");
-    std::vector<Encoded> records(1);
-    records[0].bytes = std::string(1, kLossPendingTag);
-    PutVarint64(&records[0].bytes, log_->durable_position());
-    absl::StatusOr<uint64_t> at = co_await Append(nullptr, std::move(records));
-    if (!at.ok()) co_return at.status();
+    CO_RETURN_IF_ERROR(co_await WriteMarker(kLossPendingTag));
     unhandled_loss_ = true;
   }
   CO_RETURN_IF_ERROR(co_await RepairLoneTail(&found, &lone_payloads));
@@ -170,11 +166,7 @@ Task<absl::Status> NodeLog::Recover(std::string dir) {
   // (a crash during recovery, then rot, must not make them look torn).
   if (const char last = found.empty() ? kVouchTag : found.rbegin()->second.record.tag;
       last != kHandledTag && last != kVouchTag && last != kLossPendingTag) {
-    std::vector<Encoded> records(1);
-    records[0].bytes = std::string(1, kVouchTag);
-    PutVarint64(&records[0].bytes, log_->durable_position());
-    absl::StatusOr<uint64_t> at = co_await Append(nullptr, std::move(records));
-    if (!at.ok()) co_return at.status();
+    CO_RETURN_IF_ERROR(co_await WriteMarker(kVouchTag));
   }
   IndexByStream(&found);
   recovering_ = true;
@@ -399,21 +391,22 @@ Task<absl::Status> NodeLog::FinishRecovery() {
   if (unhandled_loss_) {
     // Every stream has raised its floor and cut its log past the lost records: their loss is
     // handled.
-    for (uint64_t k : lost_) handled_.insert(k);
-    CO_RETURN_IF_ERROR(co_await WriteHandled());
+    handled_.insert(lost_.begin(), lost_.end());
+    std::string list;
+    PutVarint64(&list, handled_.size());
+    for (uint64_t k : handled_) PutVarint64(&list, k);
+    CO_RETURN_IF_ERROR(co_await WriteMarker(kHandledTag, list));
     unhandled_loss_ = false;
   }
   MaybeClean();
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> NodeLog::WriteHandled() {
-  std::string record(1, kHandledTag);
-  PutVarint64(&record, log_->durable_position());
-  PutVarint64(&record, handled_.size());
-  for (uint64_t k : handled_) PutVarint64(&record, k);
+Task<absl::Status> NodeLog::WriteMarker(char tag, std::string_view body) {
   std::vector<Encoded> records(1);
-  records[0].bytes = std::move(record);
+  records[0].bytes = std::string(1, tag);
+  PutVarint64(&records[0].bytes, log_->durable_position());
+  records[0].bytes.append(body);
   absl::StatusOr<uint64_t> at = co_await Append(nullptr, std::move(records));
   co_return at.status();
 }

@@ -56,6 +56,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -234,9 +235,9 @@ class NodeLog {
   Task<absl::Status> ClassifyMissing(FoundRecords* found);
   Task<absl::Status> RepairLoneTail(FoundRecords* found, std::map<uint64_t, std::string>* lone_payloads);
   void IndexByStream(FoundRecords* found);
-  // Appends a handled record: the lost records handled so far, and (by its durable_before)
-  // that every record before it is synced.
-  Task<absl::Status> WriteHandled();
+  // Appends a record of the log's own (a vouch, a pending loss, or the losses handled: `tag`),
+  // which says by its durable_before that every record before it is synced; `body` follows.
+  Task<absl::Status> WriteMarker(char tag, std::string_view body = {});
   // Enqueues `records` (each twice) and waits until durable; then applies their shapes to
   // `pins` (if any). Returns the first record's position.
   Task<absl::StatusOr<uint64_t>> Append(Pins* pins, std::vector<Encoded> records);
