@@ -239,6 +239,113 @@ TEST(SegmentedLog, TruncatesATornTailAndRefusesDamageInside) {
   });
 }
 
+// With preallocate_bytes the log writes zeros ahead of its records, so that most syncs flush
+// data alone. Recovery takes an all-zero tail for unused space, in any segment (with the
+// option on or off); a torn write into it is still cut off, garbage in a closed segment's
+// unused space costs no record, and a rotted last record keeps its place.
+TEST(SegmentedLog, WritesZerosAheadAndTakesThemForUnusedSpace) {
+  OnSim(9, [](Runtime& rt) -> Task<void> {
+    const storage::SegmentedLogOptions ahead{.segment_bytes_max = 2000, .preallocate_bytes = 1000};
+    auto open = [&rt](storage::SegmentedLogOptions o) { return storage::SegmentedLog::Open(rt.disk(), rt.executor(), "j", o); };
+    auto read_all = [](storage::SegmentedLog& j) -> Task<std::vector<std::string>> {
+      std::vector<std::string> out;
+      for (uint64_t next = j.start();;) {
+        auto recs = co_await j.Read(next, 1 << 20);
+        EXPECT_TRUE(recs.ok()) << recs.status();
+        if (!recs.ok() || recs->empty()) break;
+        for (const storage::LogRecord& r : *recs) out.push_back(r.payload);
+        next = recs->back().position + 1;
+      }
+      co_return out;
+    };
+    std::vector<std::string> expected;
+    {
+      auto j = co_await open(ahead);
+      CAIRN_CHECK_OK(j.status());
+      for (int i = 1; i <= 100; ++i) {
+        expected.push_back(absl::StrCat("record-", i));
+        EXPECT_EQ(*co_await (*j)->Append(expected.back()), static_cast<uint64_t>(i));
+      }
+      EXPECT_GT((*j)->segment_count(), 1u);
+    }
+    auto names = co_await rt.disk().List("j");
+    CAIRN_CHECK_OK(names.status());
+    auto last = co_await rt.disk().Open("j/" + names->back(), OpenOptions{});
+    CAIRN_CHECK_OK(last.status());
+    const uint64_t last_size = *co_await (*last)->Size();
+    auto bytes = co_await (*last)->Read(0, last_size);
+    CAIRN_CHECK_OK(bytes.status());
+    const size_t records_end = bytes->find_last_not_of('\0') + 1;
+    EXPECT_GT(last_size, records_end + 500) << "zeros written ahead";
+    // Reopened, with the option or without: every record, nothing cut, appends go on in place.
+    for (const bool with_option : {true, false}) {
+      auto j = co_await open(with_option ? ahead : storage::SegmentedLogOptions{.preallocate_bytes = 0});
+      CAIRN_CHECK_OK(j.status());
+      EXPECT_EQ((*j)->next_position(), 101u);
+      EXPECT_EQ((*j)->stats().truncated_tail_bytes, 0u);
+      EXPECT_EQ(co_await read_all(**j), expected);
+    }
+    EXPECT_EQ(*co_await (*last)->Size(), last_size);
+    // A torn write into the unused space: half a record after the last. Cut off.
+    std::string record;
+    storage::AppendLogRecord(101, "record-101-torn", &record);
+    CAIRN_CHECK_OK(co_await (*last)->Write(records_end, record.substr(0, record.size() / 2)));
+    {
+      auto j = co_await open(ahead);
+      CAIRN_CHECK_OK(j.status());
+      EXPECT_EQ((*j)->next_position(), 101u);
+      EXPECT_GT((*j)->stats().truncated_tail_bytes, 0u);
+      expected.push_back("record-101");
+      EXPECT_EQ(*co_await (*j)->Append(expected.back()), 101u);
+      EXPECT_EQ(co_await read_all(**j), expected);
+    }
+    // Space written ahead stops at the segment size, so a closed segment ends at its last
+    // record. Should one hold unused space (a segment size since lowered) and that space rot,
+    // nothing is lost: the next segment starts where its records end. Opens, tolerating
+    // damage or not.
+    auto first = co_await rt.disk().Open("j/" + names->front(), OpenOptions{});
+    CAIRN_CHECK_OK(first.status());
+    const uint64_t first_size = *co_await (*first)->Size();
+    EXPECT_NE((*co_await (*first)->Read(first_size - 1, 1))[0], '\0') << "a closed segment ends at its last record";
+    CAIRN_CHECK_OK(co_await (*first)->Write(first_size, std::string(700, '\0') + "\x5a" + std::string(300, '\0')));
+    for (const bool tolerate : {false, true}) {
+      storage::SegmentedLogOptions o = ahead;
+      o.tolerate_damage = tolerate;
+      auto j = co_await open(o);
+      CAIRN_CHECK_OK(j.status());
+      EXPECT_TRUE((*j)->damaged().empty());
+      EXPECT_EQ(co_await read_all(**j), expected);
+    }
+    // The last record rotted in place, zeros after it: kept, and the next append goes right
+    // behind it (not after the unused space).
+    {
+      auto j = co_await open(ahead);
+      CAIRN_CHECK_OK(j.status());
+      j->reset();
+    }
+    names = co_await rt.disk().List("j");
+    last = co_await rt.disk().Open("j/" + names->back(), OpenOptions{});
+    bytes = co_await (*last)->Read(0, *co_await (*last)->Size());
+    const size_t end = bytes->find_last_not_of('\0');
+    CAIRN_CHECK_OK(co_await (*last)->Write(end, std::string(1, static_cast<char>((*bytes)[end] ^ 0x01))));
+    storage::SegmentedLogOptions tolerant = ahead;
+    tolerant.tolerate_damage = true;
+    {
+      auto j = co_await open(tolerant);
+      CAIRN_CHECK_OK(j.status());
+      EXPECT_EQ((*j)->stats().damaged_tail_position, 101u);
+      EXPECT_EQ(*co_await (*j)->Append("record-101-again"), 101u);
+    }
+    auto j = co_await open(tolerant);
+    CAIRN_CHECK_OK(j.status());
+    EXPECT_EQ((*j)->next_position(), 102u);
+    expected.back() = "record-101-again";
+    EXPECT_EQ(co_await read_all(**j), expected);
+    const uint64_t size_after = *co_await (*last)->Size();
+    EXPECT_EQ(size_after, bytes->size()) << "the append went into the unused space";
+  });
+}
+
 // Opens the segmented log in "j", tolerating damage, after writing `image` as its first
 // segment (when given).
 Task<absl::StatusOr<std::unique_ptr<storage::SegmentedLog>>> OpenTolerant(Runtime& rt, std::string image = "") {

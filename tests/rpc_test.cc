@@ -62,6 +62,24 @@ TEST(Rpc, CallGetsTheReply) {
   EXPECT_EQ(*o.result, "hello");
 }
 
+// A one-way send runs the handler once and sends nothing back: one message, not two.
+TEST(Rpc, AOneWaySendRunsTheHandlerAndIsNotAnswered) {
+  World world(WorldOptions{.seed = 3});
+  int served = 0;
+  const NodeId s = world.AddNode("server", [&served](Runtime& rt) { return Server(rt, &served); });
+  const NodeId c = world.AddNode("client", [](Runtime& rt) -> Task<void> {
+    RpcNode rpc(rt);
+    rpc.Start();
+    for (int i = 0; i < 3; ++i) rpc.SendRaw(0, "count", "hello", std::chrono::seconds(1));
+    while (true) co_await rt.Sleep(std::chrono::seconds(1));
+  });
+  world.Start(s);
+  world.Start(c);
+  world.RunFor(std::chrono::seconds(2));
+  EXPECT_EQ(served, 3);
+  EXPECT_EQ(world.network().stats().sent, 3u);
+}
+
 TEST(Rpc, HandlerErrorsReachTheCaller) {
   Outcome o = RunCall(1, "fail", true);
   EXPECT_EQ(o.result.status().code(), absl::StatusCode::kFailedPrecondition);

@@ -1,13 +1,15 @@
-// PeerOutbox: carries a node's Raft messages, of every stream it hosts, to its peers — one
-// "journal.step" call per peer at a time, holding every message queued for that peer meanwhile.
+// PeerOutbox: carries a node's Raft messages, of every stream it hosts, to its peers — as
+// one-way "journal.step" batches (Raft acknowledges in its own messages, so a reply would be
+// a second message for nothing), one per peer for whatever was queued while the node's ready
+// tasks ran.
 //
 // This is how heartbeats and appends scale with the number of streams: a node's streams tick
 // together (JournalNode's single tick loop), so the heartbeats of a thousand streams bound for
 // one peer leave as one call, not a thousand; and under load the appends of many streams share
 // calls the same way. Messages to one peer leave in the order they were queued.
 //
-// A call is one attempt with a short deadline. What a failed call carried is lost (Raft
-// resends), and so are messages queued past the per-peer limit (counted in the stats).
+// What a lost batch carried is lost (Raft resends), and so are messages queued past the
+// per-peer limit (counted in the stats).
 #pragma once
 
 #include <cstdint>
@@ -22,14 +24,13 @@
 namespace cairn::journal {
 
 struct PeerOutboxOptions {
-  Duration call_timeout = std::chrono::milliseconds(40);
+  Duration call_timeout = std::chrono::milliseconds(40);  // the receiver's budget for a batch
   size_t queued_messages_max = 8192;   // per peer; past it a message is dropped
   size_t batch_bytes_max = 4u << 20;   // per call (a single larger message still goes alone)
 };
 
 struct PeerOutboxStats {
-  uint64_t calls = 0;
-  uint64_t calls_failed = 0;
+  uint64_t calls = 0;  // batches sent
   uint64_t messages = 0;
   uint64_t messages_dropped = 0;
 };

@@ -53,6 +53,7 @@ Task<void> RpcNode::ReceiveLoop() {
     }
     if (handlers_running_.size() >= static_cast<size_t>(rt_.knobs().rpc_handlers_max)) {
       ++stats_.rejected;
+      if (envelope.one_way()) continue;
       Envelope reply;
       reply.set_call_id(envelope.call_id());
       reply.set_is_reply(true);
@@ -86,6 +87,7 @@ Task<void> RpcNode::Serve(NodeId from, Envelope request) {
         budget_us >= headroom_us ? kInstantMax : rt_.Now() + microseconds(budget_us);
     result = co_await it->second(CallContext{from, deadline}, std::move(*request.mutable_body()));
   }
+  if (request.one_way()) co_return;
   // Fault point: the work is done but the reply is lost, so the caller's retry repeats it.
   if (CAIRN_BUGGIFY(rt_)) co_return;
   if (result.ok()) {
@@ -105,6 +107,16 @@ void RpcNode::OnReply(Envelope reply) {
   std::string wire;
   CAIRN_CHECK(reply.SerializeToString(&wire));
   (void)it->second->TrySend(std::move(wire));  // a duplicate finds the channel full
+}
+
+void RpcNode::SendRaw(NodeId to, std::string method, std::string body, Duration budget) {
+  ++stats_.sends;
+  Envelope request;
+  request.set_method(std::move(method));
+  request.set_body(std::move(body));
+  request.set_one_way(true);
+  request.set_budget_us(std::chrono::duration_cast<microseconds>(budget).count());
+  SendEnvelope(to, request);
 }
 
 Task<absl::StatusOr<std::string>> RpcNode::CallRaw(NodeId to, std::string method,

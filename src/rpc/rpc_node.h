@@ -89,7 +89,20 @@ class RpcNode {
     co_return reply;
   }
 
+  // A one-way request: the handler runs (within `budget`) and its reply is dropped. Nothing
+  // says whether it arrived: for messages a protocol already resends or acknowledges in its
+  // own way (Raft's), which then cost one message each, not a request and a reply.
+  void SendRaw(NodeId to, std::string method, std::string body, Duration budget);
+
+  template <typename Request>
+  void Send(NodeId to, std::string method, const Request& request, Duration budget) {
+    std::string body;
+    CAIRN_CHECK(request.SerializeToString(&body));
+    SendRaw(to, std::move(method), std::move(body), budget);
+  }
+
   struct Stats {
+    uint64_t sends = 0;  // one-way
     uint64_t calls = 0, attempts = 0, replies = 0, timeouts = 0, served = 0, rejected = 0,
              malformed = 0;
   };

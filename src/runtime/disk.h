@@ -37,6 +37,14 @@ class File {
   // Makes every completed write durable. After a failed Sync the durable state of the file's
   // unsynced writes is unknown (as with fsync on Linux): treat the file as suspect.
   virtual Task<absl::Status> Sync() = 0;
+  // Write, then Sync: durable when it returns. One call, so that a disk running calls on
+  // threads hands off once for both (a synced append's latency is mostly hand-offs and the
+  // sync). The same crash semantics as the two calls.
+  virtual Task<absl::Status> WriteAndSync(uint64_t offset, std::string data) {
+    absl::Status s = co_await Write(offset, std::move(data));
+    if (!s.ok()) co_return s;
+    co_return co_await Sync();
+  }
   virtual Task<absl::Status> Truncate(uint64_t size) = 0;
   // A hint: the written bytes in [offset, offset + length) will be synced soon, so a real disk
   // may start writing them back now and leave less for the Sync. It promises nothing about

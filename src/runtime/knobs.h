@@ -56,7 +56,8 @@ class Random;
   X(dfs_suspect_after_ms,                  3000,       1000,    3000,     "dfs: a silent server gets no new chunks after this") \
   X(dfs_dead_after_ms,                     8000,       3000,    6000,     "dfs: a silent server's copies stop counting after this") \
   X(dfs_repair_interval_ms,                500,        50,      1000,     "dfs: the master looks for chunks short of copies this often") \
-  X(dfs_copies_inflight_max,               8,          1,       16,       "dfs: repair copies the master runs at once")
+  X(dfs_copies_inflight_max,               8,          1,       16,       "dfs: repair copies the master runs at once") \
+  X(log_preallocate_bytes,                 1 << 20,    -(64 << 10), 64 << 10, "segmented logs: zeros written ahead of the records (0 or less: none; the simulator's half of seeds)")
 
 struct Knobs {
 #define CAIRN_KNOB_FIELD(name, def, lo, hi, help) int64_t name = def;

@@ -69,15 +69,15 @@ std::optional<FoundRecord> FindIntactRecord(std::string_view bytes, uint64_t fro
 // changed since: the file holds all of it, and no sector it spans lacks it. A torn write leaves
 // the file short, or whole sectors unwritten (zeros: past the old end, a file reads as zeros).
 constexpr uint64_t kSectorBytes = 512;
+bool AllZero(std::string_view bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
+}
 // No 512-byte sector's share of [begin, end) is all zeros: every sector of it was written.
 bool EverySectorWritten(std::string_view bytes, uint64_t begin, uint64_t end) {
   if (begin >= end || end > bytes.size()) return false;
   for (uint64_t sector = begin / kSectorBytes * kSectorBytes; sector < end; sector += kSectorBytes) {
     const uint64_t lo = std::max(sector, begin), hi = std::min(sector + kSectorBytes, end);
-    if (std::all_of(bytes.begin() + static_cast<ptrdiff_t>(lo), bytes.begin() + static_cast<ptrdiff_t>(hi),
-                    [](char c) { return c == 0; })) {
-      return false;
-    }
+    if (AllZero(bytes.substr(lo, hi - lo))) return false;
   }
   return true;
 }
@@ -219,7 +219,8 @@ Task<absl::Status> SegmentedLog::Recover() {
       }
     }
     if (i + 1 < firsts.size() && s.end() != firsts[i + 1]) {
-      co_return absl::DataLossError(absl::StrCat(SegmentPath(s.first), ": holds positions ", s.first, "..",
+      co_return absl::DataLossError(absl::StrCat(SegmentPath(s.first), ": damaged or missing records at offset ", s.size,
+                                                 " before the end of the journal: it holds positions ", s.first, "..",
                                                  s.end(), " but the next segment starts at ", firsts[i + 1]));
     }
     stats_.recovered_records += s.offsets.size();
@@ -243,6 +244,8 @@ Task<absl::Status> SegmentedLog::RecoverSegment(Segment& s, bool last) {
   if (!size.ok()) co_return size.status();
   ParsedSegment parsed;
   bool tail_written_then_damaged = false;
+  bool zero_tail = false;         // nothing but zeros after the records: preallocated space
+  uint64_t damaged_tail_end = 0;  // with tail_written_then_damaged: where appends may go
   for (int attempt = 1;; ++attempt) {
     absl::StatusOr<std::string> bytes = co_await (*file)->Read(0, *size);
     if (!bytes.ok()) {
@@ -251,7 +254,12 @@ Task<absl::Status> SegmentedLog::RecoverSegment(Segment& s, bool last) {
     }
     parsed = ParseSegment(*bytes, s.first);
     tail_written_then_damaged = parsed.good < bytes->size() && WrittenThenDamaged(*bytes, parsed.good);
-    if ((parsed.missing.empty() && parsed.good == bytes->size()) || attempt == kReadAttemptsMax) break;
+    zero_tail = parsed.good < bytes->size() && AllZero(std::string_view(*bytes).substr(parsed.good));
+    if (tail_written_then_damaged) {
+      const uint64_t end = parsed.good + kLogRecordHeaderBytes + DecodeFixed32(bytes->data() + parsed.good + kLogRecordLengthOffset);
+      damaged_tail_end = AllZero(std::string_view(*bytes).substr(end)) ? end : *size;
+    }
+    if ((parsed.missing.empty() && (parsed.good == bytes->size() || zero_tail)) || attempt == kReadAttemptsMax) break;
   }
   if (!parsed.missing.empty()) {
     if (!options_.tolerate_damage) {
@@ -268,14 +276,15 @@ Task<absl::Status> SegmentedLog::RecoverSegment(Segment& s, bool last) {
   CAIRN_SOMETIMES(options_.probes, parsed.irregular, "log.displaced-or-damaged-record-recovered");
   s.irregular = parsed.irregular;
   s.size = parsed.good;
+  s.allocated = *size;
+  if (parsed.good < *size && zero_tail) co_return absl::OkStatus();  // written ahead (preallocate_bytes)
   if (parsed.good < *size) {
     if (!last) {
-      // Not a torn tail: later segments were written after this one was complete.
-      if (!options_.tolerate_damage) {
-        co_return absl::DataLossError(absl::StrCat(path, ": damaged record at offset ", parsed.good, " (position ",
-                                                   s.end(), ") before the end of the journal"));
-      }
-      s.irregular = true;  // Recover lists the positions up to the next segment as damaged
+      // Not a torn tail: later segments were written after this one was complete. Recover
+      // compares the records found with where the next segment starts: records lost are
+      // damage (DataLoss, or listed with tolerate_damage); none lost, the bytes were space
+      // written ahead of need, and changed since.
+      if (options_.tolerate_damage) s.irregular = true;
       co_return absl::OkStatus();
     }
     if (tail_written_then_damaged && options_.tolerate_damage) {
@@ -284,7 +293,7 @@ Task<absl::Status> SegmentedLog::RecoverSegment(Segment& s, bool last) {
       // the owner has acted on the loss: cut now, a crash before the owner acts would forget
       // it.
       stats_.damaged_tail_position = s.end();
-      s.size = *size;
+      s.size = damaged_tail_end;
       s.irregular = true;
       CAIRN_SOMETIMES(options_.probes, true, "log.tail-written-then-damaged");
       co_return absl::OkStatus();
@@ -294,6 +303,7 @@ Task<absl::Status> SegmentedLog::RecoverSegment(Segment& s, bool last) {
     CAIRN_SOMETIMES(options_.probes, true, "log.torn-tail-cut");
     CO_RETURN_IF_ERROR(co_await (*file)->Truncate(parsed.good));
     CO_RETURN_IF_ERROR(co_await (*file)->Sync());
+    s.allocated = parsed.good;
   }
   co_return absl::OkStatus();
 }
@@ -387,6 +397,7 @@ Task<absl::Status> SegmentedLog::TruncateFrom(uint64_t position) {
   if (removed) CO_RETURN_IF_ERROR(co_await disk_.SyncDir(dir_));
   seg.offsets.resize(index);
   seg.size = offset;
+  seg.allocated = offset;
   damaged_.erase(damaged_.lower_bound(position), damaged_.end());
   rotted_.erase(rotted_.lower_bound(position), rotted_.end());
   next_position_ = position;
@@ -441,15 +452,31 @@ Task<void> SegmentedLog::CommitLoop() {
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(taken));
     CAIRN_CHECK_EQ(seg->end(), last + 1 - taken);
     const uint64_t bytes = batch.size();
-    absl::Status s = co_await seg->file->Write(seg->size, std::move(batch));
+    // Past the space written ahead: zeros after the records, in the same write.
+    uint64_t allocated = std::max(seg->allocated, seg->size + bytes);
+    if (options_.preallocate_bytes > 0 && seg->size + bytes > seg->allocated) {
+      allocated = std::max(seg->size + bytes, std::min(seg->size + bytes + options_.preallocate_bytes,
+                                                      std::max(options_.segment_bytes_max, seg->allocated)));
+      batch.resize(allocated - seg->size, '\0');
+      CAIRN_SOMETIMES(options_.probes, seg->allocated > 0, "log.preallocated-space-extended");
+    }
+    absl::Status s;
     // Buggify: a slow fsync, which widens every window between a write and its durability.
-    if (s.ok() && options_.sync && CAIRN_BUGGIFY(options_.probes)) co_await executor_.SleepFor(kSlowSyncBuggify);
-    if (s.ok() && options_.sync) s = co_await seg->file->Sync();
+    if (options_.sync && CAIRN_BUGGIFY(options_.probes)) {
+      s = co_await seg->file->Write(seg->size, std::move(batch));
+      if (s.ok()) co_await executor_.SleepFor(kSlowSyncBuggify);
+      if (s.ok()) s = co_await seg->file->Sync();
+    } else if (options_.sync) {
+      s = co_await seg->file->WriteAndSync(seg->size, std::move(batch));
+    } else {
+      s = co_await seg->file->Write(seg->size, std::move(batch));
+    }
     if (!s.ok()) {
       error_ = absl::Status(s.code(), absl::StrCat("journal ", dir_, " failed and must be reopened: ", s.message()));
       break;
     }
     seg->size += bytes;
+    seg->allocated = allocated;
     seg->offsets.insert(seg->offsets.end(), offsets.begin(), offsets.end());
     durable_position_ = last;
     ++stats_.group_writes;

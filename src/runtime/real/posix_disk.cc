@@ -125,6 +125,15 @@ Task<absl::Status> PosixFile::Sync() {
   co_return co_await call;
 }
 
+Task<absl::Status> PosixFile::WriteAndSync(uint64_t offset, std::string data) {
+  auto call = pool_.Call<absl::Status>([fd = fd_, offset, data = std::move(data)]() -> absl::Status {
+    if (absl::Status s = PwriteAll(fd->fd(), data, offset, fd->path()); !s.ok()) return s;
+    if (::fdatasync(fd->fd()) != 0) return ErrnoError("fdatasync", fd->path());
+    return absl::OkStatus();
+  });
+  co_return co_await call;
+}
+
 Task<absl::Status> PosixFile::Truncate(uint64_t size) {
   auto call = pool_.Call<absl::Status>([fd = fd_, size]() -> absl::Status {
     std::lock_guard<std::mutex> lock(fd->append_mu());

@@ -51,6 +51,7 @@ class PosixFile final : public File {
   // time land in an unspecified order; a caller that needs an order awaits each one.
   Task<absl::Status> Append(std::string data) override;
   Task<absl::Status> Sync() override;
+  Task<absl::Status> WriteAndSync(uint64_t offset, std::string data) override;
   Task<absl::Status> Truncate(uint64_t size) override;
   // sync_file_range(SYNC_FILE_RANGE_WRITE): starts writeback of the range without waiting.
   Task<absl::Status> StartWriteback(uint64_t offset, uint64_t length) override;
