@@ -210,7 +210,9 @@ Task<absl::Status> NodeLog::ClassifyMissing(FoundRecords* found) {
   if (log_->next_position() == log_->start()) co_return absl::OkStatus();
   const std::vector<uint64_t> segment_starts = log_->segment_starts();
   const uint64_t last_segment_first = segment_starts.back();
-  const uint64_t k_first = RecordOf(log_->start()), k_last = RecordOf(log_->next_position() - 1);
+  // A log that starts at an odd position (a record's second copy) lost the first copy to a
+  // trim, which removes only what no stream pins: that record was dead, not lost.
+  const uint64_t k_first = RecordOf(log_->start()) + log_->start() % 2, k_last = RecordOf(log_->next_position() - 1);
   // evidence[k]: the most any intact record after record k says was synced.
   std::map<uint64_t, uint64_t> evidence;  // k → max durable_before over records after k
   uint64_t running = 0;

@@ -454,7 +454,9 @@ Task<void> SegmentedLog::CommitLoop() {
     const uint64_t bytes = batch.size();
     // Past the space written ahead: zeros after the records, in the same write.
     uint64_t allocated = std::max(seg->allocated, seg->size + bytes);
-    if (options_.preallocate_bytes > 0 && seg->size + bytes > seg->allocated) {
+    // Only for a synced log: unsynced, no fdatasync pays for a growing file, and the zeros
+    // would double what is written.
+    if (options_.sync && options_.preallocate_bytes > 0 && seg->size + bytes > seg->allocated) {
       allocated = std::max(seg->size + bytes, std::min(seg->size + bytes + options_.preallocate_bytes,
                                                       std::max(options_.segment_bytes_max, seg->allocated)));
       batch.resize(allocated - seg->size, '\0');

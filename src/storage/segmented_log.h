@@ -66,7 +66,8 @@ struct SegmentedLogOptions {
   // Write zeros this far ahead of the records (0: never), so that most appends overwrite
   // bytes the file already holds: a sync then flushes data alone, where an append that grows
   // the file also commits the file system's metadata (on ext4 about a third of a small
-  // synced write's cost). Recovery takes an all-zero tail for space not yet used.
+  // synced write's cost). Recovery takes an all-zero tail for space not yet used. A log
+  // that does not sync writes none.
   uint64_t preallocate_bytes = 1 << 20;
   // Open past damaged records instead of failing (see the header comment).
   bool tolerate_damage = false;
