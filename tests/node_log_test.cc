@@ -2,13 +2,16 @@
 // one log with small segments, reopened now and then; every reopen must replay each stream to
 // exactly the model's log, while the cleaner keeps the log to a few segments by copying idle
 // streams forward. Concurrent writes of different streams share group commits.
+#include <algorithm>
 #include <map>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "src/base/check.h"
 #include "src/journal/node_log.h"
+#include "src/storage/segmented_log.h"
 #include "src/runtime/notifier.h"
 #include "src/runtime/task_group.h"
 #include "tests/sim_program.h"
@@ -136,6 +139,70 @@ TEST(NodeLog, EveryStreamReplaysToItsModelThroughTrimsResetsAndTheCleaner) {
       EXPECT_LE(max_segments, SmallSegments().segments_soft_max + 3);
     });
   }
+}
+
+// Seed 161 of the rotting-disk sweep: a record's two copies went out in different writes with
+// a segment boundary between them, the second was torn at a crash, and a trim removed the
+// segment holding the first, so the log starts at the torn second copy. No copy holds the
+// record, and later records say it was synced; but a trim removes only records no stream
+// needs, so it is not lost: no floor, nothing cut.
+TEST(NodeLog, ARecordWhoseFirstCopyWasTrimmedIsNotLost) {
+  OnSim(11, [](Runtime& rt) -> Task<void> {
+    const StreamKey key{.name = "s", .incarnation = 2};
+    ModelStream m;
+    auto entry = [](uint64_t i) {
+      return Entry{.index = i, .term = 1, .kind = EntryKind::kData, .payload = absl::StrCat("entry-", i, "-of-stream-s")};
+    };
+    {
+      std::unique_ptr<NodeLog> log = co_await OpenLog(rt);
+      EXPECT_TRUE(log->Replay(key, m.start).entries.empty());
+      CAIRN_CHECK_OK(co_await log->FinishRecovery());
+      for (uint64_t i = 1; i <= 6; ++i) {  // one record, synced, per write
+        LogChange change;
+        change.entries.push_back(entry(i));
+        CAIRN_CHECK_OK(co_await log->Write(key, std::move(change)));
+      }
+      log->Trimmed(key, 5);  // entries 1..4 are dead
+      co_await Settle(rt, *log);
+    }
+    // Rebuild the segment files as the trim left them: from entry 3's record's second copy,
+    // torn (zeros), on.
+    std::vector<storage::LogRecord> records;
+    {
+      auto raw = co_await storage::SegmentedLog::Open(rt.disk(), rt.executor(), "nodelog",
+                                                      storage::SegmentedLogOptions{.tolerate_damage = true});
+      CAIRN_CHECK_OK(raw.status());
+      for (uint64_t next = (*raw)->start();;) {
+        auto read = co_await (*raw)->Read(next, 1 << 20);
+        CAIRN_CHECK_OK(read.status());
+        if (read->empty()) break;
+        records.insert(records.end(), read->begin(), read->end());
+        next = read->back().position + 1;
+      }
+    }
+    auto second = std::find_if(records.begin(), records.end(), [](const storage::LogRecord& r) {
+      return r.payload.find("entry-3-of-stream-s") != std::string::npos && r.position % 2 == 1;
+    });
+    CAIRN_CHECK(second != records.end());
+    std::string segment = std::string(storage::kLogRecordHeaderBytes + second->payload.size(), '\0');
+    for (auto r = second + 1; r != records.end(); ++r) storage::AppendLogRecord(r->position, r->payload, &segment, r->synced_through);
+    auto names = co_await rt.disk().List("nodelog");
+    CAIRN_CHECK_OK(names.status());
+    for (const std::string& name : *names) CAIRN_CHECK_OK(co_await rt.disk().Remove("nodelog/" + name));
+    auto f = co_await rt.disk().Open(absl::StrFormat("nodelog/%020d.log", second->position), OpenOptions{.create = true});
+    CAIRN_CHECK_OK(f.status());
+    CAIRN_CHECK_OK(co_await (*f)->Write(0, segment));
+    CAIRN_CHECK_OK(co_await (*f)->Sync());
+    CAIRN_CHECK_OK(co_await rt.disk().SyncDir("nodelog"));
+
+    std::unique_ptr<NodeLog> log = co_await OpenLog(rt);
+    EXPECT_EQ(log->stats().lost_records, 0u);
+    EXPECT_FALSE(log->unhandled_loss());
+    m.start.first_index = 5;
+    NodeLog::Replayed r = log->Replay(key, m.start);
+    EXPECT_EQ(r.cut_at, 0u);
+    EXPECT_EQ(r.entries, (std::vector<Entry>{entry(5), entry(6)}));
+  });
 }
 
 // A stream created on a live node whose open fails after its replay (its first STATE write,
