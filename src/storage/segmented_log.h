@@ -127,7 +127,10 @@ class SegmentedLog {
 
   // For a log that can be rewritten (the Raft journal's storage). Each waits for appends in
   // flight first, and is durable when it returns.
-  //   AppendBatch  several records in one write and one sync; returns the last position
+  //   AppendBatch  several records, all durable when it returns; returns the last position.
+  //                Not one write: a group bound or the group-of-one fault point may split
+  //                them, and a segment may end between them (the node log copes; see
+  //                docs/journal.md, "Open")
   //   TruncateFrom drops every record at or after `position` (>= start())
   //   Reset        drops every record and starts over at `first` (>= 1); the segments go
   //                newest first, and the directory is synced before the new one is made, so a
