@@ -54,7 +54,7 @@ Task<void> PeerOutbox::Flush(NodeId to) {
     peer.queued.erase(peer.queued.begin(), peer.queued.begin() + static_cast<ptrdiff_t>(taken));
     ++stats_.calls;
     stats_.messages += taken;
-    rpc_.Send(to, "journal.step", batch, options_.call_timeout);
+    rpc_.Send(to, "journal.step", batch, options_.batch_budget);
     // Let the tasks that are ready run before the next batch leaves, so that what they queue
     // (other streams' Readies) shares it.
     co_await rt_.executor().Yield();

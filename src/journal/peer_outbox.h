@@ -24,7 +24,7 @@
 namespace cairn::journal {
 
 struct PeerOutboxOptions {
-  Duration call_timeout = std::chrono::milliseconds(40);  // the receiver's budget for a batch
+  Duration batch_budget = std::chrono::milliseconds(40);  // the receiver's time for a batch
   size_t queued_messages_max = 8192;   // per peer; past it a message is dropped
   size_t batch_bytes_max = 4u << 20;   // per call (a single larger message still goes alone)
 };

@@ -59,6 +59,14 @@ FdHolder::~FdHolder() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+namespace {
+// fdatasync also flushes the size, which is what reading the data back needs.
+absl::Status Fdatasync(const FdHolder& fd) {
+  if (::fdatasync(fd.fd()) != 0) return ErrnoError("fdatasync", fd.path());
+  return absl::OkStatus();
+}
+}  // namespace
+
 // Each call builds its awaiter in a statement of its own, never as a lambda temporary inside
 // the co_await expression: g++ 12 destroys such a closure twice (a double free).
 
@@ -118,9 +126,7 @@ Task<absl::Status> PosixFile::Append(std::string data) {
 
 Task<absl::Status> PosixFile::Sync() {
   auto call = pool_.Call<absl::Status>([fd = fd_]() -> absl::Status {
-    // fdatasync also flushes the size, which is what reading the data back needs.
-    if (::fdatasync(fd->fd()) != 0) return ErrnoError("fdatasync", fd->path());
-    return absl::OkStatus();
+    return Fdatasync(*fd);
   });
   co_return co_await call;
 }
@@ -128,8 +134,7 @@ Task<absl::Status> PosixFile::Sync() {
 Task<absl::Status> PosixFile::WriteAndSync(uint64_t offset, std::string data) {
   auto call = pool_.Call<absl::Status>([fd = fd_, offset, data = std::move(data)]() -> absl::Status {
     if (absl::Status s = PwriteAll(fd->fd(), data, offset, fd->path()); !s.ok()) return s;
-    if (::fdatasync(fd->fd()) != 0) return ErrnoError("fdatasync", fd->path());
-    return absl::OkStatus();
+    return Fdatasync(*fd);
   });
   co_return co_await call;
 }
