@@ -70,7 +70,8 @@ Nemesis::Nemesis(World& world, NemesisOptions options, FaultCounts& counts)
   for (NodeId s : options_.servers) world_.disk(s).faults() = base_disk_;
   counts_.mix.push_back(absl::StrCat("every~", FormatDuration(mean_gap_)));
   // The atlas: the servers whose storage may be corrupted in this run.
-  std::vector<NodeId> candidates = options_.servers;
+  std::vector<NodeId> candidates =
+      options_.corruptible_candidates.empty() ? options_.servers : options_.corruptible_candidates;
   for (size_t i = 0; i < options_.corruptible_servers_max && !candidates.empty(); ++i) {
     const size_t pick = random_.Uniform(candidates.size());
     corruptible_.push_back(candidates[pick]);

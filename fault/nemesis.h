@@ -54,6 +54,8 @@ struct NemesisOptions {
   std::vector<NodeId> servers;  // crashable, with disks that matter
   std::vector<NodeId> nodes;    // every node (servers and clients), for network faults
   size_t corruptible_servers_max = 1;
+  // The servers corruption may be chosen among; empty: every server.
+  std::vector<NodeId> corruptible_candidates;
   // The bound on how far a node's clocks may run fast or slow (parts per million). Leases
   // must allow for it (their margin assumes this bound).
   int64_t clock_drift_ppm_max = 50'000;

@@ -101,7 +101,7 @@ TEST(ScenarioFile, ErrorsNameTheLineAndTheProblem) {
       {"[cluster]\nreplicas = 12\n", "x:2: option replicas: '12' is not an integer from 1 to 9"},
       {"[clustre]\n", "x:1: unknown section [clustre]"},
       {"[cluster]\nnodes = 3\n", "x:2: workload register has no option 'nodes'"},
-      {"[workload]\nname = raft\n", "x:2: unknown workload 'raft' (register, journal, engine, dfs)"},
+      {"[workload]\nname = raft\n", "x:2: unknown workload 'raft' (register, journal, engine, dfs, engine-dfs)"},
       {"[workload]\nname = journal\nkeys = 3\n", "x:3: workload journal has no option 'keys'"},
       {"[faults]\nkinds = partition, earthquake\n", "x:2: unknown fault kind 'earthquake'"},
       {"[knobs]\nno_such_knob = 1\n", "x:2: unknown knob 'no_such_knob'"},

@@ -62,6 +62,7 @@ RunResult RunScenario(const Scenario& scenario) {
   nemesis_options.servers = ctx.servers;
   nemesis_options.nodes = ctx.nodes;
   nemesis_options.corruptible_servers_max = ctx.corruptible_servers_max;
+  nemesis_options.corruptible_candidates = ctx.corruptible_candidates;
   nemesis_options.enabled = scenario.faults;
   if (!scenario.fault_kinds.empty()) {
     nemesis_options.kinds = scenario.fault_kinds;

@@ -72,7 +72,8 @@ CheckResult WorkloadContext::Liveness(const std::vector<std::pair<int, std::stri
 
 const std::vector<const WorkloadInfo*>& Workloads() {
   static const std::vector<const WorkloadInfo*> all = {&RegisterWorkloadInfo(), &JournalWorkloadInfo(),
-                                                       &EngineWorkloadInfo(), &DfsWorkloadInfo()};
+                                                       &EngineWorkloadInfo(), &DfsWorkloadInfo(),
+                                                       &EngineDfsWorkloadInfo()};
   return all;
 }
 

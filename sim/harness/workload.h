@@ -117,6 +117,7 @@ class WorkloadContext {
   std::vector<NodeId> servers;  // crashable, with disks that matter
   std::vector<NodeId> nodes;    // every node, servers first
   size_t corruptible_servers_max = 0;
+  std::vector<NodeId> corruptible_candidates;  // the servers it is chosen among; empty: all
   std::string nodes_description;  // "3 replicas + 3 clients"
 
   bool Planted(std::string_view canary) const { return scenario.Planted(canary); }

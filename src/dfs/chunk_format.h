@@ -43,6 +43,8 @@ constexpr uint32_t kChunkBlockBytes = 64u << 10;
 // The largest chunk a store accepts: a bound on what a request can make it allocate.
 constexpr uint32_t kChunkBytesMax = 64u << 20;
 constexpr uint32_t kChunkHeaderBytes = 64;
+// The most chunks one file may have (the master refuses more): a bound on a seal's size.
+constexpr size_t kChunksPerFileMax = 1 << 20;
 constexpr uint16_t kChunkFormatVersion = 1;
 
 // A chunk's checksums (see the header comment).

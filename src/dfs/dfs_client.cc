@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "src/base/check.h"
 #include "src/base/status.h"
+#include "src/dfs/dfs_writer.h"
 #include "src/dfs/file_server.h"
 #include "src/runtime/channel.h"
 #include "src/runtime/task_group.h"
@@ -114,115 +115,27 @@ Task<absl::StatusOr<uint64_t>> DfsClient::WriteFile(std::string path, std::strin
 
 Task<absl::StatusOr<uint64_t>> DfsClient::WriteFile(std::string path, std::vector<FilePiece> pieces,
                                                     uint32_t replication, std::string node_set) {
-  const Instant deadline = rpc_.runtime().DeadlineAfter(options_.operation_timeout);
-  // The file's chunks in order: each new one's bytes, or a reference.
-  struct Slot {
-    std::optional<ChunkRef> ref;
-    std::string bytes;    // a new chunk's, until its put takes them
-    uint32_t length = 0;  // a new chunk's
-  };
-  std::vector<Slot> slots;
-  uint64_t length = 0;
+  absl::StatusOr<std::unique_ptr<DfsWriter>> writer =
+      co_await DfsWriter::Create(*this, std::move(path), replication, std::move(node_set));
+  if (!writer.ok()) co_return writer.status();
   for (FilePiece& piece : pieces) {
+    // Two statements, not a ?: of two co_awaits (g++ 12 destroys its result twice).
+    absl::Status added;
     if (piece.chunk.has_value()) {
-      length += piece.chunk->length;
-      slots.push_back(Slot{.ref = piece.chunk});
-      continue;
+      added = co_await (*writer)->AppendChunk(*piece.chunk);
+    } else {
+      added = co_await (*writer)->Append(std::move(piece.data));
     }
-    length += piece.data.size();
-    for (size_t at = 0; at < piece.data.size(); at += options_.chunk_bytes) {
-      Slot& slot = slots.emplace_back(Slot{.bytes = piece.data.substr(at, options_.chunk_bytes)});
-      slot.length = static_cast<uint32_t>(slot.bytes.size());
-    }
+    if (!added.ok()) break;  // Seal returns the failure and aborts the file
   }
-  CreateRequest create;
-  create.set_path(path);
-  create.set_replication(replication);
-  create.set_node_set(std::move(node_set));
-  create.set_token(rpc_.runtime().random().Next() | 1);  // a retry after a lost answer gets the same file
-  absl::StatusOr<CreateReply> created = co_await CallMaster<CreateReply>("dfs.create", create, deadline);
-  if (!created.ok()) co_return created.status();
-  const uint64_t file = created->file();
-  const std::vector<NodeId> servers(created->servers().begin(), created->servers().end());
-  const uint32_t r = static_cast<uint32_t>(servers.size());
-  // The new chunks, up to chunks_inflight_max at once (each to all its servers at once); each
-  // chunk has the operation timeout to itself, so a file's size does not bound its time. A new
-  // chunk is known by its place in the file.
-  struct Put {  // (a StatusOr member here trips GCC 12's maybe-uninitialized in Channel)
-    size_t index;
-    absl::Status status;
-    std::vector<NodeId> held;
-  };
-  std::vector<std::vector<NodeId>> held(slots.size());
-  std::vector<uint32_t> checksums(slots.size());
-  absl::Status failed;
-  {
-    Channel<Put> done(rpc_.runtime().executor(), std::max<size_t>(slots.size(), 1));
-    TaskGroup puts(rpc_.runtime().executor());
-    size_t next = 0, running = 0;
-    while ((next < slots.size() || running > 0) && failed.ok()) {
-      while (next < slots.size() && running < options_.chunks_inflight_max) {
-        if (slots[next].ref.has_value()) {
-          stats_.bytes_referenced += slots[next].ref->length;
-          ++next;
-          continue;
-        }
-        const ChunkId id{file, static_cast<uint32_t>(next)};
-        checksums[next] = ComputeChunkSums(id, slots[next].bytes).chunk;
-        // A coroutine lambda takes what it uses as parameters (captures would dangle).
-        puts.Spawn([](DfsClient* self, size_t index, ChunkId chunk, std::string chunk_bytes, std::vector<NodeId> to,
-                      uint32_t copies, Instant until, Channel<Put>* out) -> Task<void> {
-          absl::StatusOr<std::vector<NodeId>> on =
-              co_await self->PutEverywhere(chunk.file, chunk, chunk_bytes, std::move(to), copies, until);
-          (void)out->TrySend(on.ok() ? Put{index, absl::OkStatus(), *std::move(on)} : Put{index, on.status(), {}});
-        }(this, next, id, std::move(slots[next].bytes), servers, r,
-                                         rpc_.runtime().DeadlineAfter(options_.operation_timeout), &done));
-        ++next;
-        ++running;
-      }
-      if (running == 0) break;
-      absl::StatusOr<Put> put = co_await done.Receive(kInstantMax);
-      CAIRN_CHECK(put.ok());  // every put answers by its own deadline
-      --running;
-      if (put->status.ok()) {
-        held[put->index] = std::move(put->held);
-      } else {
-        failed = put->status;
-      }
-    }
-    puts.CancelAll();
-  }
-  SealRequest seal;
-  seal.set_file(file);
-  for (size_t i = 0; i < slots.size() && failed.ok(); ++i) {
-    FileChunkProto* c = seal.add_chunks();
-    if (slots[i].ref.has_value()) {
-      *c->mutable_id() = ToProto(slots[i].ref->id);
-      c->set_length(slots[i].ref->length);
-      c->set_checksum(slots[i].ref->checksum);
-      continue;
-    }
-    *c->mutable_id() = ToProto(ChunkId{file, static_cast<uint32_t>(i)});
-    c->set_length(slots[i].length);
-    c->set_checksum(checksums[i]);
-    for (NodeId s : held[i]) c->add_servers(s);
-  }
-  const Instant seal_deadline = rpc_.runtime().DeadlineAfter(options_.operation_timeout);
-  if (failed.ok()) {
-    absl::StatusOr<SealReply> sealed = co_await CallMaster<SealReply>("dfs.seal", seal, seal_deadline);
-    if (sealed.ok()) {
-      if (sealed->length() != length) {
-        co_return absl::InternalError(absl::StrCat(path, ": sealed with ", sealed->length(), " bytes, written ", length));
-      }
-      co_return file;
-    }
-    failed = sealed.status();
-  }
-  // Never sealed: abort it now rather than wait for the master's expiry (best effort).
+  co_return co_await (*writer)->Seal();
+}
+
+Task<absl::Status> DfsClient::Abort(uint64_t file) {
   AbortRequest abort;
   abort.set_file(file);
-  (void)co_await CallMaster<AbortReply>("dfs.abort", abort, rpc_.runtime().DeadlineAfter(options_.call_timeout));
-  co_return absl::Status(failed.code(), absl::StrCat(path, ": ", failed.message()));
+  co_return (co_await CallMaster<AbortReply>("dfs.abort", abort, rpc_.runtime().DeadlineAfter(options_.call_timeout)))
+      .status();
 }
 
 Task<absl::StatusOr<OpenReply>> DfsClient::Open(std::string path) {
@@ -355,5 +268,10 @@ Task<absl::Status> DfsClient::DeleteSnapshot(std::string name) {
                                                       rpc_.runtime().DeadlineAfter(options_.operation_timeout)))
       .status();
 }
+
+// The calls DfsWriter makes (the template is defined here only).
+template Task<absl::StatusOr<CreateReply>> DfsClient::CallMaster<CreateReply, CreateRequest>(std::string, CreateRequest,
+                                                                                           Instant);
+template Task<absl::StatusOr<SealReply>> DfsClient::CallMaster<SealReply, SealRequest>(std::string, SealRequest, Instant);
 
 }  // namespace cairn::dfs

@@ -3,7 +3,8 @@
 // WriteFile creates the path at the master, cuts the bytes into chunks of `chunk_bytes`, puts
 // each chunk on the file's R servers at once, replaces a server that fails (dfs.place) for the
 // chunks it lacked, and seals the file once every chunk is durable on R servers. A file never
-// sealed (the writer gave up) is aborted, here or by the master's expiry.
+// sealed (the writer gave up) is aborted, here or by the master's expiry. A file written piece
+// by piece, as it is produced, goes through a DfsWriter (dfs_writer.h), which WriteFile uses.
 //
 // Read returns exactly bytes of the sealed file or an error, never other bytes (invariant 5):
 // each chunk's bytes are checked end to end against the sealed checksum the master recorded,
@@ -77,6 +78,8 @@ class DfsClient {
   // refuses a reference to a chunk that is not live, or whose length or checksum differ).
   Task<absl::StatusOr<uint64_t>> WriteFile(std::string path, std::vector<FilePiece> pieces, uint32_t replication = 0,
                                            std::string node_set = "");
+  // Gives up on the open file `file` (a writer's that will never seal it).
+  Task<absl::Status> Abort(uint64_t file);
   Task<absl::StatusOr<OpenReply>> Open(std::string path);
   // Bytes [offset, offset + length) of an opened file.
   Task<absl::StatusOr<std::string>> Read(const OpenReply& file, uint64_t offset, uint64_t length);
@@ -89,6 +92,8 @@ class DfsClient {
   const DfsClientStats& stats() const { return stats_; }
 
  private:
+  friend class DfsWriter;  // writes through CallMaster and PutEverywhere, and counts in stats_
+
   // Calls `method` on the master, trying the candidates in turn until `deadline`.
   template <typename Reply, typename Request>
   Task<absl::StatusOr<Reply>> CallMaster(std::string method, Request request, Instant deadline);

@@ -584,15 +584,19 @@ bool SstIterator::Next() {
   if (!valid_) return true;
   cursor_.Next();
   if (cursor_.Valid()) return Settle();
+  // A failure returns false, like a block still to read: the caller's Load() returns the error.
+  // (True would say "moved, and nothing follows", and a damaged block would end a scan early
+  // with nothing said.)
   if (!cursor_.status().ok()) {
     Fail(Prefixed(cursor_.status(), absl::StrCat(reader_.name_, ": ", reader_.Where(m_, index_->micro[j_]))));
-    return true;
+    return false;
   }
   valid_ = false;
   if (j_ + 1 < index_->micro.size()) {
     if (InBuffer(m_, j_ + 1)) {
       ++j_;
-      if (DecodeCurrent()) Settle();
+      if (!DecodeCurrent()) return false;
+      Settle();
       return true;
     }
     need_load_ = true;

@@ -119,6 +119,8 @@ class SstReader {
   // macroblocks().size() if none.
   size_t FindMacroblock(std::string_view key, uint64_t version) const;
   Codec& codec() { return codec_; }
+  // The file read (a writer reusing a macroblock may copy it file to file: File::AppendFrom).
+  File& file() { return *file_; }
   // "macroblock 3 (file offset 6291456)" and with a microblock, for error messages.
   std::string Where(size_t macroblock) const;
   std::string Where(size_t macroblock, const MicroIndexEntry& micro) const;
@@ -157,7 +159,8 @@ class SstReader {
 
 // Rows in order, from a Seek. Moving within a block needs no IO: Next() returns true when it
 // moved (Valid() then tells whether a row follows) and false when the next row lies in a block
-// not yet read — co_await Load() then. Advance() does both. Rows (row()) stay valid until the
+// not yet read, or the iterator failed — co_await Load() then, which reads the block or returns
+// the failure. Advance() does both. Rows (row()) stay valid until the
 // iterator moves.
 class SstIterator {
  public:

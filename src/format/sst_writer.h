@@ -55,14 +55,17 @@ class SstWriter {
 
   // Copies macroblock `index` of `source` into this file unchanged: its bytes, checksums and
   // identity. Its rows must all sort after every row written so far. The open macroblock is
-  // sealed first (short). The bytes are read and verified before they are copied, so a
-  // corrupt block is never propagated.
+  // sealed first (short). Where the file store can copy file to file (File::AppendFrom: the
+  // DFS refers to the source's chunks), no byte is read or sent; otherwise the bytes are read
+  // and verified before they are copied, so a corrupt block is never propagated.
   Task<absl::Status> ReuseMacroblock(SstReader& source, size_t index);
 
   // Seals the last macroblock, writes the file index, properties and footer, and syncs.
   Task<absl::StatusOr<SstProperties>> Finish();
 
   const std::vector<MacroblockMeta>& macroblocks() const { return metas_; }
+  // Bytes of reused macroblocks the file store copied file to file, never read or sent.
+  uint64_t bytes_by_reference() const { return bytes_by_reference_; }
 
   // Pre-warming (compaction): marks the microblock the last Add went into as hot, so that its
   // decoded payload enters `cache` when it is sealed.
@@ -89,6 +92,7 @@ class SstWriter {
   bool builder_open_ = false;
   std::string pending_;  // sealed macroblocks not yet written
   uint64_t written_ = 0;
+  uint64_t bytes_by_reference_ = 0;
   uint64_t next_offset_ = 0;  // file offset of the next macroblock
   std::vector<MacroblockMeta> metas_;
   SstProperties props_;

@@ -161,6 +161,7 @@ Task<absl::StatusOr<CompactionOutput>> Compact(std::vector<SstReader*> inputs, C
   }
   out.properties = *props;
   out.stats.blocks_warmed = w.warmed_blocks();
+  out.stats.bytes_reused_by_reference = w.bytes_by_reference();
   CAIRN_CHECK_EQ(out.stats.rows_out, out.properties.rows);
   CAIRN_CHECK_EQ(out.stats.rows_in, out.stats.rows_out + out.stats.rows_dropped);
   co_return out;

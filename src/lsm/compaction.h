@@ -82,6 +82,9 @@ struct CompactionStats {
   uint64_t rows_dropped = 0;
   uint64_t macroblocks_reused = 0;
   uint64_t bytes_reused = 0;
+  // Of bytes_reused, those the file store copied file to file (the DFS by chunk reference):
+  // never read, sent or written again.
+  uint64_t bytes_reused_by_reference = 0;
   uint64_t macroblocks_written = 0;
   uint64_t bytes_written = 0;  // macroblocks encoded anew
   uint64_t input_bytes = 0;

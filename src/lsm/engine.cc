@@ -150,20 +150,35 @@ EngineOptions EngineOptions::Tiny() {
   return o;
 }
 
-Task<absl::StatusOr<std::unique_ptr<Engine>>> Engine::Open(Disk& disk, Executor& executor, std::string dir,
-                                                           EngineOptions options) {
+namespace {
+Task<absl::StatusOr<std::unique_ptr<Journal>>> OpenLocalJournal(Disk& disk, Executor& executor, const std::string& dir,
+                                                                const EngineOptions& options) {
   CO_RETURN_IF_ERROR(co_await disk.CreateDir(dir));
   LocalJournalOptions journal_options = options.journal;
   journal_options.probes = options.probes;
   absl::StatusOr<std::unique_ptr<LocalJournal>> journal =
       co_await LocalJournal::Open(disk, executor, dir + "/journal", journal_options);
   if (!journal.ok()) co_return journal.status();
+  co_return std::unique_ptr<Journal>(*std::move(journal));
+}
+}  // namespace
+
+Task<absl::StatusOr<std::unique_ptr<Engine>>> Engine::Open(Disk& disk, Executor& executor, std::string dir,
+                                                           EngineOptions options) {
+  absl::StatusOr<std::unique_ptr<Journal>> journal = co_await OpenLocalJournal(disk, executor, dir, options);
+  if (!journal.ok()) co_return journal.status();
   std::string sst_dir = dir + "/sst";
   absl::StatusOr<std::unique_ptr<LocalFileStore>> store = co_await LocalFileStore::Open(disk, std::move(sst_dir));
   if (!store.ok()) co_return store.status();
-  std::unique_ptr<Journal> j = *std::move(journal);
   std::unique_ptr<FileStore> fs = *std::move(store);
-  co_return co_await Open(disk, executor, std::move(dir), std::move(j), std::move(fs), std::move(options));
+  co_return co_await Open(disk, executor, std::move(dir), *std::move(journal), std::move(fs), std::move(options));
+}
+
+Task<absl::StatusOr<std::unique_ptr<Engine>>> Engine::Open(Disk& disk, Executor& executor, std::string dir,
+                                                           std::unique_ptr<FileStore> store, EngineOptions options) {
+  absl::StatusOr<std::unique_ptr<Journal>> journal = co_await OpenLocalJournal(disk, executor, dir, options);
+  if (!journal.ok()) co_return journal.status();
+  co_return co_await Open(disk, executor, std::move(dir), *std::move(journal), std::move(store), std::move(options));
 }
 
 Task<absl::StatusOr<std::unique_ptr<Engine>>> Engine::Open(Disk& disk, Executor& executor, std::string dir,
@@ -235,7 +250,11 @@ Task<absl::Status> Engine::Recover() {
   absl::StatusOr<std::vector<std::string>> names = co_await store_->List();
   if (!names.ok()) co_return names.status();
   for (const std::string& name : *names) {
-    if (!live.contains(name)) CO_RETURN_IF_ERROR(co_await store_->Remove(name));
+    if (live.contains(name)) continue;
+    // Already gone is done: a store whose removal is a call may have removed it on an attempt
+    // whose answer was lost (the DFS).
+    absl::Status removed = co_await store_->Remove(name);
+    if (!removed.ok() && !absl::IsNotFound(removed)) co_return removed;
   }
   // The journal must hold every write after the flushed position.
   if (journal_->start() > flushed_position_ + 1 || journal_->next_position() < flushed_position_ + 1) {

@@ -199,6 +199,10 @@ class Engine {
   // LocalFileStore). Creates it if there is no manifest; otherwise recovers.
   static Task<absl::StatusOr<std::unique_ptr<Engine>>> Open(Disk& disk, Executor& executor, std::string dir,
                                                             EngineOptions options = {});
+  // The same with the SSTables in `store` (the DFS).
+  static Task<absl::StatusOr<std::unique_ptr<Engine>>> Open(Disk& disk, Executor& executor, std::string dir,
+                                                            std::unique_ptr<FileStore> store,
+                                                            EngineOptions options = {});
   // The same with the journal and file store given (the Raft journal, the DFS).
   static Task<absl::StatusOr<std::unique_ptr<Engine>>> Open(Disk& disk, Executor& executor, std::string dir,
                                                             std::unique_ptr<Journal> journal,

@@ -61,7 +61,7 @@ struct FileInfo {
 constexpr size_t kPathBytesMax = 1024;
 constexpr size_t kSnapshotNameBytesMax = 256;
 constexpr uint32_t kReplicationMax = 9;
-constexpr size_t kChunksPerFileMax = 1 << 20;
+using dfs::kChunksPerFileMax;
 constexpr size_t kSnapshotPathsMax = 1 << 16;
 
 class Namespace {

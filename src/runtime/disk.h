@@ -46,6 +46,17 @@ class File {
     co_return co_await Sync();
   }
   virtual Task<absl::Status> Truncate(uint64_t size) = 0;
+  // Appends bytes [source_offset, source_offset + length) of `source` to this file without
+  // them passing through the caller, where the store holding both files can (a DFS file takes
+  // whole chunks of a sealed file by reference: docs/dfs.md, "Files from existing chunks").
+  // Unimplemented when it cannot — the caller then reads the bytes and appends them itself;
+  // any other error is a failed append. The same crash semantics as Append.
+  virtual Task<absl::Status> AppendFrom(File& source, uint64_t source_offset, uint64_t length) {
+    (void)source;
+    (void)source_offset;
+    (void)length;
+    co_return absl::UnimplementedError("this file copies bytes only through its caller");
+  }
   // A hint: the written bytes in [offset, offset + length) will be synced soon, so a real disk
   // may start writing them back now and leave less for the Sync. It promises nothing about
   // durability; a disk without the notion ignores it.

@@ -1,8 +1,7 @@
 // The file system (src/dfs, src/master, docs/dfs.md) as a workload.
 //
-// Three journal nodes hold the master's stream; one master node runs the master (restarted
-// where it crashes: it fences the stream again and replays it); four file servers hold chunks
-// (R = 3) and heartbeat, scrub and repair; two clients write files of a few small chunks at new
+// The cluster of dfs_cluster.h — three journal nodes holding the master's stream, a master,
+// four file servers (R = 3) that heartbeat, scrub and repair — and two clients that write files of a few small chunks at new
 // paths, read back files they wrote, delete some. An auditor, once the faults have healed and
 // repair has had `settle` to work, reads every file that should exist.
 // Checked:
@@ -24,11 +23,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "sim/harness/workloads/workloads.h"
-#include "src/dfs/chunk_store.h"
+#include "sim/harness/workloads/dfs_cluster.h"
 #include "src/dfs/dfs_client.h"
 #include "src/dfs/file_server.h"
-#include "src/journal/journal_node.h"
-#include "src/master/master_service.h"
 #include "src/rpc/rpc_node.h"
 #include "src/runtime/task_group.h"
 
@@ -38,7 +35,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr int kJournalNodes = 3;
 constexpr int kFileServers = 4;
 constexpr int kClients = 2;
 constexpr int kAuditorProcess = 100;
@@ -48,7 +44,6 @@ constexpr Duration kReprotectBound = std::chrono::seconds(3);  // reads of one f
 constexpr uint32_t kReplication = 3;
 constexpr uint32_t kChunkBytes = 16u << 10;  // small chunks: files of several, quickly
 constexpr size_t kFileBytesMax = 5 * kChunkBytes;
-const char kMasterStream[] = "dfs-master";
 
 struct Written {
   std::string data;
@@ -63,17 +58,8 @@ class DfsWorkload final : public Workload {
 
   void Setup(WorkloadContext& ctx) override {
     ctx_ = &ctx;
-    for (int i = 0; i < kJournalNodes; ++i) {
-      journal_nodes_.push_back(ctx.world.AddNode(absl::StrCat("j", i), [this](Runtime& rt) { return JournalServer(rt); }));
-    }
-    master_ = ctx.world.AddNode("master", [this](Runtime& rt) { return Master(rt); });
-    for (int i = 0; i < kFileServers; ++i) {
-      file_servers_.push_back(ctx.world.AddNode(absl::StrCat("f", i), [this](Runtime& rt) { return FileServerNode(rt); }));
-    }
-    ctx.servers = journal_nodes_;
-    ctx.servers.push_back(master_);
-    ctx.servers.insert(ctx.servers.end(), file_servers_.begin(), file_servers_.end());
-    ctx.nodes = ctx.servers;
+    cluster_.Setup(ctx, DfsClusterOptions{.file_servers = kFileServers, .replication = kReplication,
+                                          .default_chunk_bytes = kChunkBytes});
     stop_at_ = ctx.end - seconds(1);
     audit_at_ = ctx.chaos_end + (ctx.end - ctx.chaos_end) / 2;
     for (int c = 0; c < kClients; ++c) {
@@ -83,7 +69,7 @@ class DfsWorkload final : public Workload {
     // The journal keeps its promises with one of three disks corrupted; the file servers with
     // R - 1 of them. One at a time keeps both.
     ctx.corruptible_servers_max = 1;
-    ctx.nodes_description = absl::StrCat(kJournalNodes, " journal nodes, a master, ", kFileServers, " file servers (R=",
+    ctx.nodes_description = absl::StrCat(cluster_.journal_nodes().size(), " journal nodes, a master, ", kFileServers, " file servers (R=",
                                          kReplication, "), ", kClients, " clients, an auditor");
   }
 
@@ -91,30 +77,16 @@ class DfsWorkload final : public Workload {
   std::vector<Figure> Figures() const override;
 
  private:
-  Task<void> JournalServer(Runtime& rt);
-  Task<void> Master(Runtime& rt);
-  Task<void> FileServerNode(Runtime& rt);
   Task<void> Client(Runtime& rt, int process);
   Task<void> Auditor(Runtime& rt);
-  dfs::DfsClientOptions ClientOptions(const Runtime& rt) const {
-    dfs::DfsClientOptions o = dfs::DfsClientOptions::FromKnobs(rt.knobs());
-    o.masters = {master_};
-    if (!ctx_->scenario.randomize_knobs) o.chunk_bytes = kChunkBytes;  // production chunks would hold whole files
-    o.call_timeout = seconds(1);
-    o.operation_timeout = seconds(4);
-    o.canary_skip_checksum = ctx_->Planted("skip-read-checks");
-    return o;
-  }
+  dfs::DfsClientOptions ClientOptions(const Runtime& rt) const { return cluster_.ClientOptions(rt); }
   // A successful read of `path` returned `got`.
   void CheckRead(const std::string& path, const std::string& got, const char* who);
 
   WorkloadContext* ctx_ = nullptr;
-  std::vector<NodeId> journal_nodes_, file_servers_;
-  NodeId master_ = kNoNode;
+  DfsCluster cluster_;
   Instant stop_at_{}, audit_at_{};
   std::map<std::string, Written> files_;  // by path
-  master::MasterService* master_service_ = nullptr;  // while the master node runs
-  std::map<NodeId, dfs::FileServer*> live_servers_;
   CheckResult exact_{"exact-reads"};
   CheckResult lost_{"no-lost-file"};
   bool audited_ = false;
@@ -122,93 +94,9 @@ class DfsWorkload final : public Workload {
   master::DfsMaster::Protection protection_at_audit_;
   bool protection_known_ = false;
   uint64_t writes_ok_ = 0, writes_failed_ = 0, reads_ok_ = 0, reads_failed_ = 0, deletes_ok_ = 0, snapshot_ops_ = 0;
-  uint64_t bytes_written_ = 0, master_terms_ = 0, copies_ = 0, garbage_removed_ = 0, damage_found_ = 0;
+  uint64_t bytes_written_ = 0;
   uint64_t composed_ = 0;  // files written partly by reference to another file's chunks
 };
-
-Task<void> DfsWorkload::JournalServer(Runtime& rt) {
-  rpc::RpcNode rpc(rt);
-  journal::JournalNodeOptions options = journal::JournalNodeOptions::FromKnobs(rt.knobs());
-  std::string root = "journal";
-  auto node = co_await journal::JournalNode::Open(rt, rpc, std::move(root), options);
-  if (!node.ok()) {
-    rt.Log(absl::StrCat("journal node cannot open: ", node.status().ToString()));
-    co_return;  // a disk fault at recovery: the nemesis restarts us
-  }
-  std::string stream = kMasterStream;
-  if (!(co_await (*node)->CreateStream(std::move(stream), journal_nodes_)).ok()) co_return;
-  (*node)->RegisterMethods();
-  rpc.Start();
-  (*node)->Start();
-  absl::Status failed = co_await (*node)->Failed();
-  rt.Log(absl::StrCat("journal node exits after a storage failure: ", failed.ToString()));
-}
-
-Task<void> DfsWorkload::Master(Runtime& rt) {
-  rpc::RpcNode rpc(rt);
-  master::MasterServiceOptions options;
-  options.stream = kMasterStream;
-  options.journal.replicas = journal_nodes_;
-  options.journal.operation_timeout = seconds(3);
-  options.master = master::DfsMasterOptions::FromKnobs(rt.knobs());
-  if (!ctx_->scenario.randomize_knobs) {
-    // The production bounds are for minutes-long outages; a 20 s run needs its repairs sooner.
-    options.master.suspect_after = seconds(2);
-    options.master.dead_after = seconds(4);
-    options.master.repair_interval = milliseconds(300);
-  }
-  options.master.default_replication = kReplication;
-  options.master.open_file_ttl = seconds(10);
-  options.master.call_timeout = seconds(2);
-  options.master.canary_delete_ignores_references = ctx_->Planted("delete-ignores-references");
-  master::MasterService service(rpc, options, Probes(rt));
-  service.RegisterMethods();
-  rpc.Start();
-  master_service_ = &service;
-  struct Unlist {
-    DfsWorkload* self;
-    master::MasterService* service;
-    ~Unlist() {
-      self->master_service_ = nullptr;
-      self->master_terms_ += service->terms();
-    }
-  } unlist{this, &service};
-  co_await service.Run();
-}
-
-Task<void> DfsWorkload::FileServerNode(Runtime& rt) {
-  rpc::RpcNode rpc(rt);
-  auto store = co_await dfs::ChunkStore::Open(rt.disk(), "chunks", Probes(rt));
-  if (!store.ok()) {
-    rt.Log(absl::StrCat("chunk store cannot open: ", store.status().ToString()));
-    co_return;
-  }
-  (*store)->set_canaries(dfs::ChunkStoreCanaries{.ack_before_sync = ctx_->Planted("ack-before-sync"),
-                                                 .unverified_reads = ctx_->Planted("skip-read-checks")});
-  dfs::FileServerOptions options = dfs::FileServerOptions::FromKnobs(rt.knobs());
-  options.masters = {master_};
-  if (!ctx_->scenario.randomize_knobs) {
-    options.heartbeat_interval = milliseconds(500);
-    options.scrub_interval = milliseconds(100);
-  }
-  options.call_timeout = seconds(1);
-  dfs::FileServer server(rpc, **store, options);
-  server.RegisterMethods();
-  rpc.Start();
-  live_servers_[rt.node_id()] = &server;
-  struct Unlist {
-    DfsWorkload* self;
-    NodeId id;
-    dfs::FileServer* server;
-    ~Unlist() {
-      self->live_servers_.erase(id);
-      self->copies_ += server->stats().copies;
-      self->garbage_removed_ += server->stats().garbage_removed;
-      self->damage_found_ += server->stats().damaged_found;
-    }
-  } unlist{this, rt.node_id(), &server};
-  co_await server.Run();
-}
 
 void DfsWorkload::CheckRead(const std::string& path, const std::string& got, const char* who) {
   auto it = files_.find(path);
@@ -373,8 +261,8 @@ Task<void> DfsWorkload::Auditor(Runtime& rt) {
   // Re-protection: the master counts every chunk at R healthy copies within kReprotectBound of
   // the audit's start (repairs under way finish, a report's lag passes), checked after the reads.
   while (true) {
-    if (master_service_ != nullptr && master_service_->master() != nullptr) {
-      protection_at_audit_ = master_service_->master()->CheckProtection();
+    if (master::MasterService* m = cluster_.master_service(); m != nullptr && m->master() != nullptr) {
+      protection_at_audit_ = m->master()->CheckProtection();
       protection_known_ = true;
       if (protection_at_audit_.under_replicated == 0) break;
     }
@@ -408,14 +296,7 @@ std::vector<CheckResult> DfsWorkload::Check(WorkloadContext& ctx) {
 }
 
 std::vector<Figure> DfsWorkload::Figures() const {
-  // The nodes still running count too.
-  uint64_t terms = master_terms_, copies = copies_, garbage = garbage_removed_, damage = damage_found_;
-  if (master_service_ != nullptr) terms += master_service_->terms();
-  for (const auto& [id, server] : live_servers_) {
-    copies += server->stats().copies;
-    garbage += server->stats().garbage_removed;
-    damage += server->stats().damaged_found;
-  }
+  const DfsCluster::Totals t = cluster_.totals();
   return {{"files written", writes_ok_},
           {"writes failed", writes_failed_},
           {"bytes written", bytes_written_},
@@ -425,10 +306,10 @@ std::vector<Figure> DfsWorkload::Figures() const {
           {"deletes", deletes_ok_},
           {"snapshots created or deleted", snapshot_ops_},
           {"files audited", audited_files_},
-          {"master terms", terms},
-          {"chunks copied by repair", copies},
-          {"garbage chunks removed", garbage},
-          {"damaged copies found", damage}};
+          {"master terms", t.master_terms},
+          {"chunks copied by repair", t.chunks_copied},
+          {"garbage chunks removed", t.garbage_removed},
+          {"damaged copies found", t.damage_found}};
 }
 
 }  // namespace

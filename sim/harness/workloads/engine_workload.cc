@@ -14,6 +14,12 @@
 //  - liveness: the writer writes again after the faults heal, and the final read-back completes.
 // Odd seeds give the engine a small shared cache and pace its system IO, as a node full of
 // shards would.
+//
+// `engine-dfs` is the same shard with its SSTables on the DFS (dfs::DfsFileStore; the
+// manifest and the journal stay on the node's disk): the cluster of dfs_cluster.h beside it,
+// every node under the whole fault model, corruption on up to R - 1 = 2 file servers. Its
+// major compactions refer to the chunks of the macroblocks they reuse instead of copying them
+// ("bytes reused by reference").
 #include "sim/harness/workloads/workloads.h"
 
 #include <map>
@@ -22,9 +28,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "sim/harness/workloads/dfs_cluster.h"
+#include "src/dfs/dfs_file_store.h"
 #include "src/lsm/engine.h"
 #include "src/lsm/shared_cache.h"
 #include "src/lsm/token_bucket.h"
+#include "src/rpc/rpc_node.h"
 
 namespace cairn::sim {
 namespace {
@@ -36,26 +45,38 @@ constexpr int kWriterProcess = 0;
 constexpr int kReadBackProcess = 1;  // the reads after each reopen (not a tape's: they follow from the writes)
 constexpr uint64_t kKeys = 40;
 constexpr uint64_t kWritesPerMajorCompaction = 50;
+constexpr int kStoreOpenAttempts = 5;  // on the DFS, before the incarnation gives up
+constexpr uint32_t kDfsChunkBytes = 64u << 10;  // with --default-knobs: one Tiny() macroblock
 
 std::string Key(uint64_t k) { return absl::StrFormat("key%03d", k); }
 
 class EngineWorkload final : public Workload {
  public:
-  explicit EngineWorkload(const Scenario& s) : shared_(s.seed % 2 == 1) {}
+  EngineWorkload(const Scenario& s, bool on_dfs) : shared_(s.seed % 2 == 1), on_dfs_(on_dfs) {}
 
   void Setup(WorkloadContext& ctx) override {
     ctx_ = &ctx;
-    const NodeId n = ctx.world.AddNode("shard", [this](Runtime& rt) { return Node(rt); });
-    ctx.servers = {n};
-    ctx.nodes = {n};
+    shard_ = ctx.world.AddNode("shard", [this](Runtime& rt) { return Node(rt); });
+    ctx.servers = {shard_};
+    ctx.nodes = {shard_};
     ctx.corruptible_servers_max = 0;  // one copy: rot is loss the engine detects but cannot repair
     ctx.nodes_description = absl::StrCat("1 node: the engine and its writer", shared_ ? " (shared cache, paced system IO)" : "");
+    if (on_dfs_) {
+      cluster_.Setup(ctx, DfsClusterOptions{.default_chunk_bytes = kDfsChunkBytes});
+      // The shard's manifest and journal are one copy; its SSTables are R = 3.
+      ctx.corruptible_candidates = cluster_.file_servers();
+      ctx.corruptible_servers_max = 2;
+      ctx.nodes_description = absl::StrCat("1 shard node (engine and writer", shared_ ? ", shared cache, paced system IO" : "",
+                                           ") with its SSTables on the DFS: ", cluster_.journal_nodes().size(),
+                                           " journal nodes, a master, ", cluster_.file_servers().size(),
+                                           " file servers (R=3, corruption on up to 2)");
+    }
   }
 
   std::vector<CheckResult> Check(WorkloadContext& ctx) override {
     // A last crash of the machine with every fault healed: recovery reads every key back.
     final_read_back_ = true;
-    ctx.world.Restart(ctx.servers[0], World::CrashKind::kMachine);
+    ctx.world.Restart(shard_, World::CrashKind::kMachine);
     ctx.world.RunFor(seconds(3));
     std::vector<CheckResult> checks;
     checks.push_back(durable_);
@@ -75,7 +96,9 @@ class EngineWorkload final : public Workload {
             {"opens", opens_},
             {"failed opens", opens_failed_},
             {"reads after reopen checked", reads_checked_},
-            {"major compactions", majors_}};
+            {"major compactions", majors_},
+            {"bytes reused by compactions", bytes_reused_},
+            {"bytes reused by reference", bytes_by_reference_}};
   }
 
  private:
@@ -83,13 +106,21 @@ class EngineWorkload final : public Workload {
 
   Task<void> Node(Runtime& rt);
 
+  // The engine, its SSTables in its directory or on the DFS.
+  Task<absl::StatusOr<std::unique_ptr<lsm::Engine>>> OpenEngine(Runtime& rt, lsm::EngineOptions options,
+                                                                 std::optional<dfs::DfsClient>& client);
+
   WorkloadContext* ctx_ = nullptr;
   const bool shared_;
+  const bool on_dfs_;
+  NodeId shard_ = kNoNode;
+  DfsCluster cluster_;  // on_dfs_
   // Per key, the values a read may return ("" = absent); survives the node's crashes.
   std::map<std::string, std::set<std::string>> possible_;
   std::optional<std::pair<std::string, std::string>> in_flight_;  // a write a crash may have cut off
   uint64_t counter_ = 0;
   uint64_t acked_ = 0, indeterminate_ = 0, opens_ = 0, opens_failed_ = 0, reads_checked_ = 0, majors_ = 0;
+  uint64_t bytes_reused_ = 0, bytes_by_reference_ = 0;
   bool final_read_back_ = false;   // the incarnation started by Check
   bool read_back_at_end_ = false;  // and its read-back completed
   CheckResult durable_{"durable-after-restart"};
@@ -118,7 +149,14 @@ Task<void> EngineWorkload::Node(Runtime& rt) {
     ++indeterminate_;
     in_flight_.reset();
   }
-  auto opened = co_await lsm::Engine::Open(rt.disk(), rt.executor(), "shard", options);
+  std::optional<rpc::RpcNode> rpc;  // on the DFS; both outlive the engine
+  std::optional<dfs::DfsClient> client;
+  if (on_dfs_) {
+    rpc.emplace(rt);
+    rpc->Start();
+    client.emplace(*rpc, cluster_.ClientOptions(rt));
+  }
+  absl::StatusOr<std::unique_ptr<lsm::Engine>> opened = co_await OpenEngine(rt, options, client);
   ++opens_;
   if (!opened.ok()) {
     // With every fault healed, recovery must succeed: what is on disk is all the engine wrote.
@@ -176,9 +214,40 @@ Task<void> EngineWorkload::Node(Runtime& rt) {
     }
     if (counter_ % kWritesPerMajorCompaction == 0) {
       // May fail under faults; the reads are what is checked.
-      majors_ += (co_await engine.CompactMajor()).ok();
+      absl::StatusOr<lsm::CompactionReport> major = co_await engine.CompactMajor();
+      if (major.ok()) {
+        ++majors_;
+        bytes_reused_ += major->stats.bytes_reused;
+        bytes_by_reference_ += major->stats.bytes_reused_by_reference;
+      }
     }
   }
+}
+
+Task<absl::StatusOr<std::unique_ptr<lsm::Engine>>> EngineWorkload::OpenEngine(Runtime& rt, lsm::EngineOptions options,
+                                                                               std::optional<dfs::DfsClient>& client) {
+  if (!on_dfs_) co_return co_await lsm::Engine::Open(rt.disk(), rt.executor(), "shard", options);
+  // The master may be between terms: a few tries before this incarnation gives up.
+  absl::Status last;
+  for (int attempt = 0; attempt < kStoreOpenAttempts; ++attempt) {
+    if (attempt > 0) co_await rt.Sleep(std::chrono::milliseconds(500));
+    std::string dir = "/shard";
+    dfs::DfsFileStoreOptions store_options;  // a named argument: see docs/runtime.md on g++ 12
+    absl::StatusOr<std::unique_ptr<dfs::DfsFileStore>> store =
+        co_await dfs::DfsFileStore::Open(*client, std::move(dir), std::move(store_options));
+    if (!store.ok()) {
+      last = store.status();
+      continue;
+    }
+    std::unique_ptr<lsm::FileStore> fs = *std::move(store);
+    absl::StatusOr<std::unique_ptr<lsm::Engine>> engine =
+        co_await lsm::Engine::Open(rt.disk(), rt.executor(), "shard", std::move(fs), options);
+    if (engine.ok() || !(absl::IsUnavailable(engine.status()) || absl::IsDeadlineExceeded(engine.status()))) {
+      co_return engine;
+    }
+    last = engine.status();
+  }
+  co_return last;
 }
 
 }  // namespace
@@ -204,7 +273,36 @@ const WorkloadInfo& EngineWorkloadInfo() {
     w.fault_kinds = {kCrashRestart, kPowerLoss, kDiskErrors, kDiskFull};
     w.swarm_kinds = {kCrashRestart, kPowerLoss, kPause, kClock, kDiskErrors, kDiskFull};
     w.fault_pace = milliseconds(300);
-    w.make = [](const Scenario& s) { return std::make_unique<EngineWorkload>(s); };
+    w.make = [](const Scenario& s) { return std::make_unique<EngineWorkload>(s, /*on_dfs=*/false); };
+    return w;
+  }();
+  return info;
+}
+
+const WorkloadInfo& EngineDfsWorkloadInfo() {
+  static const WorkloadInfo info = [] {
+    WorkloadInfo w;
+    w.name = "engine-dfs";
+    w.title = "shard engine with its SSTables on the DFS";
+    w.description =
+        "The shard engine (docs/lsm.md) with its SSTables on the DFS (docs/dfs.md): its manifest and\n"
+        "journal on the shard node's disk, its SSTables on 4 file servers (R=3) under a master on 3\n"
+        "journal nodes; every node under the whole fault model. Every key read back after each\n"
+        "reopen. Checks: durable-after-restart, reads-see-writes, no-lost-write, linearizable,\n"
+        "liveness.";
+    // Compactions reuse macroblocks by referring to their chunks, then delete the input files:
+    // only the chunks' reference counts keep the output whole.
+    w.canaries = {{"delete-ignores-references",
+                   "the master removes a deleted file's chunks that other files still reference",
+                   {fault::FaultKind::kCrashRestart}, milliseconds(300)}};
+    w.probe_dirs = {"src/lsm"};
+    w.knob_prefixes = {"log_", "sst_", "lsm_", "rpc_", "net_", "raft_", "nodelog_", "dfs_"};
+    w.chaos = seconds(10);
+    w.heal = seconds(10);
+    for (int k = 0; k < static_cast<int>(fault::FaultKind::kCount); ++k) {
+      w.fault_kinds.push_back(static_cast<fault::FaultKind>(k));
+    }
+    w.make = [](const Scenario& s) { return std::make_unique<EngineWorkload>(s, /*on_dfs=*/true); };
     return w;
   }();
   return info;

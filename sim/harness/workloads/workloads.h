@@ -10,5 +10,6 @@ const WorkloadInfo& RegisterWorkloadInfo();  // the demo register (src/demo)
 const WorkloadInfo& JournalWorkloadInfo();   // a Raft journal stream (src/journal)
 const WorkloadInfo& EngineWorkloadInfo();    // the shard engine on one node's disk (src/lsm)
 const WorkloadInfo& DfsWorkloadInfo();       // the file system (src/dfs, src/master)
+const WorkloadInfo& EngineDfsWorkloadInfo();  // the shard engine with its SSTables on the DFS
 
 }  // namespace cairn::sim

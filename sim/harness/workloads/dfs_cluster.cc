@@ -1,0 +1,142 @@
+#include "sim/harness/workloads/dfs_cluster.h"
+
+#include "absl/strings/str_cat.h"
+#include "src/dfs/chunk_store.h"
+#include "src/dfs/file_server.h"
+#include "src/journal/journal_node.h"
+#include "src/rpc/rpc_node.h"
+
+namespace cairn::sim {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr int kJournalNodes = 3;
+const char kMasterStream[] = "dfs-master";
+
+}  // namespace
+
+void DfsCluster::Setup(WorkloadContext& ctx, DfsClusterOptions options) {
+  ctx_ = &ctx;
+  options_ = options;
+  for (int i = 0; i < kJournalNodes; ++i) {
+    journal_nodes_.push_back(ctx.world.AddNode(absl::StrCat("j", i), [this](Runtime& rt) { return JournalServer(rt); }));
+  }
+  master_ = ctx.world.AddNode("master", [this](Runtime& rt) { return Master(rt); });
+  for (int i = 0; i < options.file_servers; ++i) {
+    file_servers_.push_back(ctx.world.AddNode(absl::StrCat("f", i), [this](Runtime& rt) { return FileServerNode(rt); }));
+  }
+  std::vector<NodeId> mine = journal_nodes_;
+  mine.push_back(master_);
+  mine.insert(mine.end(), file_servers_.begin(), file_servers_.end());
+  ctx.servers.insert(ctx.servers.end(), mine.begin(), mine.end());
+  ctx.nodes.insert(ctx.nodes.end(), mine.begin(), mine.end());
+}
+
+dfs::DfsClientOptions DfsCluster::ClientOptions(const Runtime& rt) const {
+  dfs::DfsClientOptions o = dfs::DfsClientOptions::FromKnobs(rt.knobs());
+  o.masters = {master_};
+  if (!ctx_->scenario.randomize_knobs) o.chunk_bytes = options_.default_chunk_bytes;
+  o.call_timeout = seconds(1);
+  o.operation_timeout = seconds(4);
+  o.canary_skip_checksum = ctx_->Planted("skip-read-checks");
+  return o;
+}
+
+DfsCluster::Totals DfsCluster::totals() const {
+  Totals t = ended_;
+  if (master_service_ != nullptr) t.master_terms += master_service_->terms();
+  for (const auto& [id, server] : live_servers_) {
+    t.chunks_copied += server->stats().copies;
+    t.garbage_removed += server->stats().garbage_removed;
+    t.damage_found += server->stats().damaged_found;
+  }
+  return t;
+}
+
+Task<void> DfsCluster::JournalServer(Runtime& rt) {
+  rpc::RpcNode rpc(rt);
+  journal::JournalNodeOptions options = journal::JournalNodeOptions::FromKnobs(rt.knobs());
+  std::string root = "journal";
+  auto node = co_await journal::JournalNode::Open(rt, rpc, std::move(root), options);
+  if (!node.ok()) {
+    rt.Log(absl::StrCat("journal node cannot open: ", node.status().ToString()));
+    co_return;  // a disk fault at recovery: the nemesis restarts us
+  }
+  std::string stream = kMasterStream;
+  if (!(co_await (*node)->CreateStream(std::move(stream), journal_nodes_)).ok()) co_return;
+  (*node)->RegisterMethods();
+  rpc.Start();
+  (*node)->Start();
+  absl::Status failed = co_await (*node)->Failed();
+  rt.Log(absl::StrCat("journal node exits after a storage failure: ", failed.ToString()));
+}
+
+Task<void> DfsCluster::Master(Runtime& rt) {
+  rpc::RpcNode rpc(rt);
+  master::MasterServiceOptions options;
+  options.stream = kMasterStream;
+  options.journal.replicas = journal_nodes_;
+  options.journal.operation_timeout = seconds(3);
+  options.master = master::DfsMasterOptions::FromKnobs(rt.knobs());
+  if (!ctx_->scenario.randomize_knobs) {
+    // The production bounds are for minutes-long outages; a 20 s run needs its repairs sooner.
+    options.master.suspect_after = seconds(2);
+    options.master.dead_after = seconds(4);
+    options.master.repair_interval = milliseconds(300);
+  }
+  options.master.default_replication = options_.replication;
+  options.master.open_file_ttl = seconds(10);
+  options.master.call_timeout = seconds(2);
+  options.master.canary_delete_ignores_references = ctx_->Planted("delete-ignores-references");
+  master::MasterService service(rpc, options, Probes(rt));
+  service.RegisterMethods();
+  rpc.Start();
+  master_service_ = &service;
+  struct Unlist {
+    DfsCluster* self;
+    master::MasterService* service;
+    ~Unlist() {
+      self->master_service_ = nullptr;
+      self->ended_.master_terms += service->terms();
+    }
+  } unlist{this, &service};
+  co_await service.Run();
+}
+
+Task<void> DfsCluster::FileServerNode(Runtime& rt) {
+  rpc::RpcNode rpc(rt);
+  auto store = co_await dfs::ChunkStore::Open(rt.disk(), "chunks", Probes(rt));
+  if (!store.ok()) {
+    rt.Log(absl::StrCat("chunk store cannot open: ", store.status().ToString()));
+    co_return;
+  }
+  (*store)->set_canaries(dfs::ChunkStoreCanaries{.ack_before_sync = ctx_->Planted("ack-before-sync"),
+                                                 .unverified_reads = ctx_->Planted("skip-read-checks")});
+  dfs::FileServerOptions options = dfs::FileServerOptions::FromKnobs(rt.knobs());
+  options.masters = {master_};
+  if (!ctx_->scenario.randomize_knobs) {
+    options.heartbeat_interval = milliseconds(500);
+    options.scrub_interval = milliseconds(100);
+  }
+  options.call_timeout = seconds(1);
+  dfs::FileServer server(rpc, **store, options);
+  server.RegisterMethods();
+  rpc.Start();
+  live_servers_[rt.node_id()] = &server;
+  struct Unlist {
+    DfsCluster* self;
+    NodeId id;
+    dfs::FileServer* server;
+    ~Unlist() {
+      self->live_servers_.erase(id);
+      self->ended_.chunks_copied += server->stats().copies;
+      self->ended_.garbage_removed += server->stats().garbage_removed;
+      self->ended_.damage_found += server->stats().damaged_found;
+    }
+  } unlist{this, rt.node_id(), &server};
+  co_await server.Run();
+}
+
+}  // namespace cairn::sim

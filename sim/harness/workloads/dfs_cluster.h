@@ -1,0 +1,64 @@
+// The DFS's servers in a simulated world (docs/dfs.md): three journal nodes holding the
+// master's stream, a master (restarted where it crashes: it fences the stream again and
+// replays it), and file servers that hold chunks and heartbeat, scrub and repair. The `dfs`
+// workload runs its clients against it; `engine-dfs` runs a shard's engine on it.
+//
+// The canaries it plants, when the run plants them: skip-read-checks (file servers and the
+// clients of ClientOptions take a chunk's bytes unchecked), ack-before-sync (file servers),
+// delete-ignores-references (the master).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "sim/harness/workload.h"
+#include "src/dfs/dfs_client.h"
+#include "src/master/master_service.h"
+
+namespace cairn::dfs {
+class FileServer;
+}
+
+namespace cairn::sim {
+
+struct DfsClusterOptions {
+  int file_servers = 4;
+  uint32_t replication = 3;
+  // The chunk size with --default-knobs (the knob's otherwise): small, so files have several.
+  uint32_t default_chunk_bytes = 16u << 10;
+};
+
+class DfsCluster {
+ public:
+  // Adds the nodes to the world and appends them to ctx.servers and ctx.nodes.
+  void Setup(WorkloadContext& ctx, DfsClusterOptions options = {});
+
+  // How a client on `rt` reaches the cluster.
+  dfs::DfsClientOptions ClientOptions(const Runtime& rt) const;
+  // The master while its node runs, or null.
+  master::MasterService* master_service() const { return master_service_; }
+
+  struct Totals {
+    uint64_t master_terms = 0, chunks_copied = 0, garbage_removed = 0, damage_found = 0;
+  };
+  // Over every incarnation so far, the running ones included.
+  Totals totals() const;
+  const std::vector<NodeId>& journal_nodes() const { return journal_nodes_; }
+  const std::vector<NodeId>& file_servers() const { return file_servers_; }
+
+ private:
+  Task<void> JournalServer(Runtime& rt);
+  Task<void> Master(Runtime& rt);
+  Task<void> FileServerNode(Runtime& rt);
+
+  WorkloadContext* ctx_ = nullptr;
+  DfsClusterOptions options_;
+  std::vector<NodeId> journal_nodes_, file_servers_;
+  NodeId master_ = kNoNode;
+  master::MasterService* master_service_ = nullptr;  // while the master node runs
+  std::map<NodeId, dfs::FileServer*> live_servers_;
+  Totals ended_;  // of incarnations that have ended
+};
+
+}  // namespace cairn::sim
