@@ -20,47 +20,13 @@
 #include "src/runtime/real/real_node.h"
 #include "src/runtime/task_group.h"
 #include "tools/commands.h"
+#include "tools/dfs_flags.h"
 #include "tools/peer_flags.h"
 
 namespace cairn::tools {
 namespace {
 
 constexpr char kMasterStream[] = "dfs-master";
-
-// Where the master lives: the journal nodes holding its stream, and its candidates.
-struct DfsFlags {
-  PeerFlags peers;
-  std::vector<NodeId> journal_nodes;  // empty: the first three of --peers
-  std::vector<NodeId> masters;        // empty: the first journal node
-  double timeout_s = 30;
-
-  void Add(CLI::App* cmd) {
-    peers.Add(cmd);
-    cmd->add_option("--journal-nodes", journal_nodes,
-                    "The nodes holding the master's journal stream (default: the first three of --peers)")
-        ->delimiter(',');
-    cmd->add_option("--masters", masters, "The master's candidates (default: the first journal node)")->delimiter(',');
-  }
-  void AddTimeout(CLI::App* cmd) {
-    cmd->add_option("--timeout-s", timeout_s, "Give up after this long")->check(CLI::Range(0.1, 86400.0))->capture_default_str();
-  }
-  // Fills the defaults from the peers' ids.
-  absl::Status Resolve(const std::vector<NodeId>& ids) {
-    if (journal_nodes.empty()) {
-      for (size_t i = 0; i < ids.size() && i < 3; ++i) journal_nodes.push_back(ids[i]);
-    }
-    if (masters.empty() && !journal_nodes.empty()) masters.push_back(journal_nodes.front());
-    for (const std::vector<NodeId>* list : {&journal_nodes, &masters}) {
-      for (NodeId n : *list) {
-        if (std::find(ids.begin(), ids.end(), n) == ids.end()) {
-          return absl::InvalidArgumentError(absl::StrCat("node ", n, " is not in --peers"));
-        }
-      }
-    }
-    if (journal_nodes.empty()) return absl::InvalidArgumentError("no journal nodes: --peers is empty");
-    return absl::OkStatus();
-  }
-};
 
 bool Contains(const std::vector<NodeId>& v, NodeId n) { return std::find(v.begin(), v.end(), n) != v.end(); }
 
@@ -115,21 +81,7 @@ Task<absl::Status> Serve(Runtime& rt, DfsFlags flags, std::string node_set, bool
 
 // Runs `main` with a DfsClient on a short-lived client node; returns the exit code.
 int RunClient(DfsFlags flags, std::function<Task<absl::Status>(Runtime&, dfs::DfsClient&)> main) {
-  absl::StatusOr<PeerNode> client = CreateClientNode(flags.peers);
-  if (!client.ok()) return Fail(client.status());
-  if (absl::Status s = flags.Resolve(client->replicas); !s.ok()) return Fail(s);
-  real::RealNode& node = *client->node;
-  auto run = [](Runtime& rt, DfsFlags f, std::function<Task<absl::Status>(Runtime&, dfs::DfsClient&)> body)
-      -> Task<absl::Status> {
-    rpc::RpcNode rpc(rt);
-    rpc.Start();
-    dfs::DfsClientOptions options = dfs::DfsClientOptions::FromKnobs(rt.knobs());
-    options.masters = f.masters;
-    options.operation_timeout = std::chrono::milliseconds(static_cast<int64_t>(f.timeout_s * 1000));
-    dfs::DfsClient dfs(rpc, options);
-    co_return co_await body(rt, dfs);
-  };
-  absl::Status s = node.Run(run(node.runtime(), flags, std::move(main)), /*handle_signals=*/true);
+  absl::Status s = RunDfsClient(std::move(flags), std::move(main));
   return s.ok() ? 0 : Fail(s);
 }
 

@@ -6,7 +6,9 @@
 // finding (exit 1) and only a missing or unreadable one is 3.
 //
 // File IO goes through the runtime's PosixDisk on an inline pool, the same Disk the engine
-// uses, so the tool reads exactly what a node would.
+// uses, so the tool reads exactly what a node would. A file named dfs:PATH is a sealed file of
+// a running DFS (its --peers): copied out whole, every chunk checked end to end, then read
+// from memory.
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,6 +39,7 @@
 #include "src/runtime/run_inline.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/dfs_flags.h"
 #include "tools/json_writer.h"
 
 namespace cairn::tools {
@@ -53,39 +56,59 @@ using format::SstReader;
 
 int Fail(int code, absl::string_view message) { return tools::Fail(code, "sst", StdView(message)); }
 
-// Local files through an inline PosixDisk rooted at each file's directory.
-class LocalDisk {
- public:
-  LocalDisk() : pool_(io_, 0) {}
-  // The disk of `path`'s directory, and the file's name in it.
-  std::pair<Disk*, std::string> For(const std::string& path) {
-    const std::filesystem::path p = std::filesystem::absolute(path);
-    disks_.push_back(std::make_unique<real::PosixDisk>(pool_, p.parent_path().string()));
-    return {disks_.back().get(), p.filename().string()};
-  }
-
- private:
-  asio::io_context io_;
-  real::BlockingPool pool_;
-  std::vector<std::unique_ptr<real::PosixDisk>> disks_;
-};
+constexpr std::string_view kDfsPrefix = "dfs:";
 
 struct Common {
   std::string file;
   bool json = false;
   bool hex = false;
   uint64_t file_id = 0;
+  DfsFlags dfs;  // for a dfs:PATH file
+};
+
+// Local files through an inline PosixDisk rooted at each file's directory; DFS files copied
+// into a MemDisk.
+class LocalDisk {
+ public:
+  LocalDisk() : pool_(io_, 0) {}
+  // The disk of `path`'s directory, and the file's name in it.
+  absl::StatusOr<std::pair<Disk*, std::string>> For(const Common& c) {
+    if (c.file.starts_with(kDfsPrefix)) {
+      const std::string path = c.file.substr(kDfsPrefix.size());
+      absl::StatusOr<std::string> bytes = ReadDfsFile(c.dfs, path);
+      if (!bytes.ok()) return bytes.status();
+      const std::string name = "dfs-file";
+      absl::StatusOr<std::unique_ptr<File>> created = RunInline(mem_.Open(name, OpenOptions{.create = true}));
+      if (!created.ok()) return created.status();
+      *mem_.Contents(name) = *std::move(bytes);
+      return std::pair<Disk*, std::string>{&mem_, name};
+    }
+    const std::filesystem::path p = std::filesystem::absolute(c.file);
+    disks_.push_back(std::make_unique<real::PosixDisk>(pool_, p.parent_path().string()));
+    return std::pair<Disk*, std::string>{disks_.back().get(), p.filename().string()};
+  }
+
+ private:
+  asio::io_context io_;
+  real::BlockingPool pool_;
+  std::vector<std::unique_ptr<real::PosixDisk>> disks_;
+  MemDisk mem_;
 };
 
 void AddCommon(CLI::App* cmd, Common* c, bool hex = false) {
-  cmd->add_option("file", c->file, "The SSTable")->required();
+  cmd->add_option("file", c->file, "The SSTable: a local path, or dfs:PATH for a file of a running DFS (--peers)")
+      ->required();
   cmd->add_flag("--json", c->json, "Print JSON instead of text");
   cmd->add_option("--file-id", c->file_id, "Refuse the file unless it has this id");
   if (hex) cmd->add_flag("--hex", c->hex, "Keys and values in hex, in and out");
+  c->dfs.Add(cmd);
+  c->dfs.AddTimeout(cmd);
 }
 
 absl::StatusOr<std::unique_ptr<SstReader>> OpenSst(LocalDisk& local, const Common& c) {
-  auto [disk, name] = local.For(c.file);
+  absl::StatusOr<std::pair<Disk*, std::string>> where = local.For(c);
+  if (!where.ok()) return where.status();
+  auto [disk, name] = *where;
   absl::StatusOr<std::unique_ptr<File>> file = RunInline(disk->Open(name, OpenOptions{}));
   if (!file.ok()) return file.status();
   // Named by the path as the user gave it, which every error message then starts with.
@@ -753,8 +776,15 @@ int RunBuild(const BuildFlags& f) {
     if (!file) return Fail(kExitUnreadable, absl::StrCat("cannot open rows file '", f.rows_file, "'"));
     in = &file;
   }
+  if (f.out.starts_with(kDfsPrefix)) {
+    return Fail(kExitUsage, "build writes a local file (copy it in with `cairn dfs put`)");
+  }
   LocalDisk local;
-  auto [disk, name] = local.For(f.out);
+  Common out;
+  out.file = f.out;
+  absl::StatusOr<std::pair<Disk*, std::string>> where = local.For(out);
+  if (!where.ok()) return Fail(kExitUnreadable, where.status().message());
+  auto [disk, name] = *where;
   if (std::filesystem::exists(f.out) && !f.force) {
     return Fail(kExitUsage, absl::StrCat(f.out, " exists (use --force to replace it)"));
   }
