@@ -379,8 +379,21 @@ dfs::HeartbeatReply DfsMaster::Heartbeat(NodeId server, const dfs::HeartbeatRequ
   s.node_set = request.node_set();
   std::set<ChunkId> reported;
   dfs::HeartbeatReply reply;
+  // Surplus copies ordered removed, if their chunks still have enough copies elsewhere (if not,
+  // the copy stays, and this report counts it again).
+  std::set<ChunkId> shedding;
+  for (const auto& [id, needed] : s.shed) {
+    if (HealthyCopies(id).size() < needed || static_cast<size_t>(reply.remove_size()) >= options_.garbage_per_heartbeat_max) {
+      continue;
+    }
+    *reply.add_remove() = ToProto(id);
+    shedding.insert(id);
+  }
+  s.shed.clear();
+  CAIRN_SOMETIMES(probes_, !shedding.empty(), "master.surplus-copy-removed");
   for (const ChunkIdProto& p : request.chunks()) {
     const ChunkId id = FromProto(p);
+    if (shedding.contains(id)) continue;
     if (IsGarbage(id)) {
       if (static_cast<size_t>(reply.remove_size()) < options_.garbage_per_heartbeat_max) {
         *reply.add_remove() = p;
@@ -519,7 +532,9 @@ void DfsMaster::RepairPass() {
     const ChunkRef* ref;
   };
   std::vector<Short> shorts;
+  std::map<ChunkId, uint32_t> want_copies;
   for (const auto& [id, w] : want) {
+    want_copies[id] = w.replication;
     const size_t healthy = HealthyCopies(id).size();
     if (healthy > 0 && healthy < w.replication && !copying_.contains(id)) shorts.push_back({healthy, id, w.ref});
   }
@@ -535,6 +550,36 @@ void DfsMaster::RepairPass() {
     ++stats_.copies_ordered;
     tasks_.Spawn(Copy(s.id, s.ref->length, s.ref->checksum, target[0], sources));
   }
+  ShedSurplus(want_copies);
+}
+
+void DfsMaster::ShedSurplus(const std::map<ChunkId, uint32_t>& want) {
+  size_t ordered = 0;
+  for (const auto& [id, replication] : want) {
+    if (ordered >= options_.sheds_per_pass_max) break;
+    if (copying_.contains(id)) continue;
+    std::vector<NodeId> healthy = HealthyCopies(id);
+    if (healthy.size() <= replication) continue;
+    // The most loaded servers give theirs up first.
+    std::sort(healthy.begin(), healthy.end(), [&](NodeId a, NodeId b) {
+      return std::pair(servers_[a].held.size(), a) > std::pair(servers_[b].held.size(), b);
+    });
+    size_t count = healthy.size();
+    size_t confirmed = 0;
+    for (NodeId s : healthy) confirmed += servers_[s].Confirmed(id);
+    for (NodeId s : healthy) {
+      if (count <= replication) break;
+      const bool mine = servers_[s].Confirmed(id);
+      if (confirmed - mine < replication) continue;  // the others are not all confirmed yet
+      servers_[s].shed[id] = replication;
+      Forget(s, id);
+      --count;
+      confirmed -= mine;
+      ++ordered;
+      ++stats_.copies_shed;
+    }
+  }
+  CAIRN_SOMETIMES(probes_, ordered > 0, "master.surplus-copy-ordered-removed");
 }
 
 Task<void> DfsMaster::Copy(ChunkId id, uint32_t length, uint32_t checksum, NodeId target, std::vector<NodeId> sources) {

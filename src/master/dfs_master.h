@@ -18,14 +18,18 @@
 // onto a server that lacks it: the target fetches it from a holder and checks it end to end
 // against the sealed checksum (dfs.copy_chunk). At most `copies_inflight_max` copies at once.
 //
+// Shedding: a chunk with more healthy copies than its replication (a server declared dead came
+// back after its copies were replaced) has the surplus removed, from the most loaded servers
+// first, while at least `replication` other copies are confirmed by their servers' own
+// reports; the order goes out with the server's next heartbeat answer, checked again then.
+//
 // Garbage: a heartbeat is answered with the chunks the server holds that no file retains.
 // Garbage is forever — a chunk no retained file contains can never be referenced again (a
 // reference needs a live chunk, and file ids are never reused) — so a deposed master, whose
 // state is a prefix of the stream, never names a chunk the current master needs; a chunk of an
 // open file, or of a file this master has not heard of, is never garbage.
 //
-// Not built yet (docs/dfs.md): shedding copies over the replication, hot-file extras, master
-// election among candidates, a checkpoint of the namespace so the stream can be trimmed.
+// Not built yet (docs/dfs.md): hot-file extras, master election among candidates, a checkpoint of the namespace so the stream can be trimmed.
 #pragma once
 
 #include <cstdint>
@@ -61,6 +65,7 @@ struct DfsMasterOptions {
   Duration call_timeout = std::chrono::seconds(5);
   size_t replay_read_bytes = 1u << 20;  // one journal read during replay
   size_t garbage_per_heartbeat_max = 4096;
+  size_t sheds_per_pass_max = 256;  // surplus copies ordered removed per repair pass
   // Canary (docs/simulation.md): a chunk goes with the file it came from, though other files
   // still reference it. The dfs workload's sweeps must catch it.
   bool canary_delete_ignores_references = false;
@@ -83,6 +88,7 @@ struct DfsMasterStats {
   uint64_t heartbeats = 0;
   uint64_t copies_ordered = 0, copies_done = 0, copies_failed = 0;
   uint64_t garbage_ordered = 0;    // chunks servers were told to remove
+  uint64_t copies_shed = 0;        // surplus copies of live chunks servers were told to remove
   uint64_t damaged_removed = 0;    // damaged copies removed once their chunk was whole elsewhere
   uint64_t servers_declared_dead = 0;
   uint64_t open_files_expired = 0;
@@ -143,6 +149,14 @@ class DfsMaster {
     std::map<dfs::ChunkId, uint64_t> held;
     uint64_t reports = 0;
     bool dead = false;
+    // Surplus copies to remove at its next heartbeat, each with the healthy copies its chunk
+    // must still have elsewhere then.
+    std::map<dfs::ChunkId, uint32_t> shed;
+    // A copy its own report listed (not only a put's or copy's acknowledgement).
+    bool Confirmed(dfs::ChunkId id) const {
+      auto h = held.find(id);
+      return h != held.end() && h->second < reports;
+    }
   };
 
   DfsMaster(Runtime& rt, rpc::RpcNode& rpc, lsm::Journal& journal, DfsMasterOptions options, Probes probes);
@@ -164,6 +178,8 @@ class DfsMaster {
   bool IsGarbage(dfs::ChunkId id) const;
   Task<void> RepairLoop();
   void RepairPass();
+  // Orders surplus copies removed (see Shedding above); `want` is each chunk's replication.
+  void ShedSurplus(const std::map<dfs::ChunkId, uint32_t>& want);
   Task<void> Copy(dfs::ChunkId id, uint32_t length, uint32_t checksum, NodeId target, std::vector<NodeId> sources);
   Task<void> Scrub(NodeId server, dfs::ChunkId id);
   void ListChunks(const FileInfo& file, google::protobuf::RepeatedPtrField<dfs::FileChunkProto>* out) const;
