@@ -137,6 +137,16 @@ void FileServer::RegisterMethods() {
 }
 
 void FileServer::Note(ChunkId id, const absl::Status& s) {
+  // A whole-chunk scrub that passed clears the mark: the DataLoss that set it was a read that
+  // failed once (a bit flipped on the way, an EIO), not damage at rest — and this copy may be
+  // the last good one.
+  if (s.ok()) {
+    if (damaged_.erase(id) > 0) {
+      newly_damaged_.erase(id);
+      ++stats_.damage_cleared;
+    }
+    return;
+  }
   if (!absl::IsDataLoss(s) || damaged_.contains(id)) return;
   damaged_.insert(id);
   newly_damaged_.insert(id);

@@ -13,7 +13,8 @@
 //
 // Run adds the server's own work: a heartbeat to the master every `heartbeat_interval` with
 // every chunk it holds healthy (a copy its reads or scrubs found damaged is reported as such,
-// and not counted, until a put replaces it), removing the garbage the master answers with;
+// and not counted, until a put replaces it or a later scrub finds it whole: the read that
+// failed may have failed once), removing the garbage the master answers with;
 // and a scrub that re-reads one chunk every `scrub_interval`, round the store.
 //
 // The chunk client's side (PutChunk, ReadChunk) computes the checksums a put carries and
@@ -62,6 +63,7 @@ struct FileServerStats {
   uint64_t garbage_removed = 0;
   uint64_t copies = 0, copies_failed = 0;
   uint64_t damaged_found = 0;
+  uint64_t damage_cleared = 0;  // copies marked damaged that a later scrub found whole
 };
 
 class FileServer {
@@ -82,7 +84,8 @@ class FileServer {
  private:
   Task<void> HeartbeatOnce();
   Task<void> ScrubNext();
-  // A read or scrub of `id` ended in `s`: a DataLoss marks the copy damaged.
+  // A read or scrub of `id` ended in `s`: a DataLoss marks the copy damaged; an OK (a scrub of
+  // the whole chunk) clears the mark.
   void Note(ChunkId id, const absl::Status& s);
 
   rpc::RpcNode& rpc_;
