@@ -8,6 +8,12 @@
 # first alternating, so the shared machine's slow spells fall on both; the table shows the
 # medians and the ratio's median and range over the rounds.
 #
+# Then two DFS figures without an anchor: the coprocessor (`cairn dfs scan`) summing every
+# value of an SSTable of the same size next to its data, against getting the file — the bytes
+# that never crossed the network; and re-replication: a fourth server joins, a server holding
+# copies of an MB-sized file is killed, and the time from its death being declared (dfs_dead_after_ms)
+# until fsck is clean gives the MB/s the master re-protects at.
+#
 #   bench/dfs_vs_disk.sh [BUILD_DIR] [MB] [ROUNDS]      (defaults: build, 256, 3)
 #
 # WORK_DIR (default: a fresh directory under /var/tmp) holds the data. Needs fio
@@ -22,17 +28,19 @@ command -v fio >/dev/null || { echo "dfs_vs_disk: fio is missing (Debian: fio; s
 work=${WORK_DIR:-$(mktemp -d /var/tmp/cairn-dfs-bench.XXXXXX)}
 mkdir -p "$work"
 base=$((20000 + RANDOM % 20000))
-peers="0=127.0.0.1:$base,1=127.0.0.1:$((base + 1)),2=127.0.0.1:$((base + 2))"
+peers="0=127.0.0.1:$base,1=127.0.0.1:$((base + 1)),2=127.0.0.1:$((base + 2)),3=127.0.0.1:$((base + 3))"
+# Failure detection in seconds, so the re-replication figure is mostly copying.
+dead_ms=2000
+knobs=(--knob dfs_heartbeat_ms=200 --knob dfs_suspect_after_ms=1000 --knob dfs_dead_after_ms=$dead_ms
+       --knob dfs_repair_interval_ms=100)
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work" /dev/shm/cairn-dfs-bench.$$; }
 trap cleanup EXIT
 
 input=/dev/shm/cairn-dfs-bench.$$  # in memory: the bench times the DFS, not reading the input
 head -c $((mb * 1024 * 1024)) /dev/urandom > "$input"
-for i in 0 1 2; do
-  "$cairn" dfs serve --id "$i" --dir "$work/n$i" --peers "$peers" 2>"$work/n$i.log" &
-  pids+=($!)
-done
+serve() { "$cairn" dfs serve --id "$1" --dir "$work/n$1" --peers "$peers" "${knobs[@]}" 2>"$work/n$1.log" & pids[$1]=$!; }
+for i in 0 1 2; do serve "$i"; done  # node 3 joins for the re-replication figure
 for _ in $(seq 100); do "$cairn" dfs ls --peers "$peers" >/dev/null 2>&1 && break; sleep 0.1; done
 
 now() { date +%s.%N; }
@@ -40,7 +48,7 @@ rate() { awk -v mb="$mb" -v s="$1" -v e="$2" 'BEGIN { printf "%.1f", mb / (e - s
 declare -a dfs_w dfs_r fio_w fio_r
 dfs_round() {
   local r=$1 s e
-  s=$(now); "$cairn" dfs put "$input" "/bench/r$r" --peers "$peers" --timeout-s 120 >/dev/null; e=$(now)
+  s=$(now); "$cairn" dfs put "$input" "/bench/r$r" --peers "$peers" -r 3 --timeout-s 120 >/dev/null; e=$(now)
   dfs_w[$r]=$(rate "$s" "$e")
   s=$(now); "$cairn" dfs get "/bench/r$r" /dev/null --peers "$peers" --timeout-s 120; e=$(now)
   dfs_r[$r]=$(rate "$s" "$e")
@@ -73,3 +81,38 @@ echo "| ${mb} MB, R=3, 3 servers on one disk | DFS | anchor (fio) | ratio median
 echo "|---|---|---|---|"
 summary "write (anchor: fio write+fdatasync / 3)" "${dfs_w[*]}" "${fio_w[*]}" 3
 summary "read (anchor: fio read of a local file)" "${dfs_r[*]}" "${fio_r[*]}" 1
+
+# The coprocessor: an SSTable of about the same size (uncompressed), every value a number; the sum runs on a
+# server holding it, against getting the whole file.
+awk -v n=$((mb * 1024 * 1024 / 12)) 'BEGIN { for (i = 0; i < n; i++) printf "key%012d\t1\tput\t%d\n", i, i % 100000 }' \
+  > "$work/rows.txt"
+"$cairn" sst build "$work/rows.txt" "$work/scan.sst" --file-id 1 --compression none >/dev/null
+rm -f "$work/rows.txt"
+"$cairn" dfs put "$work/scan.sst" /bench/scan.sst --peers "$peers" --timeout-s 120 >/dev/null
+s=$(now)
+"$cairn" dfs scan /bench/scan.sst --aggregate sum --peers "$peers" --timeout-s 120 >"$work/scan.out" 2>"$work/scan.err" ||
+  { echo "dfs_vs_disk: the scan failed: $(cat "$work/scan.err")" >&2; exit 1; }
+e=$(now)
+scan_s=$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.2f", e - s }')
+s=$(now); "$cairn" dfs get /bench/scan.sst /dev/null --peers "$peers" --timeout-s 120; e=$(now)
+get_s=$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.2f", e - s }')
+echo
+echo "coprocessor: $(cat "$work/scan.out"); $(cat "$work/scan.err")"
+echo "coprocessor: the sum took ${scan_s} s next to the data; getting the file took ${get_s} s"
+
+# Re-replication: node 3 joins, a non-master node holding copies of a fresh file dies.
+serve 3
+"$cairn" dfs put "$input" /bench/rerep --peers "$peers" -r 3 --timeout-s 120 >/dev/null
+sleep 1  # node 3's first heartbeats
+victim=$("$cairn" dfs stat /bench/rerep --peers "$peers" | sed -n 's/.*copies on \(.*\)/\1/p' | head -1 | tr , '\n' | grep -v '^0$' | head -1)
+clean() { "$cairn" dfs fsck --peers "$peers" 2>/dev/null | grep -q "0 files under-replicated, 0 with lost chunks"; }
+t0=$(now)
+kill -9 "${pids[$victim]}"
+wait "${pids[$victim]}" 2>/dev/null || true
+for _ in $(seq 300); do clean || break; sleep 0.05; done  # until the master declares it dead
+t_dead=$(now)
+for _ in $(seq 3000); do clean && break; sleep 0.1; done
+t1=$(now)
+awk -v mb="$mb" -v s="$t0" -v d="$t_dead" -v e="$t1" -v v="$victim" 'BEGIN {
+  printf "re-replication: node %d killed; declared dead after %.2f s; its %d MB re-protected %.2f s later: %.1f MB/s\n",
+         v, d - s, mb, e - d, mb / (e - d) }'

@@ -1,18 +1,22 @@
-// cairn dfs serve | put | get | ls | stat | rm | snapshot | fsck: the file system (docs/dfs.md)
+// cairn dfs serve | put | get | ls | stat | rm | snapshot | fsck | scan: the file system (docs/dfs.md)
 // as real processes over TCP — the same JournalNode, MasterService, FileServer and DfsClient the
 // simulator runs.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "src/dfs/chunk_store.h"
+#include "src/dfs/coprocessor.h"
 #include "src/dfs/dfs_client.h"
 #include "src/dfs/file_server.h"
 #include "src/journal/journal_node.h"
@@ -286,6 +290,102 @@ void AddSnapshot(CLI::App* dfs, Action& action) {
   });
 }
 
+struct ScanFlags {
+  std::string path, from, to, prefix, contains;
+  uint64_t snapshot = 0;
+  std::optional<int64_t> int_min, int_max;
+  std::string aggregate = "count";
+  uint32_t limit = 100;
+};
+
+void AddScan(CLI::App* dfs, Action& action) {
+  auto flags = std::make_shared<DfsFlags>();
+  auto f = std::make_shared<ScanFlags>();
+  CLI::App* cmd = dfs->add_subcommand(
+      "scan", "The coprocessor: scan one SSTable on the file server that holds it and print only the result "
+              "(a count, sum, min, max, or the matching rows), with the bytes that did not cross the network");
+  cmd->add_option("path", f->path, "The DFS path of an SSTable")->required();
+  cmd->add_option("--from", f->from, "First key (inclusive)");
+  cmd->add_option("--to", f->to, "Last key (exclusive)");
+  cmd->add_option("--prefix", f->prefix, "Only keys that start with this");
+  cmd->add_option("--snapshot", f->snapshot, "Read as of this version (default: the newest)");
+  cmd->add_option("--contains", f->contains, "Only values that contain this");
+  cmd->add_option("--int-min", f->int_min, "Only values that are decimal integers at least this");
+  cmd->add_option("--int-max", f->int_max, "Only values that are decimal integers at most this");
+  cmd->add_option("--aggregate", f->aggregate, "count, sum, min, max (of values as decimal integers) or rows")
+      ->check(CLI::IsMember({"count", "sum", "min", "max", "rows"}))
+      ->capture_default_str();
+  cmd->add_option("--limit", f->limit, "With --aggregate rows: the most rows returned")
+      ->check(CLI::Range(1u, dfs::kScanRowsMax))
+      ->capture_default_str();
+  flags->Add(cmd);
+  flags->AddTimeout(cmd);
+  cmd->callback([&action, flags, f] {
+    if (!f->contains.empty() && (f->int_min || f->int_max)) {
+      throw CLI::ValidationError("--contains", "one value filter: --contains, or --int-min/--int-max");
+    }
+    action = [=] {
+      dfs::ScanRequest r;
+      r.set_from(f->from);
+      if (!f->to.empty()) {
+        r.set_to(f->to);
+        r.set_has_to(true);
+      }
+      r.set_prefix(f->prefix);
+      r.set_snapshot(f->snapshot);
+      if (!f->contains.empty()) {
+        r.set_predicate(dfs::ScanRequest::VALUE_CONTAINS);
+        r.set_contains(f->contains);
+      } else if (f->int_min || f->int_max) {
+        r.set_predicate(dfs::ScanRequest::VALUE_INT_RANGE);
+        r.set_int_min(f->int_min.value_or(INT64_MIN));
+        r.set_int_max(f->int_max.value_or(INT64_MAX));
+      }
+      const std::map<std::string, dfs::ScanRequest::Aggregate> aggregates = {
+          {"count", dfs::ScanRequest::COUNT}, {"sum", dfs::ScanRequest::SUM}, {"min", dfs::ScanRequest::MIN},
+          {"max", dfs::ScanRequest::MAX},     {"rows", dfs::ScanRequest::ROWS}};
+      r.set_aggregate(aggregates.at(f->aggregate));
+      r.set_limit(f->limit);
+      return RunClient(*flags, [p = f->path, r](Runtime&, dfs::DfsClient& c) -> Task<absl::Status> {
+        absl::StatusOr<dfs::OpenReply> file = co_await c.Open(p);
+        if (!file.ok()) co_return file.status();
+        absl::StatusOr<dfs::ScanReply> reply = co_await c.Scan(p, r);
+        if (!reply.ok()) co_return reply.status();
+        for (const dfs::ScanRow& row : reply->rows()) {
+          std::printf("%s\t%llu\t%s\n", absl::CEscape(row.key()).c_str(), static_cast<unsigned long long>(row.version()),
+                      absl::CEscape(row.value()).c_str());
+        }
+        std::printf("rows scanned %llu, matched %llu", static_cast<unsigned long long>(reply->rows_scanned()),
+                    static_cast<unsigned long long>(reply->rows_matched()));
+        if (r.aggregate() == dfs::ScanRequest::SUM) std::printf(", sum %lld", static_cast<long long>(reply->sum()));
+        if ((r.aggregate() == dfs::ScanRequest::MIN || r.aggregate() == dfs::ScanRequest::MAX)) {
+          if (reply->has_min_max()) {
+            std::printf(", %s %lld", r.aggregate() == dfs::ScanRequest::MIN ? "min" : "max",
+                        static_cast<long long>(r.aggregate() == dfs::ScanRequest::MIN ? reply->min() : reply->max()));
+          } else {
+            std::printf(", no numeric value");
+          }
+        }
+        if (reply->not_numeric() > 0) {
+          std::printf(", %llu not numeric", static_cast<unsigned long long>(reply->not_numeric()));
+        }
+        if (reply->truncated()) std::printf(" (truncated at %zu rows)", static_cast<size_t>(reply->rows_size()));
+        const uint64_t answer = reply->ByteSizeLong();
+        std::printf("\n");
+        // What stayed on the server: the file against the answer.
+        std::fprintf(stderr,
+                     "the scan read %llu bytes next to the data (%llu from peers); the answer is %llu bytes, the file "
+                     "%llu: %llu bytes not sent\n",
+                     static_cast<unsigned long long>(reply->bytes_read()),
+                     static_cast<unsigned long long>(reply->bytes_from_peers()), static_cast<unsigned long long>(answer),
+                     static_cast<unsigned long long>(file->length()),
+                     static_cast<unsigned long long>(file->length() > answer ? file->length() - answer : 0));
+        co_return absl::OkStatus();
+      });
+    };
+  });
+}
+
 }  // namespace
 
 void AddDfsCommands(CLI::App& app, Action& action) {
@@ -300,6 +400,7 @@ void AddDfsCommands(CLI::App& app, Action& action) {
   AddStat(dfs, action);
   AddRemove(dfs, action);
   AddSnapshot(dfs, action);
+  AddScan(dfs, action);
   AddList(dfs, action, "fsck",
           "List the files with chunks short of their copies; exit 1 (5) when any chunk has no healthy copy");
 }

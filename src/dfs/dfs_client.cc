@@ -1,6 +1,7 @@
 #include "src/dfs/dfs_client.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -250,6 +251,34 @@ Task<absl::StatusOr<ListReply>> DfsClient::List(std::string prefix) {
   ListRequest request;
   request.set_prefix(std::move(prefix));
   co_return co_await CallMaster<ListReply>("dfs.list", request, rpc_.runtime().DeadlineAfter(options_.operation_timeout));
+}
+
+Task<absl::StatusOr<ScanReply>> DfsClient::Scan(std::string path, ScanRequest request) {
+  absl::StatusOr<OpenReply> file = co_await Open(std::move(path));
+  if (!file.ok()) co_return file.status();
+  request.set_file(file->file());
+  request.set_length(file->length());
+  *request.mutable_chunks() = file->chunks();
+  // The servers by how many of the file's chunks they hold, most first (ties at random): the
+  // fewer chunks a server must fetch from its peers, the fewer bytes cross the network.
+  std::map<NodeId, size_t> held;
+  for (const FileChunkProto& c : file->chunks()) {
+    for (uint32_t s : c.servers()) ++held[s];
+  }
+  std::vector<std::pair<size_t, NodeId>> order;
+  for (const auto& [s, n] : held) order.emplace_back(n, s);
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rpc_.runtime().random().Uniform(i)]);
+  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  absl::Status last = absl::UnavailableError("no server holds any of its chunks");
+  const Instant deadline = rpc_.runtime().DeadlineAfter(options_.operation_timeout);
+  for (const auto& [n, server] : order) {
+    absl::StatusOr<ScanReply> reply = co_await rpc_.Call<ScanReply>(
+        server, "dfs.scan", request, rpc::CallOptions{.deadline = deadline, .attempts_max = 1});
+    if (reply.ok() || absl::IsInvalidArgument(reply.status()) || absl::IsOutOfRange(reply.status())) co_return reply;
+    last = absl::Status(reply.status().code(), absl::StrCat("node ", server, ": ", reply.status().message()));
+    if (rpc_.runtime().Now() >= deadline) break;
+  }
+  co_return last;
 }
 
 Task<absl::Status> DfsClient::Snapshot(std::string name, std::vector<std::string> paths) {

@@ -86,6 +86,10 @@ class DfsClient {
   Task<absl::StatusOr<std::string>> ReadFile(std::string path);
   Task<absl::Status> Delete(std::string path);
   Task<absl::StatusOr<ListReply>> List(std::string prefix);
+  // The coprocessor (coprocessor.h): `request`'s scan of the SSTable at `path`, run on the
+  // server holding most of its chunks (another if that one fails); the file fields of the
+  // request are filled from the open.
+  Task<absl::StatusOr<ScanReply>> Scan(std::string path, ScanRequest request);
   Task<absl::Status> Snapshot(std::string name, std::vector<std::string> paths);
   Task<absl::Status> DeleteSnapshot(std::string name);
 

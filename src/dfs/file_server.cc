@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "src/base/status.h"
+#include "src/dfs/coprocessor.h"
 
 namespace cairn::dfs {
 namespace {
@@ -133,6 +134,18 @@ void FileServer::RegisterMethods() {
         Note(*id, s);
         if (!s.ok()) co_return s;
         co_return ScrubChunkReply();
+      });
+  rpc_.Register<ScanRequest, ScanReply>(
+      "dfs.scan", [this](rpc::CallContext, ScanRequest r) -> Task<absl::StatusOr<ScanReply>> {
+        CO_RETURN_IF_ERROR(ValidateScan(r));
+        for (const FileChunkProto& c : r.chunks()) CO_RETURN_IF_ERROR(IdOf(c.id()).status());
+        SealedChunksFile file(rpc_, store_, r, options_.call_timeout);
+        absl::StatusOr<ScanReply> reply = co_await ScanSst(file, absl::StrCat("file ", r.file()), r);
+        if (!reply.ok()) co_return reply.status();
+        reply->set_bytes_read(file.bytes_read());
+        reply->set_bytes_from_peers(file.bytes_from_peers());
+        ++stats_.scans;
+        co_return reply;
       });
 }
 

@@ -7,6 +7,8 @@
 //   dfs.copy_chunk     the master's repair order: fetch a chunk from a peer, check it end to
 //                      end against its sealed checksum, store it
 //   dfs.scrub_chunk    re-read one chunk now (a reader reported it bad)
+//   dfs.scan           the coprocessor: scan one SSTable here, answer with the result only
+//                      (coprocessor.h)
 //
 // Every request is checked for sizes and ids before it reaches the store; what is wrong with
 // it is InvalidArgument, a chunk that is not here NotFound, a damaged one DataLoss.
@@ -64,6 +66,7 @@ struct FileServerStats {
   uint64_t copies = 0, copies_failed = 0;
   uint64_t damaged_found = 0;
   uint64_t damage_cleared = 0;  // copies marked damaged that a later scrub found whole
+  uint64_t scans = 0;           // coprocessor scans answered
 };
 
 class FileServer {
