@@ -166,6 +166,20 @@ TEST(Coprocessor, RefusesBadRequests) {
   r.set_int_min(5);
   r.set_int_max(4);
   EXPECT_EQ(ValidateScan(r).code(), absl::StatusCode::kInvalidArgument);
+  // A chunk named twice (a request could make a server read one chunk over and over), or on
+  // more servers than a scan tries.
+  ScanRequest twice;
+  twice.set_length(2);
+  for (int i = 0; i < 2; ++i) {
+    FileChunkProto* c = twice.add_chunks();
+    c->set_length(1);
+    c->mutable_id()->set_file(9);
+  }
+  EXPECT_EQ(ValidateScan(twice).code(), absl::StatusCode::kInvalidArgument);
+  twice.mutable_chunks(1)->mutable_id()->set_index(1);
+  EXPECT_TRUE(ValidateScan(twice).ok());
+  for (int i = 0; i <= kScanServersPerChunkMax; ++i) twice.mutable_chunks(0)->add_servers(static_cast<uint32_t>(i));
+  EXPECT_EQ(ValidateScan(twice).code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(Coprocessor, ASumThatOverflowsIsAnError) {

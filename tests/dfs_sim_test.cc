@@ -71,8 +71,10 @@ TEST(EngineOnDfsSweep, NoWriteIsLostAndReusedMacroblocksAreReferencedNotSent) {
   EXPECT_GT(majors, 500u);
   EXPECT_GT(reused, 0u);
   // An SstWriter writes macroblock by macroblock, so every reused macroblock is whole chunks
-  // of its source and goes by reference.
-  EXPECT_EQ(referenced, reused);
+  // of its source and goes by reference — unless a chunk of it was short of copies when the
+  // source was opened (then its bytes are copied, checked): rare.
+  EXPECT_LE(referenced, reused);
+  EXPECT_GT(referenced, reused * 9 / 10);
 }
 
 TEST(EngineOnDfsSweep, CatchesADeleteThatIgnoresReferences) {

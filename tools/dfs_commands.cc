@@ -49,10 +49,9 @@ Task<absl::Status> Serve(Runtime& rt, DfsFlags flags, std::string node_set, bool
   }
   std::unique_ptr<master::MasterService> master;
   if (Contains(flags.masters, rt.node_id())) {
-    master::MasterServiceOptions options;
+    master::MasterServiceOptions options = master::MasterServiceOptions::FromKnobs(rt.knobs());
     options.stream = kMasterStream;
     options.journal.replicas = flags.journal_nodes;
-    options.master = master::DfsMasterOptions::FromKnobs(rt.knobs());
     master = std::make_unique<master::MasterService>(rpc, options);
     master->RegisterMethods();
   }

@@ -1,6 +1,7 @@
 #include "src/dfs/coprocessor.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -18,9 +19,17 @@ absl::Status ValidateScan(const ScanRequest& r) {
     return absl::InvalidArgumentError(absl::StrCat("a scan of a file of ", r.chunks_size(), " chunks"));
   }
   uint64_t length = 0;
+  std::set<ChunkId> ids;
   for (const FileChunkProto& c : r.chunks()) {
     if (c.length() == 0 || c.length() > kChunkBytesMax) {
       return absl::InvalidArgumentError(absl::StrCat("a chunk of ", c.length(), " bytes"));
+    }
+    if (c.servers_size() > kScanServersPerChunkMax) {
+      return absl::InvalidArgumentError(absl::StrCat("a chunk on ", c.servers_size(), " servers; at most ",
+                                                     kScanServersPerChunkMax));
+    }
+    if (!ids.insert(ChunkId{c.id().file(), c.id().index()}).second) {
+      return absl::InvalidArgumentError(absl::StrCat("chunk ", c.id().file(), "/", c.id().index(), " twice"));
     }
     length += c.length();
   }
@@ -144,8 +153,12 @@ Task<absl::StatusOr<ScanReply>> ScanSst(File& file, std::string name, const Scan
 }
 
 SealedChunksFile::SealedChunksFile(rpc::RpcNode& rpc, ChunkStore& store, const ScanRequest& request,
-                                   Duration call_timeout)
-    : rpc_(rpc), store_(store), call_timeout_(call_timeout), chunks_(request.chunks().begin(), request.chunks().end()) {
+                                   Duration call_timeout, Instant deadline)
+    : rpc_(rpc),
+      store_(store),
+      call_timeout_(call_timeout),
+      deadline_(deadline),
+      chunks_(request.chunks().begin(), request.chunks().end()) {
   for (const FileChunkProto& c : chunks_) {
     starts_.push_back(length_);
     length_ += c.length();
@@ -174,7 +187,7 @@ Task<absl::StatusOr<std::string>> SealedChunksFile::ReadChunkPart(size_t i, uint
   for (const uint32_t server : c.servers()) {
     if (server == rpc_.runtime().node_id()) continue;
     absl::StatusOr<std::string> bytes =
-        co_await ReadChunk(rpc_, server, ref, offset, length, rpc_.runtime().DeadlineAfter(call_timeout_));
+        co_await ReadChunk(rpc_, server, ref, offset, length, std::min(deadline_, rpc_.runtime().DeadlineAfter(call_timeout_)));
     if (bytes.ok()) {
       bytes_from_peers_ += bytes->size();
       co_return bytes;
@@ -186,9 +199,13 @@ Task<absl::StatusOr<std::string>> SealedChunksFile::ReadChunkPart(size_t i, uint
 
 Task<absl::StatusOr<std::string>> SealedChunksFile::Read(uint64_t offset, size_t length) {
   if (offset >= length_) co_return std::string();
+  if (rpc_.runtime().Now() >= deadline_) co_return absl::DeadlineExceededError("the scan ran out of time");
+  if (length > kScanReadBytesMax) {
+    co_return absl::InvalidArgumentError(absl::StrCat("a read of ", length, " bytes; a scan reads at most ",
+                                                      kScanReadBytesMax, " at once"));
+  }
   const uint64_t end = std::min<uint64_t>(length_, offset + length);
   std::string out;
-  out.reserve(end - offset);
   size_t i = static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), offset) - starts_.begin()) - 1;
   for (uint64_t at = offset; at < end; ++i) {
     const uint64_t chunk_end = starts_[i] + chunks_[i].length();

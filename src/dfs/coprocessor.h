@@ -25,9 +25,12 @@
 
 namespace cairn::dfs {
 
-// Bounds on one scan's answer.
+// Bounds on one scan: its answer, the servers named per chunk, and one read of the file (the
+// SSTable's own index says how much to read, and the request is the caller's to make up).
 constexpr uint32_t kScanRowsMax = 10'000;
 constexpr uint64_t kScanReplyRowBytesMax = 4u << 20;
+constexpr int kScanServersPerChunkMax = 16;
+constexpr uint64_t kScanReadBytesMax = 256u << 20;
 
 // Checks a request's own fields (the chunks are checked as they are read).
 absl::Status ValidateScan(const ScanRequest& request);
@@ -36,7 +39,10 @@ Task<absl::StatusOr<ScanReply>> ScanSst(File& file, std::string name, const Scan
 
 class SealedChunksFile final : public File {
  public:
-  SealedChunksFile(rpc::RpcNode& rpc, ChunkStore& store, const ScanRequest& request, Duration call_timeout);
+  // Every read fails once `deadline` (the caller's) has passed; a peer read waits at most
+  // `call_timeout` within it.
+  SealedChunksFile(rpc::RpcNode& rpc, ChunkStore& store, const ScanRequest& request, Duration call_timeout,
+                   Instant deadline);
 
   Task<absl::StatusOr<std::string>> Read(uint64_t offset, size_t length) override;
   Task<absl::Status> Write(uint64_t, std::string) override { co_return ReadOnly(); }
@@ -56,6 +62,7 @@ class SealedChunksFile final : public File {
   rpc::RpcNode& rpc_;
   ChunkStore& store_;
   const Duration call_timeout_;
+  const Instant deadline_;
   uint64_t length_ = 0;
   std::vector<FileChunkProto> chunks_;
   std::vector<uint64_t> starts_;  // each chunk's offset in the file

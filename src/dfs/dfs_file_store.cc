@@ -20,41 +20,48 @@ absl::Status CheckName(const std::string& name) {
 class DfsReadingFile final : public File {
  public:
   DfsReadingFile(DfsClient& client, std::string path, OpenReply file)
-      : client_(client), path_(std::move(path)), file_(std::move(file)) {
+      : client_(client), path_(std::move(path)), file_(std::make_shared<const OpenReply>(std::move(file))) {
     IndexChunks();
   }
 
   Task<absl::StatusOr<std::string>> Read(uint64_t offset, size_t length) override {
-    if (offset >= file_.length()) co_return std::string();
-    const uint64_t n = std::min<uint64_t>(length, file_.length() - offset);
-    absl::StatusOr<std::string> got = co_await client_.Read(file_, offset, n);
+    // Reads run concurrently, and DfsClient::Read keeps pointers into the reply it reads: each
+    // keeps its own reference, so a refresh by another read never frees it under this one.
+    std::shared_ptr<const OpenReply> file = file_;
+    if (offset >= file->length()) co_return std::string();
+    const uint64_t n = std::min<uint64_t>(length, file->length() - offset);
+    absl::StatusOr<std::string> got = co_await client_.Read(*file, offset, n);
     if (got.ok() || absl::IsOutOfRange(got.status())) co_return got;
     // The copies the open named may be gone (a server died, repair copied elsewhere): ask the
     // master where they are now, once. The path must still name the same file.
     absl::StatusOr<OpenReply> again = co_await client_.Open(path_);
-    if (!again.ok() || again->file() != file_.file()) co_return got;
-    file_ = *std::move(again);
+    if (!again.ok() || again->file() != file->file()) co_return got;
+    file = std::make_shared<const OpenReply>(*std::move(again));
+    file_ = file;
     IndexChunks();
-    co_return co_await client_.Read(file_, offset, n);
+    co_return co_await client_.Read(*file, offset, n);
   }
   Task<absl::Status> Write(uint64_t, std::string) override { co_return ReadOnly(); }
   Task<absl::Status> Append(std::string) override { co_return ReadOnly(); }
   Task<absl::Status> Sync() override { co_return absl::OkStatus(); }  // nothing unwritten
   Task<absl::Status> Truncate(uint64_t) override { co_return ReadOnly(); }
-  Task<absl::StatusOr<uint64_t>> Size() override { co_return file_.length(); }
+  Task<absl::StatusOr<uint64_t>> Size() override { co_return file_->length(); }
 
   DfsClient& client() const { return client_; }
   // The chunks that hold exactly [offset, offset + length), or none if the range does not
-  // begin and end at chunk boundaries.
+  // begin and end at chunk boundaries, or a chunk had fewer copies than the file's replication
+  // when it was opened (a reference must not make a new file of a chunk in danger: the writer
+  // then copies the bytes, checking them).
   std::vector<ChunkRef> ChunksCovering(uint64_t offset, uint64_t length) const {
     std::vector<ChunkRef> out;
     auto at = std::lower_bound(starts_.begin(), starts_.end(), offset);
     if (at == starts_.end() || *at != offset || length == 0) return {};
     uint64_t covered = 0;
-    for (size_t i = static_cast<size_t>(at - starts_.begin()); i < static_cast<size_t>(file_.chunks_size()) &&
+    for (size_t i = static_cast<size_t>(at - starts_.begin()); i < static_cast<size_t>(file_->chunks_size()) &&
                                                                covered < length;
          ++i) {
-      const FileChunkProto& c = file_.chunks(static_cast<int>(i));
+      const FileChunkProto& c = file_->chunks(static_cast<int>(i));
+      if (static_cast<uint32_t>(c.servers_size()) < file_->replication()) return {};
       out.push_back(ChunkRef{FromProto(c.id()), c.length(), c.checksum()});
       covered += c.length();
     }
@@ -69,7 +76,7 @@ class DfsReadingFile final : public File {
   void IndexChunks() {
     starts_.clear();
     uint64_t at = 0;
-    for (const FileChunkProto& c : file_.chunks()) {
+    for (const FileChunkProto& c : file_->chunks()) {
       starts_.push_back(at);
       at += c.length();
     }
@@ -77,8 +84,8 @@ class DfsReadingFile final : public File {
 
   DfsClient& client_;
   const std::string path_;
-  OpenReply file_;
-  std::vector<uint64_t> starts_;  // each chunk's offset in the file
+  std::shared_ptr<const OpenReply> file_;  // the latest open
+  std::vector<uint64_t> starts_;  // each chunk's offset in the file (the same in every open)
 };
 
 // A file being written: a DfsWriter, which the store seals by name.
@@ -104,7 +111,7 @@ class DfsWritingFile final : public File {
       co_return absl::UnimplementedError("the source is not a DFS file of this client");
     }
     const std::vector<ChunkRef> chunks = from->ChunksCovering(source_offset, length);
-    if (chunks.empty()) co_return absl::UnimplementedError("the range is not whole chunks of the source");
+    if (chunks.empty()) co_return absl::UnimplementedError("the range is not whole, well-protected chunks of the source");
     for (const ChunkRef& c : chunks) CO_RETURN_IF_ERROR(co_await writer_->AppendChunk(c));
     co_return absl::OkStatus();
   }

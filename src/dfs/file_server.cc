@@ -136,10 +136,10 @@ void FileServer::RegisterMethods() {
         co_return ScrubChunkReply();
       });
   rpc_.Register<ScanRequest, ScanReply>(
-      "dfs.scan", [this](rpc::CallContext, ScanRequest r) -> Task<absl::StatusOr<ScanReply>> {
+      "dfs.scan", [this](rpc::CallContext context, ScanRequest r) -> Task<absl::StatusOr<ScanReply>> {
         CO_RETURN_IF_ERROR(ValidateScan(r));
         for (const FileChunkProto& c : r.chunks()) CO_RETURN_IF_ERROR(IdOf(c.id()).status());
-        SealedChunksFile file(rpc_, store_, r, options_.call_timeout);
+        SealedChunksFile file(rpc_, store_, r, options_.call_timeout, context.deadline);
         absl::StatusOr<ScanReply> reply = co_await ScanSst(file, absl::StrCat("file ", r.file()), r);
         if (!reply.ok()) co_return reply.status();
         reply->set_bytes_read(file.bytes_read());

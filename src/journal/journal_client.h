@@ -78,6 +78,10 @@ class JournalClient final : public lsm::Journal {
   // Hands the stream's leadership to replica `to`; returns once it leads.
   Task<absl::Status> TransferLeadership(NodeId to);
 
+  // The stream as its leader sees it now (epoch, start, next, members...): how a reader sees
+  // a writer at work without reading.
+  Task<absl::StatusOr<InfoReply>> Info(Instant deadline) { co_return co_await LeaderInfo(deadline); }
+
   uint64_t epoch() const { return epoch_; }
   NodeId leader_guess() const { return target_; }
   const JournalClientStats& stats() const { return stats_; }

@@ -81,7 +81,23 @@ Task<absl::Status> DfsMaster::Replay() {
   co_return absl::OkStatus();
 }
 
-void DfsMaster::Start() { tasks_.Spawn(RepairLoop()); }
+void DfsMaster::Start() {
+  last_append_ = rt_.Now();
+  serving_since_ = rt_.Now();
+  tasks_.Spawn(RepairLoop());
+  tasks_.Spawn(TickLoop());
+}
+
+Task<void> DfsMaster::TickLoop() {
+  while (failure_.ok()) {
+    co_await rt_.Sleep(options_.tick_interval / 4);
+    if (!failure_.ok() || rt_.Now() - last_append_ < options_.tick_interval) continue;
+    NamespaceCommand tick;
+    tick.mutable_tick();
+    // A tick that fails stops this master (as any append does): another candidate takes over.
+    (void)co_await Commit(std::move(tick));
+  }
+}
 
 Task<absl::Status> DfsMaster::Failed() {
   while (failure_.ok()) co_await failed_.Wait();
@@ -103,6 +119,7 @@ Task<absl::StatusOr<Namespace::Outcome>> DfsMaster::Commit(NamespaceCommand comm
   CO_RETURN_IF_ERROR(Serving());
   std::string payload;
   CAIRN_CHECK(command.SerializeToString(&payload));
+  last_append_ = rt_.Now();
   absl::StatusOr<uint64_t> at = co_await journal_.Append(std::move(payload));
   if (!at.ok()) {
     // Refused (another master fenced the stream) or unanswered (it may be in the stream): the
@@ -111,6 +128,7 @@ Task<absl::StatusOr<Namespace::Outcome>> DfsMaster::Commit(NamespaceCommand comm
     co_return Stopped(failure_);
   }
   if (!failure_.ok()) co_return Stopped(failure_);
+  last_commit_ok_ = rt_.Now();
   CAIRN_CHECK_GE(*at, next_apply_);
   appended_.emplace(*at, std::move(command));
   ApplyReady();
@@ -248,6 +266,11 @@ Task<absl::StatusOr<dfs::SealReply>> DfsMaster::Seal(dfs::SealRequest request) {
                                                            " is durable on ", acks.size(), " servers; the file's replication is ",
                                                            replication));
     }
+    if (!is_new && !file->sealed && HealthyCopies(FromProto(chunk.id())).empty()) {
+      // A reference to a chunk no server holds healthy would make a file already lost.
+      co_return absl::FailedPreconditionError(absl::StrCat("chunk ", chunk.id().file(), "/", chunk.id().index(),
+                                                           " has no healthy copy: no file can be made of it"));
+    }
     ChunkRefProto* r = c->add_chunks();
     r->set_file(chunk.id().file());
     r->set_index(chunk.id().index());
@@ -285,6 +308,17 @@ Task<absl::StatusOr<dfs::OpenReply>> DfsMaster::OpenFile(dfs::OpenRequest reques
   const FileInfo* file = ns_.Lookup(request.path());
   if (file == nullptr) co_return absl::NotFoundError(absl::StrCat(request.path(), ": no such file"));
   if (!file->sealed) co_return absl::FailedPreconditionError(absl::StrCat(request.path(), ": not sealed yet"));
+  // A master new to its term learns where copies are from the servers' reports: until each has
+  // had time to report, a chunk with no known copy is unknown, not lost — ask again.
+  if (rt_.Now() - serving_since_ < options_.suspect_after) {
+    for (const ChunkRef& c : file->chunks) {
+      if (HealthyCopies(c.id).empty()) {
+        CAIRN_SOMETIMES(probes_, true, "master.open-waited-for-reports-early-in-a-term");
+        co_return absl::UnavailableError(absl::StrCat("the master began serving moments ago and has not heard yet where ",
+                                                      "chunk ", c.id.ToString(), " of ", request.path(), " is"));
+      }
+    }
+  }
   dfs::OpenReply reply;
   reply.set_file(file->id);
   reply.set_length(file->length);
@@ -355,7 +389,10 @@ void DfsMaster::Hold(NodeId server, ChunkId id) {
 }
 
 void DfsMaster::Forget(NodeId server, ChunkId id) {
-  if (auto s = servers_.find(server); s != servers_.end()) s->second.held.erase(id);
+  if (auto s = servers_.find(server); s != servers_.end()) {
+    s->second.held.erase(id);
+    s->second.listed.erase(id);
+  }
   if (auto w = where_.find(id); w != where_.end()) {
     w->second.erase(server);
     if (w->second.empty()) where_.erase(w);
@@ -381,9 +418,14 @@ dfs::HeartbeatReply DfsMaster::Heartbeat(NodeId server, const dfs::HeartbeatRequ
   dfs::HeartbeatReply reply;
   // Surplus copies ordered removed, if their chunks still have enough copies elsewhere (if not,
   // the copy stays, and this report counts it again).
+  // Only while this master's term is proven recent (a commit within a tick), so that a
+  // deposed master that has not noticed yet stops ordering removals before the new one may
+  // start (ShedSurplus waits two ticks into a term): two masters never shed at once.
   std::set<ChunkId> shedding;
+  const bool term_recent = rt_.Now() - last_commit_ok_ < options_.tick_interval;
   for (const auto& [id, needed] : s.shed) {
-    if (HealthyCopies(id).size() < needed || static_cast<size_t>(reply.remove_size()) >= options_.garbage_per_heartbeat_max) {
+    if (!term_recent || ListedCopies(id) < needed ||
+        static_cast<size_t>(reply.remove_size()) >= options_.garbage_per_heartbeat_max) {
       continue;
     }
     *reply.add_remove() = ToProto(id);
@@ -410,7 +452,10 @@ dfs::HeartbeatReply DfsMaster::Heartbeat(NodeId server, const dfs::HeartbeatRequ
     if (!reported.contains(id) && confirmed < s.reports) gone.push_back(id);
   }
   for (ChunkId id : gone) Forget(server, id);
-  for (ChunkId id : reported) Hold(server, id);
+  for (ChunkId id : reported) {
+    Hold(server, id);
+    s.listed.insert(id);
+  }
   ++s.reports;
   CAIRN_SOMETIMES(probes_, request.damaged_size() > 0, "master.server-reported-damage");
   // A damaged copy goes once the chunk has its copies elsewhere (kept until then: bytes that
@@ -553,12 +598,24 @@ void DfsMaster::RepairPass() {
   ShedSurplus(want_copies);
 }
 
+size_t DfsMaster::ListedCopies(ChunkId id) const {
+  size_t n = 0;
+  for (NodeId s : HealthyCopies(id)) n += Placeable(s) && servers_.at(s).Confirmed(id);
+  return n;
+}
+
 void DfsMaster::ShedSurplus(const std::map<ChunkId, uint32_t>& want) {
+  // Not early in a term: a deposed master may still be handing out its last orders.
+  if (rt_.Now() - serving_since_ < 2 * options_.tick_interval) return;
   size_t ordered = 0;
   for (const auto& [id, replication] : want) {
     if (ordered >= options_.sheds_per_pass_max) break;
     if (copying_.contains(id)) continue;
-    std::vector<NodeId> healthy = HealthyCopies(id);
+    // Copies on servers heard from lately only: one that went quiet may be dying.
+    std::vector<NodeId> healthy;
+    for (NodeId s : HealthyCopies(id)) {
+      if (Placeable(s)) healthy.push_back(s);
+    }
     if (healthy.size() <= replication) continue;
     // The most loaded servers give theirs up first.
     std::sort(healthy.begin(), healthy.end(), [&](NodeId a, NodeId b) {
@@ -598,6 +655,10 @@ Task<void> DfsMaster::Copy(ChunkId id, uint32_t length, uint32_t checksum, NodeI
   }
   ++stats_.copies_done;
   if (Alive(target) && ns_.ChunkRefs(id) > 0) Hold(target, id);
+  // The next copy now, not at the next pass: with few copies allowed at once, a pass's worth
+  // of repair would otherwise take a pass interval per copy. (Only after a success: a failed
+  // copy waits for the pass, so a failing target is not retried in a tight loop.)
+  if (failure_.ok()) RepairPass();
 }
 
 }  // namespace cairn::master

@@ -20,8 +20,11 @@
 //
 // Shedding: a chunk with more healthy copies than its replication (a server declared dead came
 // back after its copies were replaced) has the surplus removed, from the most loaded servers
-// first, while at least `replication` other copies are confirmed by their servers' own
-// reports; the order goes out with the server's next heartbeat answer, checked again then.
+// first, while at least `replication` other copies are on servers heard from lately and listed
+// in their own reports; the order goes out with the server's next heartbeat answer, checked
+// again then, and only while this master's term is proven recent (a commit within a tick; a
+// new term sheds nothing for two ticks), so a deposed master and its successor never shed at
+// once.
 //
 // Garbage: a heartbeat is answered with the chunks the server holds that no file retains.
 // Garbage is forever — a chunk no retained file contains can never be referenced again (a
@@ -63,6 +66,9 @@ struct DfsMasterOptions {
   // is aborted, and its chunks become garbage.
   Duration open_file_ttl = std::chrono::minutes(5);
   Duration call_timeout = std::chrono::seconds(5);
+  // A master that has appended nothing for this long appends a tick (TickCommand), so that
+  // standby candidates see the stream move while it serves (master_service.h).
+  Duration tick_interval = std::chrono::seconds(1);
   size_t replay_read_bytes = 1u << 20;  // one journal read during replay
   size_t garbage_per_heartbeat_max = 4096;
   size_t sheds_per_pass_max = 256;  // surplus copies ordered removed per repair pass
@@ -152,11 +158,9 @@ class DfsMaster {
     // Surplus copies to remove at its next heartbeat, each with the healthy copies its chunk
     // must still have elsewhere then.
     std::map<dfs::ChunkId, uint32_t> shed;
-    // A copy its own report listed (not only a put's or copy's acknowledgement).
-    bool Confirmed(dfs::ChunkId id) const {
-      auto h = held.find(id);
-      return h != held.end() && h->second < reports;
-    }
+    // Copies its own reports listed (not only a put's or copy's acknowledgement).
+    std::set<dfs::ChunkId> listed;
+    bool Confirmed(dfs::ChunkId id) const { return listed.contains(id); }
   };
 
   DfsMaster(Runtime& rt, rpc::RpcNode& rpc, lsm::Journal& journal, DfsMasterOptions options, Probes probes);
@@ -177,9 +181,12 @@ class DfsMaster {
   void Forget(NodeId server, dfs::ChunkId id);
   bool IsGarbage(dfs::ChunkId id) const;
   Task<void> RepairLoop();
+  Task<void> TickLoop();
   void RepairPass();
   // Orders surplus copies removed (see Shedding above); `want` is each chunk's replication.
   void ShedSurplus(const std::map<dfs::ChunkId, uint32_t>& want);
+  // Copies of `id` on servers heard from lately whose own reports listed them.
+  size_t ListedCopies(dfs::ChunkId id) const;
   Task<void> Copy(dfs::ChunkId id, uint32_t length, uint32_t checksum, NodeId target, std::vector<NodeId> sources);
   Task<void> Scrub(NodeId server, dfs::ChunkId id);
   void ListChunks(const FileInfo& file, google::protobuf::RepeatedPtrField<dfs::FileChunkProto>* out) const;
@@ -190,6 +197,9 @@ class DfsMaster {
   const DfsMasterOptions options_;
   const Probes probes_;
   Namespace ns_;
+  Instant serving_since_{};   // Start
+  Instant last_commit_ok_{};  // the last append the journal accepted: this term was current then
+  Instant last_append_{};  // when this master last appended (a command or a tick)
   uint64_t next_apply_ = 0;  // the stream position applied next
   std::map<uint64_t, NamespaceCommand> appended_;  // durable, waiting for earlier positions
   std::map<uint64_t, Namespace::Outcome> outcomes_;  // applied, waiting for their caller

@@ -65,6 +65,8 @@ Namespace::Outcome Namespace::Apply(const NamespaceCommand& command) {
       return Outcome{.status = CreateSnapshot(command.create_snapshot())};
     case NamespaceCommand::kDeleteSnapshot:
       return Outcome{.status = DeleteSnapshot(command.delete_snapshot())};
+    case NamespaceCommand::kTick:
+      return Outcome{.status = absl::OkStatus()};
     case NamespaceCommand::COMMAND_NOT_SET:
       break;
   }

@@ -57,7 +57,8 @@ class Random;
   X(dfs_dead_after_ms,                     8000,       3000,    6000,     "dfs: a silent server's copies stop counting after this") \
   X(dfs_repair_interval_ms,                500,        50,      1000,     "dfs: the master looks for chunks short of copies this often") \
   X(dfs_copies_inflight_max,               8,          1,       16,       "dfs: repair copies the master runs at once") \
-  X(log_preallocate_bytes,                 1 << 20,    -(64 << 10), 64 << 10, "segmented logs: zeros written ahead of the records (0 or less: none; the simulator's half of seeds)")
+  X(log_preallocate_bytes,                 1 << 20,    -(64 << 10), 64 << 10, "segmented logs: zeros written ahead of the records (0 or less: none; the simulator's half of seeds)") \
+  X(dfs_master_takeover_ms,                3000,       600,     2000,     "dfs: a standby master candidate fences once the master's stream is still this long (the master ticks at a third of it)")
 
 struct Knobs {
 #define CAIRN_KNOB_FIELD(name, def, lo, hi, help) int64_t name = def;

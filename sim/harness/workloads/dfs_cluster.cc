@@ -23,20 +23,25 @@ void DfsCluster::Setup(WorkloadContext& ctx, DfsClusterOptions options) {
   for (int i = 0; i < kJournalNodes; ++i) {
     journal_nodes_.push_back(ctx.world.AddNode(absl::StrCat("j", i), [this](Runtime& rt) { return JournalServer(rt); }));
   }
-  master_ = ctx.world.AddNode("master", [this](Runtime& rt) { return Master(rt); });
+  masters_list_.push_back(ctx.world.AddNode("master", [this](Runtime& rt) { return Master(rt); }));
   for (int i = 0; i < options.file_servers; ++i) {
     file_servers_.push_back(ctx.world.AddNode(absl::StrCat("f", i), [this](Runtime& rt) { return FileServerNode(rt); }));
   }
+  // A second candidate, added last so that the other nodes keep their ids.
+  for (int i = 1; i < options.master_candidates; ++i) {
+    masters_list_.push_back(ctx.world.AddNode(absl::StrCat("master", i), [this](Runtime& rt) { return Master(rt); }));
+  }
   std::vector<NodeId> mine = journal_nodes_;
-  mine.push_back(master_);
+  mine.push_back(masters_list_[0]);
   mine.insert(mine.end(), file_servers_.begin(), file_servers_.end());
+  mine.insert(mine.end(), masters_list_.begin() + 1, masters_list_.end());
   ctx.servers.insert(ctx.servers.end(), mine.begin(), mine.end());
   ctx.nodes.insert(ctx.nodes.end(), mine.begin(), mine.end());
 }
 
 dfs::DfsClientOptions DfsCluster::ClientOptions(const Runtime& rt) const {
   dfs::DfsClientOptions o = dfs::DfsClientOptions::FromKnobs(rt.knobs());
-  o.masters = {master_};
+  o.masters = masters_list_;
   if (!ctx_->scenario.randomize_knobs) o.chunk_bytes = options_.default_chunk_bytes;
   o.call_timeout = seconds(1);
   o.operation_timeout = seconds(4);
@@ -46,7 +51,7 @@ dfs::DfsClientOptions DfsCluster::ClientOptions(const Runtime& rt) const {
 
 DfsCluster::Totals DfsCluster::totals() const {
   Totals t = ended_;
-  if (master_service_ != nullptr) t.master_terms += master_service_->terms();
+  for (const auto& [id, service] : masters_) t.master_terms += service->terms();
   for (const auto& [id, server] : live_servers_) {
     t.chunks_copied += server->stats().copies;
     t.garbage_removed += server->stats().garbage_removed;
@@ -75,16 +80,19 @@ Task<void> DfsCluster::JournalServer(Runtime& rt) {
 
 Task<void> DfsCluster::Master(Runtime& rt) {
   rpc::RpcNode rpc(rt);
-  master::MasterServiceOptions options;
+  master::MasterServiceOptions options = master::MasterServiceOptions::FromKnobs(rt.knobs());
   options.stream = kMasterStream;
   options.journal.replicas = journal_nodes_;
   options.journal.operation_timeout = seconds(3);
-  options.master = master::DfsMasterOptions::FromKnobs(rt.knobs());
   if (!ctx_->scenario.randomize_knobs) {
-    // The production bounds are for minutes-long outages; a 20 s run needs its repairs sooner.
+    // The production bounds are for minutes-long outages; a 20 s run needs its repairs and
+    // takeovers sooner.
     options.master.suspect_after = seconds(2);
     options.master.dead_after = seconds(4);
     options.master.repair_interval = milliseconds(300);
+    options.takeover_after = milliseconds(1500);
+    options.master.tick_interval = milliseconds(500);
+    options.standby_poll = milliseconds(125);
   }
   options.master.default_replication = options_.replication;
   options.master.open_file_ttl = seconds(10);
@@ -93,16 +101,26 @@ Task<void> DfsCluster::Master(Runtime& rt) {
   master::MasterService service(rpc, options, Probes(rt));
   service.RegisterMethods();
   rpc.Start();
-  master_service_ = &service;
+  masters_[rt.node_id()] = &service;
   struct Unlist {
     DfsCluster* self;
+    NodeId id;
     master::MasterService* service;
     ~Unlist() {
-      self->master_service_ = nullptr;
+      self->masters_.erase(id);
       self->ended_.master_terms += service->terms();
     }
-  } unlist{this, &service};
+  } unlist{this, rt.node_id(), &service};
   co_await service.Run();
+}
+
+master::MasterService* DfsCluster::master_service() const {
+  // The candidate serving at the newest epoch (a deposed one may not know it yet).
+  master::MasterService* best = nullptr;
+  for (const auto& [id, service] : masters_) {
+    if (service->master() != nullptr && (best == nullptr || service->epoch() > best->epoch())) best = service;
+  }
+  return best;
 }
 
 Task<void> DfsCluster::FileServerNode(Runtime& rt) {
@@ -115,7 +133,7 @@ Task<void> DfsCluster::FileServerNode(Runtime& rt) {
   (*store)->set_canaries(dfs::ChunkStoreCanaries{.ack_before_sync = ctx_->Planted("ack-before-sync"),
                                                  .unverified_reads = ctx_->Planted("skip-read-checks")});
   dfs::FileServerOptions options = dfs::FileServerOptions::FromKnobs(rt.knobs());
-  options.masters = {master_};
+  options.masters = masters_list_;
   if (!ctx_->scenario.randomize_knobs) {
     options.heartbeat_interval = milliseconds(500);
     options.scrub_interval = milliseconds(100);

@@ -1,6 +1,6 @@
 // The DFS's servers in a simulated world (docs/dfs.md): three journal nodes holding the
-// master's stream, a master (restarted where it crashes: it fences the stream again and
-// replays it), and file servers that hold chunks and heartbeat, scrub and repair. The `dfs`
+// master's stream, two master candidates (one serves; the other stands by and takes over
+// when the stream goes still: master_service.h), and file servers that hold chunks and heartbeat, scrub and repair. The `dfs`
 // workload runs its clients against it; `engine-dfs` runs a shard's engine on it.
 //
 // The canaries it plants, when the run plants them: skip-read-checks (file servers and the
@@ -25,6 +25,7 @@ namespace cairn::sim {
 struct DfsClusterOptions {
   int file_servers = 4;
   uint32_t replication = 3;
+  int master_candidates = 2;  // MasterService candidates (the election: master_service.h)
   // The chunk size with --default-knobs (the knob's otherwise): small, so files have several.
   uint32_t default_chunk_bytes = 16u << 10;
 };
@@ -36,8 +37,8 @@ class DfsCluster {
 
   // How a client on `rt` reaches the cluster.
   dfs::DfsClientOptions ClientOptions(const Runtime& rt) const;
-  // The master while its node runs, or null.
-  master::MasterService* master_service() const { return master_service_; }
+  // The candidate serving at the newest epoch, or null.
+  master::MasterService* master_service() const;
 
   struct Totals {
     uint64_t master_terms = 0, chunks_copied = 0, garbage_removed = 0, damage_found = 0;
@@ -55,8 +56,8 @@ class DfsCluster {
   WorkloadContext* ctx_ = nullptr;
   DfsClusterOptions options_;
   std::vector<NodeId> journal_nodes_, file_servers_;
-  NodeId master_ = kNoNode;
-  master::MasterService* master_service_ = nullptr;  // while the master node runs
+  std::vector<NodeId> masters_list_;  // the candidates
+  std::map<NodeId, master::MasterService*> masters_;  // the candidates running now
   std::map<NodeId, dfs::FileServer*> live_servers_;
   Totals ended_;  // of incarnations that have ended
 };
