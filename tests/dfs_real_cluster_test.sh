@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The DFS for real: 4 `cairn dfs serve` processes on loopback TCP (nodes 0-2 hold the master's
-# journal stream, node 0 is the master, all four hold chunks). A file is put (R=3) and read back
+# journal stream, nodes 0 and 1 are master candidates, all four hold chunks). A file is put (R=3) and read back
 # byte for byte; a file server holding copies is killed, and the master re-replicates its
 # chunks onto the others; a chunk file is corrupted on disk, and reads still return the sealed
 # bytes (the bad copy is read around and reported), while the scrub finds it and the master
-# repairs it; fsck is clean at the end. `cairn sst` reads an SSTable put on the DFS in place.
+# repairs it; fsck is clean at the end. `cairn sst` reads an SSTable put on the DFS in place,
+# and `cairn dfs scan` runs the coprocessor on it. Last, the serving master is killed and the
+# standby candidate takes over.
 set -euo pipefail
 cairn=${1:?usage: dfs_real_cluster_test.sh PATH_TO_CAIRN}
 dir=$(mktemp -d)
@@ -12,7 +14,8 @@ base=$((20000 + RANDOM % 20000))
 peers="0=127.0.0.1:$base,1=127.0.0.1:$((base + 1)),2=127.0.0.1:$((base + 2)),3=127.0.0.1:$((base + 3))"
 # Fast failure detection, so the test takes seconds; a slow scrub, so reads meet the damage first.
 knobs=(--knob dfs_heartbeat_ms=200 --knob dfs_suspect_after_ms=1000 --knob dfs_dead_after_ms=2500
-       --knob dfs_scrub_interval_ms=400 --knob dfs_repair_interval_ms=200 --knob dfs_chunk_bytes=262144)
+       --knob dfs_scrub_interval_ms=400 --knob dfs_repair_interval_ms=200 --knob dfs_chunk_bytes=262144
+       --knob dfs_master_takeover_ms=1000 --masters 0,1)
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
@@ -29,8 +32,8 @@ dfs get /f/data "$dir/out" || fail "get"
 cmp -s "$dir/in" "$dir/out" || fail "the file read back differs from the file put"
 echo "ok: put 3 MB (R=3) and read it back exactly; chunk 0 on $(holders)"
 
-# Kill a file server holding chunk 0 (not node 0, the master).
-victim=$(holders | tr , '\n' | grep -v '^0$' | head -1)
+# Kill a file server holding chunk 0 (not a master candidate: the failover comes last).
+victim=$(holders | tr , '\n' | grep -v '^[01]$' | head -1)
 kill -9 "${pids[$victim]}"; wait "${pids[$victim]}" 2>/dev/null || true
 clean() { dfs fsck | grep -q "0 files under-replicated, 0 with lost chunks"; }
 for _ in $(seq 100); do
@@ -84,7 +87,7 @@ echo "ok: corrupt copies on nodes $targets read around, found and replaced (chun
 awk 'BEGIN { for (i = 0; i < 20000; i++) printf "key%06d\t%d\tput\t%d\n", i, 1 + i % 7, i }' > "$dir/rows.txt"
 "$cairn" sst build "$dir/rows.txt" "$dir/t.sst" --file-id 9 --macroblock 64K > /dev/null || fail "sst build"
 dfs put "$dir/t.sst" /sst/t.sst > /dev/null || fail "put the SSTable"
-sst() { "$cairn" sst "$@" --peers "$peers" --timeout-s 10; }
+sst() { "$cairn" sst "$@" --peers "$peers" --masters 0,1 --timeout-s 10; }
 unnamed() { sed 's/"file": "[^"]*", //'; }  # the same facts but for the name given
 [ "$(sst info "dfs:/sst/t.sst" --json | unnamed)" = "$("$cairn" sst info "$dir/t.sst" --json | unnamed)" ] ||
   fail "sst info of the DFS copy differs from the local file's"
@@ -106,4 +109,19 @@ echo "ok: dfs scan counts, sums, filters and returns rows next to the data; $(ta
 
 dfs rm /f/data || fail "rm"
 dfs get /f/data "$dir/out" 2>/dev/null && fail "a deleted file still reads"
+
+# Master failover: the serving master (node 0 or 1, and a journal node) dies; the other
+# candidate, standing by, sees the stream go still, fences it, replays it and serves.
+serving=$(for n in 0 1; do sed -n "s/.*serving at epoch \([0-9]*\).*/\1 $n/p" "$dir/n$n.log" | tail -1; done |
+          sort -n | tail -1 | cut -d' ' -f2)
+[ -n "$serving" ] || fail "no candidate logged that it serves"
+standby=$((1 - serving))
+kill -9 "${pids[$serving]}"; wait "${pids[$serving]}" 2>/dev/null || true
+t0=$(date +%s.%N)
+for _ in $(seq 100); do dfs put "$dir/in" /f/after > /dev/null 2>&1 && break; sleep 0.2; done
+dfs get /f/after "$dir/out" || fail "get after the master died"
+cmp -s "$dir/in" "$dir/out" || fail "the file put after the failover reads back differently"
+dfs stat /sst/t.sst > /dev/null || fail "a file written under the old master is gone after the failover"
+grep -q "serving at epoch" "$dir/n$standby.log" || fail "node $standby never took over"
+echo "ok: node $serving (the master) killed; node $standby took over, a file put $(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }') s later reads back"
 echo "dfs real cluster: passed"
