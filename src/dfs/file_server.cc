@@ -196,12 +196,18 @@ Task<void> FileServer::HeartbeatOnce() {
   const std::set<ChunkId> reported_damaged = newly_damaged_;
   for (ChunkId id : damaged_) *request.add_damaged() = ToProto(id);
   ++stats_.heartbeats;
-  const NodeId master = options_.masters[master_guess_ % options_.masters.size()];
-  absl::StatusOr<HeartbeatReply> reply = co_await rpc_.Call<HeartbeatReply>(
-      master, "dfs.heartbeat", request, rpc::CallOptions{.deadline = rt.DeadlineAfter(options_.call_timeout), .attempts_max = 1});
+  // Each candidate once, the last that answered first: a new master learns where copies are
+  // from these reports, so one that took over should hear this one now, not an interval later.
+  absl::StatusOr<HeartbeatReply> reply = absl::UnavailableError("no master candidate");
+  for (size_t tried = 0; tried < options_.masters.size(); ++tried) {
+    const NodeId master = options_.masters[master_guess_ % options_.masters.size()];
+    reply = co_await rpc_.Call<HeartbeatReply>(
+        master, "dfs.heartbeat", request, rpc::CallOptions{.deadline = rt.DeadlineAfter(options_.call_timeout), .attempts_max = 1});
+    if (reply.ok()) break;
+    ++master_guess_;  // not the master, or not reachable: the next candidate
+  }
   if (!reply.ok()) {
     ++stats_.heartbeats_failed;
-    ++master_guess_;  // not the master, or not reachable: the next candidate next time
     co_return;
   }
   for (ChunkId id : reported_damaged) newly_damaged_.erase(id);

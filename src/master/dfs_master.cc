@@ -309,8 +309,10 @@ Task<absl::StatusOr<dfs::OpenReply>> DfsMaster::OpenFile(dfs::OpenRequest reques
   if (file == nullptr) co_return absl::NotFoundError(absl::StrCat(request.path(), ": no such file"));
   if (!file->sealed) co_return absl::FailedPreconditionError(absl::StrCat(request.path(), ": not sealed yet"));
   // A master new to its term learns where copies are from the servers' reports: until each has
-  // had time to report, a chunk with no known copy is unknown, not lost — ask again.
-  if (rt_.Now() - serving_since_ < options_.suspect_after) {
+  // had time to report (a server silent for suspect_after is suspect anyway; one more tick for
+  // a report that went to the deposed master first), a chunk with no known copy is unknown,
+  // not lost — ask again.
+  if (rt_.Now() - serving_since_ < options_.suspect_after + options_.tick_interval) {
     for (const ChunkRef& c : file->chunks) {
       if (HealthyCopies(c.id).empty()) {
         CAIRN_SOMETIMES(probes_, true, "master.open-waited-for-reports-early-in-a-term");

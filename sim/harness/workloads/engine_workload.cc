@@ -47,6 +47,7 @@ constexpr uint64_t kKeys = 40;
 constexpr uint64_t kWritesPerMajorCompaction = 50;
 constexpr int kStoreOpenAttempts = 5;  // on the DFS, before the incarnation gives up
 constexpr uint32_t kDfsChunkBytes = 64u << 10;  // with --default-knobs: one Tiny() macroblock
+constexpr Duration kDfsReadBackBound = std::chrono::seconds(15);  // the final read-back on the DFS
 
 std::string Key(uint64_t k) { return absl::StrFormat("key%03d", k); }
 
@@ -77,7 +78,14 @@ class EngineWorkload final : public Workload {
     // A last crash of the machine with every fault healed: recovery reads every key back.
     final_read_back_ = true;
     ctx.world.Restart(shard_, World::CrashKind::kMachine);
-    ctx.world.RunFor(seconds(3));
+    if (on_dfs_) {
+      // Every key is a cold read from the DFS, and the fault points stay on after the heal (a
+      // dropped reply costs an attempt's timeout before the next copy): until the read-back
+      // completes, within a bound that still catches a hang.
+      ctx.world.RunUntilCondition([this] { return read_back_at_end_; }, ctx.world.Now() + kDfsReadBackBound);
+    } else {
+      ctx.world.RunFor(seconds(3));
+    }
     std::vector<CheckResult> checks;
     checks.push_back(durable_);
     for (CheckResult& c : CheckRegisterHistory(ctx.history)) checks.push_back(std::move(c));
