@@ -371,6 +371,7 @@ void AddScan(CLI::App* dfs, Action& action) {
         if (reply->truncated()) std::printf(" (truncated at %zu rows)", static_cast<size_t>(reply->rows_size()));
         const uint64_t answer = reply->ByteSizeLong();
         std::printf("\n");
+        std::fflush(stdout);  // the answer before the accounting, on a terminal too
         // What stayed on the server: the file against the answer.
         std::fprintf(stderr,
                      "the scan read %llu bytes next to the data (%llu from peers); the answer is %llu bytes, the file "

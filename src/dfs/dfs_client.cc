@@ -272,8 +272,11 @@ Task<absl::StatusOr<ScanReply>> DfsClient::Scan(std::string path, ScanRequest re
   absl::Status last = absl::UnavailableError("no server holds any of its chunks");
   const Instant deadline = rpc_.runtime().DeadlineAfter(options_.operation_timeout);
   for (const auto& [n, server] : order) {
+    // One send, waiting as long as the operation may: a scan of a large file takes a while,
+    // and a resent scan would start over.
     absl::StatusOr<ScanReply> reply = co_await rpc_.Call<ScanReply>(
-        server, "dfs.scan", request, rpc::CallOptions{.deadline = deadline, .attempts_max = 1});
+        server, "dfs.scan", request,
+        rpc::CallOptions{.deadline = deadline, .attempts_max = 1, .attempt_timeout = options_.operation_timeout});
     if (reply.ok() || absl::IsInvalidArgument(reply.status()) || absl::IsOutOfRange(reply.status())) co_return reply;
     last = absl::Status(reply.status().code(), absl::StrCat("node ", server, ": ", reply.status().message()));
     if (rpc_.runtime().Now() >= deadline) break;

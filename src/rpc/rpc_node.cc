@@ -145,7 +145,8 @@ Task<absl::StatusOr<std::string>> RpcNode::CallRaw(NodeId to, std::string method
   const int attempts_max = options.attempts_max > 0
                                ? options.attempts_max
                                : static_cast<int>(std::max<int64_t>(1, rt_.knobs().rpc_attempts_max));
-  const Duration attempt_timeout = milliseconds(rt_.knobs().rpc_attempt_timeout_ms);
+  const Duration attempt_timeout =
+      options.attempt_timeout > Duration(0) ? options.attempt_timeout : milliseconds(rt_.knobs().rpc_attempt_timeout_ms);
   Duration backoff = milliseconds(rt_.knobs().rpc_backoff_initial_ms);
   const Duration backoff_max = milliseconds(rt_.knobs().rpc_backoff_max_ms);
 

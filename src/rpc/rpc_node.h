@@ -39,6 +39,9 @@ struct CallContext {
 struct CallOptions {
   Instant deadline = kInstantMax;  // required in practice: the call never waits past it
   int attempts_max = 0;            // 0: the rpc_attempts_max knob
+  // One send's wait for its reply; 0: the rpc_attempt_timeout_ms knob. A call whose handler
+  // works for long (a coprocessor scan) waits longer than the knob's fraction of a second.
+  Duration attempt_timeout = Duration(0);
 };
 
 class RpcNode {
