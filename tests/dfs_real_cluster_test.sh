@@ -46,9 +46,13 @@ dfs fsck | grep -q "0 files under-replicated, 0 with lost chunks" || fail "not r
 echo "ok: node $victim killed; its chunks re-replicated (chunk 0 on $h)"
 start "$victim"
 
-# Corrupt chunk 0 on every holder but node 0 (a flipped byte in its data): R-1 bad copies.
+# Corrupt chunk 0 on every holder but one (a flipped byte in its data): R-1 bad copies. The
+# restarted node's old copy counts again at its first report, and the master sheds the
+# surplus: wait for R holders first, so that the one good copy is not the one shed.
 sleep 1  # node $victim's first report
-targets=$(holders | tr , '\n' | grep -v '^0$' | paste -sd,)
+for _ in $(seq 100); do [ "$(holders | tr , '\n' | grep -c .)" = 3 ] && break; sleep 0.1; done
+[ "$(holders | tr , '\n' | grep -c .)" = 3 ] || fail "chunk 0 is not on exactly R=3 servers: $(holders)"
+targets=$(holders | tr , '\n' | tail -n +2 | paste -sd,)
 for t in ${targets//,/ }; do
   python3 - "$(ls "$dir/n$t/chunks/"*-00000000.chunk)" <<'PY'
 import sys
