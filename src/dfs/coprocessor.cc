@@ -172,13 +172,7 @@ Task<absl::StatusOr<std::string>> SealedChunksFile::ReadChunkPart(size_t i, uint
   // Here first: no byte crosses the network.
   absl::StatusOr<ChunkStore::Blocks> local = co_await store_.Read(ref.id, offset, length);
   if (local.ok()) {
-    ReadChunkReply reply;
-    reply.set_length(local->header.length);
-    reply.set_block_bytes(local->header.block_bytes);
-    *reply.mutable_blocks() = {local->table.begin(), local->table.end()};
-    reply.set_first_block(local->first_block);
-    reply.set_data(std::move(local->data));
-    absl::StatusOr<std::string> bytes = CheckReadReply(ref, offset, length, std::move(reply));
+    absl::StatusOr<std::string> bytes = CheckReadReply(ref, offset, length, ReplyOf(*std::move(local)));
     if (bytes.ok()) co_return bytes;
     last = bytes.status();
   } else if (!absl::IsNotFound(local.status())) {

@@ -57,13 +57,7 @@ void FileServer::RegisterMethods() {
           Note(*id, blocks.status());
           co_return blocks.status();
         }
-        ReadChunkReply reply;
-        reply.set_length(blocks->header.length);
-        reply.set_block_bytes(blocks->header.block_bytes);
-        *reply.mutable_blocks() = {blocks->table.begin(), blocks->table.end()};
-        reply.set_first_block(blocks->first_block);
-        reply.set_data(std::move(blocks->data));
-        co_return reply;
+        co_return ReplyOf(*std::move(blocks));
       });
   rpc_.Register<ListChunksRequest, ListChunksReply>(
       "dfs.list_chunks", [this](rpc::CallContext, ListChunksRequest) -> Task<absl::StatusOr<ListChunksReply>> {
@@ -263,6 +257,16 @@ Task<absl::StatusOr<std::string>> ReadChunk(rpc::RpcNode& rpc, NodeId server, Ch
     co_return absl::Status(bytes.status().code(), absl::StrCat("node ", server, ": ", bytes.status().message()));
   }
   co_return bytes;
+}
+
+ReadChunkReply ReplyOf(ChunkStore::Blocks blocks) {
+  ReadChunkReply reply;
+  reply.set_length(blocks.header.length);
+  reply.set_block_bytes(blocks.header.block_bytes);
+  *reply.mutable_blocks() = {blocks.table.begin(), blocks.table.end()};
+  reply.set_first_block(blocks.first_block);
+  reply.set_data(std::move(blocks.data));
+  return reply;
 }
 
 absl::StatusOr<std::string> CheckReadReply(const ChunkRef& chunk, uint64_t offset, uint64_t length,

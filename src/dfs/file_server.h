@@ -113,6 +113,9 @@ Task<absl::Status> PutChunk(rpc::RpcNode& rpc, NodeId server, ChunkId id, std::s
 // bytes as they come.
 Task<absl::StatusOr<std::string>> ReadChunk(rpc::RpcNode& rpc, NodeId server, ChunkRef chunk, uint64_t offset,
                                             uint64_t length, Instant deadline, bool canary_unchecked = false);
+// The read_chunk reply of blocks read from a store (what a server sends, and what it checks
+// itself when it reads its own copy: the coprocessor).
+ReadChunkReply ReplyOf(ChunkStore::Blocks blocks);
 // ReadChunk's check of a reply, alone: DataLoss unless the reply's table matches the chunk
 // checksum and its blocks match the table and cover the range.
 absl::StatusOr<std::string> CheckReadReply(const ChunkRef& chunk, uint64_t offset, uint64_t length,
