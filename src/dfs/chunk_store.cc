@@ -134,7 +134,8 @@ Task<absl::Status> ChunkStore::Put(ChunkId id, std::string data, uint32_t block_
   co_return absl::OkStatus();
 }
 
-Task<absl::StatusOr<ChunkStore::Blocks>> ChunkStore::Read(ChunkId id, uint64_t offset, uint64_t length) {
+Task<absl::StatusOr<ChunkStore::Blocks>> ChunkStore::Read(ChunkId id, uint64_t offset, uint64_t length,
+                                                        bool verify_blocks) {
   const std::string path = Path(id);
   absl::StatusOr<std::unique_ptr<File>> file = co_await disk_.Open(path, OpenOptions{});
   if (!file.ok()) {
@@ -165,8 +166,10 @@ Task<absl::StatusOr<ChunkStore::Blocks>> ChunkStore::Read(ChunkId id, uint64_t o
     co_return absl::DataLossError(absl::StrCat(Where(id, path), ": cut short (", bytes->size(), " of ", end - begin,
                                                " bytes from offset ", begin, ")"));
   }
-  if (absl::Status s = VerifyBlocks(id, h.length, h.block_bytes, out.table, out.first_block, *bytes);
-      !s.ok() && !canaries_.unverified_reads) {
+  if (absl::Status s = verify_blocks && !canaries_.unverified_reads
+                           ? VerifyBlocks(id, h.length, h.block_bytes, out.table, out.first_block, *bytes)
+                           : absl::OkStatus();
+      !s.ok()) {
     ++stats_.damaged_reads;
     co_return s;
   }

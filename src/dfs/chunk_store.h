@@ -55,8 +55,10 @@ class ChunkStore {
     uint32_t first_block = 0;
     std::string data;  // blocks first_block.. whole; the chunk's last block may be short
   };
-  // NotFound if the chunk is not here; OutOfRange past its end; DataLoss if damaged.
-  Task<absl::StatusOr<Blocks>> Read(ChunkId id, uint64_t offset, uint64_t length);
+  // NotFound if the chunk is not here; OutOfRange past its end; DataLoss if damaged. With
+  // `verify_blocks` false the blocks go out as they lie (the header and table are still
+  // checked): for a caller that checks them end to end against the sealed checksum anyway.
+  Task<absl::StatusOr<Blocks>> Read(ChunkId id, uint64_t offset, uint64_t length, bool verify_blocks = true);
 
   // Reads all of chunk `id` and checks it (system IO): OK, DataLoss, NotFound or an IO error.
   Task<absl::Status> Scrub(ChunkId id);

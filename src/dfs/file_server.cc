@@ -52,7 +52,7 @@ void FileServer::RegisterMethods() {
         if (r.length() > kReadBytesMax) {
           co_return absl::InvalidArgumentError(absl::StrCat("a read of ", r.length(), " bytes; at most ", kReadBytesMax));
         }
-        absl::StatusOr<ChunkStore::Blocks> blocks = co_await store_.Read(*id, r.offset(), r.length());
+        absl::StatusOr<ChunkStore::Blocks> blocks = co_await store_.Read(*id, r.offset(), r.length(), !r.unverified());
         if (!blocks.ok()) {
           Note(*id, blocks.status());
           co_return blocks.status();
@@ -96,14 +96,18 @@ void FileServer::RegisterMethods() {
         absl::Status last = absl::UnavailableError("no source tried");
         for (uint32_t source : r.sources()) {
           if (source == rpc_.runtime().node_id()) continue;
-          // Checked end to end against the sealed checksum: a corrupt source is never copied.
-          absl::StatusOr<std::string> data = co_await ReadChunk(rpc_, source, ref, 0, r.length(), context.deadline);
+          // Checked end to end against the sealed checksum (the source sends its blocks unchecked):
+          // a corrupt source is never copied, and is reported.
+          const bool unchecked = options_.canary_copy_unchecked;
+          absl::StatusOr<std::string> data =
+              co_await ReadChunk(rpc_, source, ref, 0, r.length(), context.deadline, unchecked);
           if (!data.ok()) {
             last = data.status();
+            if (absl::IsDataLoss(last)) co_await ReportBadSource(*id, source, last);
             continue;
           }
           ChunkSums sums = ComputeChunkSums(*id, *data);
-          if (sums.chunk != r.checksum()) {
+          if (sums.chunk != r.checksum() && !unchecked) {
             // The source's table matched with another block size: store nothing we cannot serve as sealed.
             last = absl::DataLossError(absl::StrCat("chunk ", id->ToString(), " from node ", source,
                                                     ": not written in blocks of ", kChunkBlockBytes));
@@ -214,6 +218,22 @@ Task<void> FileServer::HeartbeatOnce() {
   }
 }
 
+Task<void> FileServer::ReportBadSource(ChunkId id, NodeId server, const absl::Status& error) {
+  ReportBadRequest report;
+  *report.mutable_id() = ToProto(id);
+  report.set_server(server);
+  report.set_error(std::string(error.message()));
+  ++stats_.bad_sources_reported;
+  Runtime& rt = rpc_.runtime();
+  for (size_t tried = 0; tried < options_.masters.size(); ++tried) {
+    const NodeId master = options_.masters[master_guess_ % options_.masters.size()];
+    absl::StatusOr<ReportBadReply> reply = co_await rpc_.Call<ReportBadReply>(
+        master, "dfs.report_bad", report, rpc::CallOptions{.deadline = rt.DeadlineAfter(options_.call_timeout), .attempts_max = 1});
+    if (reply.ok()) co_return;
+    ++master_guess_;
+  }
+}
+
 Task<void> FileServer::ScrubNext() {
   if (scrub_queue_.empty()) {  // a new pass round the store
     absl::StatusOr<std::vector<ChunkId>> held = co_await store_.List();
@@ -249,6 +269,7 @@ Task<absl::StatusOr<std::string>> ReadChunk(rpc::RpcNode& rpc, NodeId server, Ch
   *request.mutable_id() = ToProto(chunk.id);
   request.set_offset(offset);
   request.set_length(length);
+  request.set_unverified(true);  // checked here
   absl::StatusOr<ReadChunkReply> reply =
       co_await rpc.Call<ReadChunkReply>(server, "dfs.read_chunk", request, rpc::CallOptions{.deadline = deadline});
   if (!reply.ok()) co_return reply.status();
@@ -257,6 +278,23 @@ Task<absl::StatusOr<std::string>> ReadChunk(rpc::RpcNode& rpc, NodeId server, Ch
     co_return absl::Status(bytes.status().code(), absl::StrCat("node ", server, ": ", bytes.status().message()));
   }
   co_return bytes;
+}
+
+Task<absl::StatusOr<uint32_t>> ReadCopyChecksum(rpc::RpcNode& rpc, NodeId server, ChunkId id, Instant deadline) {
+  ReadChunkRequest request;
+  *request.mutable_id() = ToProto(id);
+  request.set_offset(0);
+  request.set_length(0);
+  absl::StatusOr<ReadChunkReply> reply =
+      co_await rpc.Call<ReadChunkReply>(server, "dfs.read_chunk", request, rpc::CallOptions{.deadline = deadline});
+  if (!reply.ok()) co_return reply.status();
+  if (reply->length() > kChunkBytesMax || reply->block_bytes() == 0 ||
+      static_cast<uint32_t>(reply->blocks_size()) != BlockCount(reply->length(), reply->block_bytes())) {
+    co_return absl::DataLossError(absl::StrCat("node ", server, " serves chunk ", id.ToString(),
+                                               " with a block table that does not fit its length"));
+  }
+  const std::vector<uint32_t> table(reply->blocks().begin(), reply->blocks().end());
+  co_return ChunkChecksum(id, reply->length(), reply->block_bytes(), table);
 }
 
 ReadChunkReply ReplyOf(ChunkStore::Blocks blocks) {

@@ -50,6 +50,9 @@ struct FileServerOptions {
   Duration heartbeat_interval = std::chrono::seconds(1);
   Duration scrub_interval = std::chrono::milliseconds(200);  // one chunk each
   Duration call_timeout = std::chrono::seconds(2);
+  // Canary (docs/simulation.md): a repair copies its source's bytes as they come, unchecked,
+  // and stores them with checksums of its own making.
+  bool canary_copy_unchecked = false;
 
   // The defaults, with the intervals the knobs say.
   static FileServerOptions FromKnobs(const Knobs& knobs) {
@@ -64,6 +67,7 @@ struct FileServerStats {
   uint64_t heartbeats = 0, heartbeats_failed = 0;
   uint64_t garbage_removed = 0;
   uint64_t copies = 0, copies_failed = 0;
+  uint64_t bad_sources_reported = 0;  // copy sources that served damaged blocks
   uint64_t damaged_found = 0;
   uint64_t damage_cleared = 0;  // copies marked damaged that a later scrub found whole
   uint64_t scans = 0;           // coprocessor scans answered
@@ -87,6 +91,10 @@ class FileServer {
  private:
   Task<void> HeartbeatOnce();
   Task<void> ScrubNext();
+  // Tells the master that `server`'s copy of `id` failed a copy's end-to-end check (the source
+  // sends its blocks unchecked), so it has that server scrub it. Best effort: a lost report
+  // leaves the copy to the server's own scrub.
+  Task<void> ReportBadSource(ChunkId id, NodeId server, const absl::Status& error);
   // A read or scrub of `id` ended in `s`: a DataLoss marks the copy damaged; an OK (a scrub of
   // the whole chunk) clears the mark.
   void Note(ChunkId id, const absl::Status& s);
@@ -113,6 +121,10 @@ Task<absl::Status> PutChunk(rpc::RpcNode& rpc, NodeId server, ChunkId id, std::s
 // bytes as they come.
 Task<absl::StatusOr<std::string>> ReadChunk(rpc::RpcNode& rpc, NodeId server, ChunkRef chunk, uint64_t offset,
                                             uint64_t length, Instant deadline, bool canary_unchecked = false);
+// The chunk checksum `server`'s copy of `id` is served with (its block table, read without
+// its data). A copy whose checksum is not the sealed one is not the sealed chunk, whatever
+// its own block checks say.
+Task<absl::StatusOr<uint32_t>> ReadCopyChecksum(rpc::RpcNode& rpc, NodeId server, ChunkId id, Instant deadline);
 // The read_chunk reply of blocks read from a store (what a server sends, and what it checks
 // itself when it reads its own copy: the coprocessor).
 ReadChunkReply ReplyOf(ChunkStore::Blocks blocks);

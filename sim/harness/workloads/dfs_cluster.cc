@@ -1,10 +1,13 @@
 #include "sim/harness/workloads/dfs_cluster.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "src/dfs/chunk_store.h"
 #include "src/dfs/file_server.h"
 #include "src/journal/journal_node.h"
 #include "src/rpc/rpc_node.h"
+#include "src/runtime/task_group.h"
 
 namespace cairn::sim {
 namespace {
@@ -139,6 +142,7 @@ Task<void> DfsCluster::FileServerNode(Runtime& rt) {
     options.scrub_interval = milliseconds(100);
   }
   options.call_timeout = seconds(1);
+  options.canary_copy_unchecked = ctx_->Planted("copy-from-corrupt-source");
   dfs::FileServer server(rpc, **store, options);
   server.RegisterMethods();
   rpc.Start();
@@ -155,6 +159,49 @@ Task<void> DfsCluster::FileServerNode(Runtime& rt) {
     }
   } unlist{this, rt.node_id(), &server};
   co_await server.Run();
+}
+
+Task<DfsCluster::CopiesAudit> DfsCluster::AuditCopies(rpc::RpcNode& rpc, Instant until) const {
+  struct Copy {
+    dfs::ChunkRef chunk;
+    NodeId server;
+  };
+  std::vector<Copy> copies;  // taken at once: the master's maps change while we ask
+  if (master::MasterService* m = master_service(); m != nullptr && m->master() != nullptr) {
+    for (const auto& [id, file] : m->master()->ns().files()) {
+      if (!file.sealed) continue;
+      for (const dfs::ChunkRef& c : file.chunks) {
+        for (NodeId s : m->master()->HealthyCopies(c.id)) copies.push_back(Copy{c, s});
+      }
+    }
+  }
+  CopiesAudit audit;
+  constexpr size_t kAskersMax = 8;
+  TaskGroup askers(rpc.runtime().executor());
+  size_t next = 0, running = std::min(kAskersMax, copies.size());
+  for (size_t a = 0; a < running; ++a) {
+    askers.Spawn([](rpc::RpcNode& node, const std::vector<Copy>* all, size_t* at, size_t* live, Instant end,
+                    CopiesAudit* out) -> Task<void> {
+      while (*at < all->size() && node.runtime().Now() < end) {
+        const Copy& c = (*all)[(*at)++];
+        absl::StatusOr<uint32_t> sum = co_await dfs::ReadCopyChecksum(node, c.server, c.chunk.id, end);
+        if (!sum.ok()) {
+          ++out->unanswered;
+        } else {
+          ++out->checked;
+          if (*sum != c.chunk.checksum) {
+            out->wrong.push_back(absl::StrCat("node ", c.server, " holds chunk ", c.chunk.id.ToString(),
+                                              " counted healthy, with checksum ", *sum, " where the sealed one is ",
+                                              c.chunk.checksum));
+          }
+        }
+      }
+      --*live;
+    }(rpc, &copies, &next, &running, until, &audit));
+  }
+  while (running > 0) co_await rpc.runtime().Sleep(milliseconds(20));
+  audit.unanswered += copies.size() - std::min(next, copies.size());  // not reached by `until`
+  co_return audit;
 }
 
 }  // namespace cairn::sim

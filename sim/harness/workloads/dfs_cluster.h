@@ -5,7 +5,7 @@
 //
 // The canaries it plants, when the run plants them: skip-read-checks (file servers and the
 // clients of ClientOptions take a chunk's bytes unchecked), ack-before-sync (file servers),
-// delete-ignores-references (the master).
+// delete-ignores-references (the master), copy-from-corrupt-source (file servers).
 #pragma once
 
 #include <cstdint>
@@ -39,6 +39,17 @@ class DfsCluster {
   dfs::DfsClientOptions ClientOptions(const Runtime& rt) const;
   // The candidate serving at the newest epoch, or null.
   master::MasterService* master_service() const;
+
+  // The true-copies check: every copy the serving master counts as healthy, of every chunk of
+  // a sealed file, is asked for its block table (a few at a time, each call until `until`);
+  // one served with a table that fails the sealed chunk checksum is not the sealed chunk —
+  // no media fault makes one (a damaged table fails its server's own check), only a copy made
+  // from bytes nobody checked. Copies that cannot be asked are skipped and counted.
+  struct CopiesAudit {
+    uint64_t checked = 0, unanswered = 0;
+    std::vector<std::string> wrong;  // one line per false copy
+  };
+  Task<CopiesAudit> AuditCopies(rpc::RpcNode& rpc, Instant until) const;
 
   struct Totals {
     uint64_t master_terms = 0, chunks_copied = 0, garbage_removed = 0, damage_found = 0;

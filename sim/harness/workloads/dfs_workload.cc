@@ -11,6 +11,8 @@
 //    exactly at the audit;
 //  - re-protected (liveness): within 3 s of the audit's start the master counts every chunk of
 //    every sealed file at R healthy copies;
+//  - true-copies: every copy the master counts healthy at the audit has the sealed chunk
+//    checksum (DfsCluster::AuditCopies);
 //  - liveness: after healing, each client completes an operation.
 // Operations: kWrite writes a new file (now and then partly of another file's chunks, by
 // reference), kRead reads one, kCas deletes one, kAppend creates or
@@ -93,6 +95,8 @@ class DfsWorkload final : public Workload {
   uint64_t audited_files_ = 0;
   master::DfsMaster::Protection protection_at_audit_;
   bool protection_known_ = false;
+  CheckResult true_copies_{"true-copies"};
+  DfsCluster::CopiesAudit copies_;
   uint64_t writes_ok_ = 0, writes_failed_ = 0, reads_ok_ = 0, reads_failed_ = 0, deletes_ok_ = 0, snapshot_ops_ = 0;
   uint64_t bytes_written_ = 0;
   uint64_t composed_ = 0;  // files written partly by reference to another file's chunks
@@ -269,12 +273,14 @@ Task<void> DfsWorkload::Auditor(Runtime& rt) {
     if (rt.Now() >= give_up) break;
     co_await rt.Sleep(milliseconds(100));
   }
+  copies_ = co_await cluster_.AuditCopies(rpc, ctx_->end - milliseconds(500));
+  for (const std::string& w : copies_.wrong) true_copies_.Violate(w, rt.Now());
   audited_ = true;
   ctx_->Completed(kAuditorProcess);
 }
 
 std::vector<CheckResult> DfsWorkload::Check(WorkloadContext& ctx) {
-  std::vector<CheckResult> out = {exact_, lost_};
+  std::vector<CheckResult> out = {exact_, lost_, true_copies_};
   CheckResult protected_check{"re-protected"};
   protected_check.liveness = true;
   if (!protection_known_) {
@@ -306,6 +312,7 @@ std::vector<Figure> DfsWorkload::Figures() const {
           {"deletes", deletes_ok_},
           {"snapshots created or deleted", snapshot_ops_},
           {"files audited", audited_files_},
+          {"counted copies checked", copies_.checked},
           {"master terms", t.master_terms},
           {"chunks copied by repair", t.chunks_copied},
           {"garbage chunks removed", t.garbage_removed},
@@ -323,7 +330,7 @@ const WorkloadInfo& DfsWorkloadInfo() {
         "The DFS (docs/dfs.md): a master whose namespace lives in a journal stream on 3 journal\n"
         "nodes, 4 file servers holding chunks (R=3) that heartbeat, scrub and repair, 2 clients\n"
         "writing, reading and deleting files, and an auditor reading every file after the heal.\n"
-        "Checks: exact-reads (invariant 5), no-lost-file, re-protected, liveness.";
+        "Checks: exact-reads (invariant 5), no-lost-file, true-copies, re-protected, liveness.";
     w.canaries = {
         {"skip-read-checks", "readers and file servers take a chunk's bytes without checking them",
          {fault::FaultKind::kDiskErrors, fault::FaultKind::kCorruption}, milliseconds(300)},
@@ -331,6 +338,8 @@ const WorkloadInfo& DfsWorkloadInfo() {
          {fault::FaultKind::kPowerLoss, fault::FaultKind::kCrashRestart}, milliseconds(300)},
         {"delete-ignores-references", "the master removes a deleted file's chunks that other files still reference",
          {fault::FaultKind::kCrashRestart}, milliseconds(300)},
+        {"copy-from-corrupt-source", "a repair stores its source's bytes without checking them",
+         {fault::FaultKind::kCorruption, fault::FaultKind::kCrashRestart}, milliseconds(300)},
     };
     w.probe_dirs = {"src/dfs", "src/master"};
     w.knob_prefixes = {"rpc_", "net_", "log_", "raft_", "nodelog_", "dfs_"};
