@@ -27,7 +27,7 @@ command -v fio >/dev/null || { echo "dfs_vs_disk: fio is missing (Debian: fio; s
 [ -x "$cairn" ] || { echo "dfs_vs_disk: no $cairn (build first)" >&2; exit 1; }
 work=${WORK_DIR:-$(mktemp -d /var/tmp/cairn-dfs-bench.XXXXXX)}
 mkdir -p "$work"
-base=$((20000 + RANDOM % 20000))
+base=$((20000 + RANDOM % 12000))  # below the ephemeral ports (32768 up), which clients take
 peers="0=127.0.0.1:$base,1=127.0.0.1:$((base + 1)),2=127.0.0.1:$((base + 2)),3=127.0.0.1:$((base + 3))"
 # Failure detection in seconds, so the re-replication figure is mostly copying.
 dead_ms=2000

@@ -10,7 +10,7 @@ journal_cluster_init() {
   cairn="$1/tools/cairn"
   [ -x "$cairn" ] || { echo "missing $cairn: build first (cmake --build $1)"; exit 1; }
   work=${WORK_DIR:-$(mktemp -d /var/tmp/cairn-journal-bench.XXXXXX)}
-  base=$((21000 + RANDOM % 20000))
+  base=$((21000 + RANDOM % 11000))  # below the ephemeral ports (32768 up), which clients take
   pids=()
   trap journal_cluster_cleanup EXIT
 }

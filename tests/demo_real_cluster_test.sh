@@ -4,7 +4,7 @@
 set -euo pipefail
 cairn=${1:?usage: demo_real_cluster_test.sh PATH_TO_CAIRN}
 dir=$(mktemp -d)
-base=$((20000 + RANDOM % 20000))
+base=$((20000 + RANDOM % 12000))  # below the ephemeral ports (32768 up), which clients take
 peers="0=127.0.0.1:$base,1=127.0.0.1:$((base + 1)),2=127.0.0.1:$((base + 2))"
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"; }

@@ -10,12 +10,12 @@
 set -euo pipefail
 cairn=${1:?usage: dfs_real_cluster_test.sh PATH_TO_CAIRN}
 dir=$(mktemp -d)
-base=$((20000 + RANDOM % 20000))
+base=$((20000 + RANDOM % 12000))  # below the ephemeral ports (32768 up), which clients take
 peers="0=127.0.0.1:$base,1=127.0.0.1:$((base + 1)),2=127.0.0.1:$((base + 2)),3=127.0.0.1:$((base + 3))"
 # Fast failure detection, so the test takes seconds; a slow scrub, so reads meet the damage first.
 knobs=(--knob dfs_heartbeat_ms=200 --knob dfs_suspect_after_ms=1000 --knob dfs_dead_after_ms=2500
        --knob dfs_scrub_interval_ms=400 --knob dfs_repair_interval_ms=200 --knob dfs_chunk_bytes=262144
-       --knob dfs_master_takeover_ms=1000 --masters 0,1)
+       --knob dfs_master_takeover_ms=1000 --knob dfs_hot_reads_per_s=10 --masters 0,1)
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
@@ -111,6 +111,26 @@ scan --int-min 100 --int-max 199 --aggregate max | grep -q "matched 100, max 199
   fail "scan rows"
 grep -q "bytes not sent" "$dir/scan.err" || fail "scan did not report the bytes it saved"
 echo "ok: dfs scan counts, sums, filters and returns rows next to the data; $(tail -1 "$dir/scan.err")"
+
+# A hot file: four readers at once read a one-chunk file over and over; the master gives its
+# chunk extra copies (all 4 servers) and lists them to readers, then takes them back once the
+# reads stop.
+head -c 100000 /dev/urandom > "$dir/hot"
+dfs put "$dir/hot" /hot/f > /dev/null || fail "put the hot file"
+hot_copies() { dfs stat /hot/f | sed -n 's/.*copies on \([0-9,]*\).*/\1/p' | tr , '\n' | grep -c .; }
+readers=()
+for r in 1 2 3 4; do
+  ( while true; do dfs get /hot/f "$dir/hot.$r" 2>/dev/null || true; done ) & readers+=($!)
+done
+for _ in $(seq 100); do dfs stat /hot/f | grep -q "hot (" && [ "$(hot_copies)" = 4 ] && break; sleep 0.1; done
+hot_line=$(dfs stat /hot/f | grep "chunk [0-9]")
+kill "${readers[@]}" 2>/dev/null; wait "${readers[@]}" 2>/dev/null || true
+[[ "$hot_line" == *"hot ("* ]] && [ "$(echo "$hot_line" | sed 's/.*copies on \([0-9,]*\).*/\1/' | tr , '\n' | grep -c .)" = 4 ] ||
+  fail "a chunk read by four readers at once did not get extra copies: $hot_line"
+cmp -s "$dir/hot" "$dir/hot.1" || fail "the hot file read back differently"
+for _ in $(seq 150); do [ "$(hot_copies)" = 3 ] && ! dfs stat /hot/f | grep -q "hot (" && break; sleep 0.1; done
+[ "$(hot_copies)" = 3 ] || fail "the hot chunk kept its extra copies after the reads stopped: $(dfs stat /hot/f)"
+echo "ok: a hot chunk got an extra copy ($(echo "$hot_line" | sed 's/.*\t\(copies on.*\)/\1/')) and gave it back when its reads stopped"
 
 dfs rm /f/data || fail "rm"
 dfs get /f/data "$dir/out" 2>/dev/null && fail "a deleted file still reads"

@@ -23,7 +23,8 @@ uint64_t FigureOf(const sim::RunResult& r, const std::string& name) {
 }
 
 TEST(DfsSweep, ReadsAreExactAndFilesSurviveAndAreReprotected) {
-  uint64_t written = 0, audited = 0, copied = 0, garbage = 0, damaged = 0, terms = 0;
+  uint64_t written = 0, audited = 0, copied = 0, garbage = 0, damaged = 0, terms = 0, hot = 0, cooled = 0,
+           extras = 0, shed = 0;
   for (uint64_t seed = 1; seed <= kSweepSeeds; ++seed) {
     sim::Scenario s = *sim::ScenarioFor("dfs");
     s.seed = seed;
@@ -35,7 +36,14 @@ TEST(DfsSweep, ReadsAreExactAndFilesSurviveAndAreReprotected) {
     garbage += FigureOf(r, "garbage chunks removed");
     damaged += FigureOf(r, "damaged copies found");
     terms += FigureOf(r, "master terms");
+    hot += FigureOf(r, "chunks turned hot");
+    cooled += FigureOf(r, "hot chunks cooled");
+    extras += FigureOf(r, "hot extra copies ordered");
+    shed += FigureOf(r, "surplus copies shed");
   }
+  std::printf("dfs sweep: %llu chunks turned hot, %llu cooled, %llu extra copies ordered, %llu surplus copies shed\n",
+              static_cast<unsigned long long>(hot), static_cast<unsigned long long>(cooled),
+              static_cast<unsigned long long>(extras), static_cast<unsigned long long>(shed));
   std::printf("dfs sweep: %d seeds, %llu files written, %llu audited, %llu chunks copied by repair, %llu garbage "
               "chunks removed, %llu damaged copies found, %llu master terms\n",
               static_cast<int>(kSweepSeeds), static_cast<unsigned long long>(written),
@@ -48,6 +56,11 @@ TEST(DfsSweep, ReadsAreExactAndFilesSurviveAndAreReprotected) {
   EXPECT_GT(garbage, 500u);  // deleted and aborted files' chunks were collected
   EXPECT_GT(damaged, 10u);   // scrubs and reads found corrupted copies
   EXPECT_GT(terms, kSweepSeeds);  // masters crashed and replayed the stream
+  // Each client's hot file of the moment: its chunks got extra copies, and gave them back.
+  EXPECT_GT(hot, kSweepSeeds);
+  EXPECT_GT(cooled, kSweepSeeds / 2);
+  EXPECT_GT(extras, kSweepSeeds / 2);
+  EXPECT_GT(shed, kSweepSeeds / 2);
 }
 
 TEST(EngineOnDfsSweep, NoWriteIsLostAndReusedMacroblocksAreReferencedNotSent) {

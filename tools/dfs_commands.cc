@@ -241,9 +241,11 @@ void AddStat(CLI::App* dfs, Action& action) {
         std::printf("%s: file %llu, %llu bytes, R=%u, %d chunks\n", p.c_str(), static_cast<unsigned long long>(f->file()),
                     static_cast<unsigned long long>(f->length()), f->replication(), f->chunks_size());
         for (const dfs::FileChunkProto& ch : f->chunks()) {
-          std::printf("  chunk %llu/%u\t%u bytes\tchecksum %08x\tcopies on %s\n",
+          const std::string hot =
+              ch.hot_reads_per_s() > 0 ? absl::StrCat("\thot (", ch.hot_reads_per_s(), " reads/s)") : "";
+          std::printf("  chunk %llu/%u\t%u bytes\tchecksum %08x\tcopies on %s%s\n",
                       static_cast<unsigned long long>(ch.id().file()), ch.id().index(), ch.length(), ch.checksum(),
-                      ch.servers().empty() ? "none" : absl::StrJoin(ch.servers(), ",").c_str());
+                      ch.servers().empty() ? "none" : absl::StrJoin(ch.servers(), ",").c_str(), hot.c_str());
         }
         co_return absl::OkStatus();
       });

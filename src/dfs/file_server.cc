@@ -57,6 +57,7 @@ void FileServer::RegisterMethods() {
           Note(*id, blocks.status());
           co_return blocks.status();
         }
+        CountRead(*id);
         co_return ReplyOf(*std::move(blocks));
       });
   rpc_.Register<ListChunksRequest, ListChunksReply>(
@@ -193,6 +194,21 @@ Task<void> FileServer::HeartbeatOnce() {
   // Every damaged copy still here (the master has one removed once the chunk is whole elsewhere).
   const std::set<ChunkId> reported_damaged = newly_damaged_;
   for (ChunkId id : damaged_) *request.add_damaged() = ToProto(id);
+  // The load since the last answered report, the busiest chunks; put back if no master answers.
+  std::map<ChunkId, uint32_t> load = std::move(reads_);
+  reads_.clear();
+  {
+    std::vector<std::pair<uint32_t, ChunkId>> busiest;
+    for (const auto& [id, n] : load) busiest.emplace_back(n, id);
+    const size_t report = std::min(busiest.size(), kLoadReportChunksMax);
+    std::partial_sort(busiest.begin(), busiest.begin() + static_cast<ptrdiff_t>(report), busiest.end(),
+                      [](const auto& a, const auto& b) { return a > b; });
+    for (size_t i = 0; i < report; ++i) {
+      ChunkLoad* l = request.add_load();
+      *l->mutable_id() = ToProto(busiest[i].second);
+      l->set_reads(busiest[i].first);
+    }
+  }
   ++stats_.heartbeats;
   // Each candidate once, the last that answered first: a new master learns where copies are
   // from these reports, so one that took over should hear this one now, not an interval later.
@@ -206,6 +222,9 @@ Task<void> FileServer::HeartbeatOnce() {
   }
   if (!reply.ok()) {
     ++stats_.heartbeats_failed;
+    for (const auto& [id, n] : load) {
+      if (reads_.size() < kLoadTrackedChunksMax || reads_.contains(id)) reads_[id] += n;
+    }
     co_return;
   }
   for (ChunkId id : reported_damaged) newly_damaged_.erase(id);
@@ -216,6 +235,11 @@ Task<void> FileServer::HeartbeatOnce() {
     if (s.ok()) ++stats_.garbage_removed;
     if (s.ok() || absl::IsNotFound(s)) damaged_.erase(*id);
   }
+}
+
+void FileServer::CountRead(ChunkId id) {
+  ++stats_.reads;
+  if (reads_.size() < kLoadTrackedChunksMax || reads_.contains(id)) ++reads_[id];
 }
 
 Task<void> FileServer::ReportBadSource(ChunkId id, NodeId server, const absl::Status& error) {

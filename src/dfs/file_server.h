@@ -17,7 +17,9 @@
 // every chunk it holds healthy (a copy its reads or scrubs found damaged is reported as such,
 // and not counted, until a put replaces it or a later scrub finds it whole: the read that
 // failed may have failed once), removing the garbage the master answers with;
-// and a scrub that re-reads one chunk every `scrub_interval`, round the store.
+// and a scrub that re-reads one chunk every `scrub_interval`, round the store. The heartbeat
+// also carries the read load: reads served per chunk since the last report a master answered
+// (the master gives the hottest chunks extra copies: dfs_master.h).
 //
 // The chunk client's side (PutChunk, ReadChunk) computes the checksums a put carries and
 // checks a read's reply end to end against the chunk checksum the caller trusts (the master's
@@ -25,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -43,6 +46,10 @@ namespace cairn::dfs {
 constexpr size_t kRemoveIdsMax = 1 << 16;
 constexpr uint64_t kReadBytesMax = kChunkBytesMax;
 constexpr int kCopySourcesMax = 16;
+// Read load: chunks counted between reports (a read of a chunk past this many is not counted),
+// and reported in one heartbeat (the busiest).
+constexpr size_t kLoadTrackedChunksMax = 4096;
+constexpr size_t kLoadReportChunksMax = 64;
 
 struct FileServerOptions {
   std::vector<NodeId> masters;  // where the master may be (any of them: the others refuse)
@@ -71,6 +78,7 @@ struct FileServerStats {
   uint64_t damaged_found = 0;
   uint64_t damage_cleared = 0;  // copies marked damaged that a later scrub found whole
   uint64_t scans = 0;           // coprocessor scans answered
+  uint64_t reads = 0;           // read_chunk requests answered
 };
 
 class FileServer {
@@ -98,6 +106,8 @@ class FileServer {
   // A read or scrub of `id` ended in `s`: a DataLoss marks the copy damaged; an OK (a scrub of
   // the whole chunk) clears the mark.
   void Note(ChunkId id, const absl::Status& s);
+  // A read of `id` was served: counted for the next report.
+  void CountRead(ChunkId id);
 
   rpc::RpcNode& rpc_;
   ChunkStore& store_;
@@ -106,6 +116,7 @@ class FileServer {
   std::set<ChunkId> newly_damaged_;  // since the last heartbeat the master answered
   size_t master_guess_ = 0;        // index in options_.masters
   std::vector<ChunkId> scrub_queue_;  // the rest of the scrub's pass, last first
+  std::map<ChunkId, uint32_t> reads_;  // served since the last answered report (bounded)
   FileServerStats stats_;
 };
 

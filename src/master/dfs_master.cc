@@ -81,9 +81,29 @@ Task<absl::Status> DfsMaster::Replay() {
   co_return absl::OkStatus();
 }
 
+void DfsMasterStats::Add(const DfsMasterStats& o) {
+  replayed += o.replayed;
+  commands += o.commands;
+  commands_refused += o.commands_refused;
+  heartbeats += o.heartbeats;
+  copies_ordered += o.copies_ordered;
+  copies_done += o.copies_done;
+  copies_failed += o.copies_failed;
+  garbage_ordered += o.garbage_ordered;
+  copies_shed += o.copies_shed;
+  damaged_removed += o.damaged_removed;
+  servers_declared_dead += o.servers_declared_dead;
+  open_files_expired += o.open_files_expired;
+  bad_reports += o.bad_reports;
+  chunks_turned_hot += o.chunks_turned_hot;
+  chunks_cooled += o.chunks_cooled;
+  hot_copies_ordered += o.hot_copies_ordered;
+}
+
 void DfsMaster::Start() {
   last_append_ = rt_.Now();
   serving_since_ = rt_.Now();
+  heat_updated_ = serving_since_;
   tasks_.Spawn(RepairLoop());
   tasks_.Spawn(TickLoop());
 }
@@ -300,6 +320,9 @@ void DfsMaster::ListChunks(const FileInfo& file, google::protobuf::RepeatedPtrFi
     p->set_length(c.length);
     p->set_checksum(c.checksum);
     for (NodeId s : HealthyCopies(c.id)) p->add_servers(s);
+    if (auto h = heat_.find(c.id); h != heat_.end() && h->second.hot) {
+      p->set_hot_reads_per_s(static_cast<uint32_t>(std::max<uint64_t>(1, h->second.milli_rate / 1000)));
+    }
   }
 }
 
@@ -459,6 +482,12 @@ dfs::HeartbeatReply DfsMaster::Heartbeat(NodeId server, const dfs::HeartbeatRequ
     s.listed.insert(id);
   }
   ++s.reports;
+  for (const dfs::ChunkLoad& l : request.load()) {
+    const ChunkId id = FromProto(l.id());
+    if (l.reads() == 0 || ns_.ChunkRefs(id) == 0) continue;
+    if (heat_.size() >= kHeatTrackedMax && !heat_.contains(id)) continue;
+    heat_[id].window_reads += l.reads();
+  }
   CAIRN_SOMETIMES(probes_, request.damaged_size() > 0, "master.server-reported-damage");
   // A damaged copy goes once the chunk has its copies elsewhere (kept until then: bytes that
   // fail their checks may still help an operator when nothing better is left).
@@ -559,9 +588,12 @@ void DfsMaster::RepairPass() {
     for (const auto& [c, confirmed] : s.held) held.push_back(c);
     for (ChunkId c : held) Forget(id, c);
   }
-  // Chunks short of their replication, the most endangered first.
+  UpdateHeat();
+  // Chunks short of their replication (and hot ones short of their extras), the most
+  // endangered first.
   struct Want {
-    uint32_t replication = 0;
+    uint32_t file_replication = 0;  // the most any file containing it asks for
+    uint32_t replication = 0;       // that, plus the extras of a hot chunk
     const ChunkRef* ref = nullptr;  // its length and checksum
   };
   std::map<ChunkId, Want> want;
@@ -569,7 +601,8 @@ void DfsMaster::RepairPass() {
     if (!file.sealed) continue;
     for (const ChunkRef& c : file.chunks) {
       Want& w = want[c.id];
-      w.replication = std::max(w.replication, file.replication);
+      w.file_replication = std::max(w.file_replication, file.replication);
+      w.replication = w.file_replication;
       w.ref = &c;
     }
   }
@@ -577,13 +610,15 @@ void DfsMaster::RepairPass() {
     size_t healthy;
     ChunkId id;
     const ChunkRef* ref;
+    uint32_t file_replication;
   };
   std::vector<Short> shorts;
   std::map<ChunkId, uint32_t> want_copies;
-  for (const auto& [id, w] : want) {
+  for (auto& [id, w] : want) {
+    if (auto h = heat_.find(id); h != heat_.end() && h->second.hot) w.replication += options_.hot_extra_copies;
     want_copies[id] = w.replication;
     const size_t healthy = HealthyCopies(id).size();
-    if (healthy > 0 && healthy < w.replication && !copying_.contains(id)) shorts.push_back({healthy, id, w.ref});
+    if (healthy > 0 && healthy < w.replication && !copying_.contains(id)) shorts.push_back({healthy, id, w.ref, w.file_replication});
   }
   std::sort(shorts.begin(), shorts.end(),
             [](const Short& a, const Short& b) { return std::tie(a.healthy, a.id) < std::tie(b.healthy, b.id); });
@@ -595,9 +630,50 @@ void DfsMaster::RepairPass() {
     if (target.empty()) continue;  // no server can take it now
     copying_.insert(s.id);
     ++stats_.copies_ordered;
+    if (s.healthy >= s.file_replication) {
+      ++stats_.hot_copies_ordered;
+      CAIRN_SOMETIMES(probes_, true, "master.hot-extra-copy-ordered");
+    }
     tasks_.Spawn(Copy(s.id, s.ref->length, s.ref->checksum, target[0], sources));
   }
   ShedSurplus(want_copies);
+}
+
+void DfsMaster::UpdateHeat() {
+  const Instant now = rt_.Now();
+  const int64_t elapsed_ms = std::max<int64_t>(
+      1, std::chrono::duration_cast<std::chrono::milliseconds>(now - heat_updated_).count());
+  heat_updated_ = now;
+  const uint64_t hot_at = uint64_t{options_.hot_reads_per_s} * 1000;
+  size_t hot = 0;
+  std::vector<std::pair<uint64_t, ChunkId>> warm;  // at or past the threshold, not hot yet
+  for (auto it = heat_.begin(); it != heat_.end();) {
+    Heat& h = it->second;
+    const uint64_t rate = h.window_reads * 1'000'000 / static_cast<uint64_t>(elapsed_ms);
+    h.window_reads = 0;
+    h.milli_rate = (3 * h.milli_rate + rate) / 4;
+    if (h.hot && (h.milli_rate < hot_at / 2 || ns_.ChunkRefs(it->first) == 0 || hot_at == 0)) {
+      h.hot = false;
+      ++stats_.chunks_cooled;
+      CAIRN_SOMETIMES(probes_, true, "master.hot-chunk-cooled");
+    }
+    if (!h.hot && h.milli_rate == 0) {
+      it = heat_.erase(it);
+      continue;
+    }
+    hot += h.hot;
+    if (!h.hot && hot_at > 0 && h.milli_rate >= hot_at) warm.emplace_back(h.milli_rate, it->first);
+    ++it;
+  }
+  std::sort(warm.begin(), warm.end(), std::greater<>());
+  for (const auto& [rate, id] : warm) {
+    if (hot >= options_.hot_chunks_max) break;
+    heat_[id].hot = true;
+    ++hot;
+    ++stats_.chunks_turned_hot;
+    CAIRN_SOMETIMES(probes_, true, "master.chunk-turned-hot");
+  }
+  CAIRN_SOMETIMES(probes_, !warm.empty() && hot >= options_.hot_chunks_max, "master.hot-chunks-at-their-bound");
 }
 
 size_t DfsMaster::ListedCopies(ChunkId id) const {

@@ -26,13 +26,25 @@
 // new term sheds nothing for two ticks), so a deposed master and its successor never shed at
 // once.
 //
+// Hot chunks: servers report the reads they served per chunk (the busiest) with each
+// heartbeat; every repair pass turns the reads heard since the last into a rate and smooths it
+// (a quarter weight to the newest window). A chunk of a retained file whose rate reaches
+// `hot_reads_per_s` turns hot (the hottest first, at most `hot_chunks_max` at once) and its
+// wanted copies become its replication plus `hot_extra_copies`: repair makes the extras, on
+// the least loaded servers, after every endangered chunk; readers already spread over every
+// copy the master lists. Once its rate falls below half the threshold it cools, and shedding
+// takes the extras back. Heat is per chunk, since a chunk may be in several files; a hot
+// file is one whose chunks are read. Extras never count toward protection (CheckProtection
+// and `fsck` go by the file's replication), and heat is not replicated: a new master starts
+// cold and sheds extras nobody reads any more.
+//
 // Garbage: a heartbeat is answered with the chunks the server holds that no file retains.
 // Garbage is forever — a chunk no retained file contains can never be referenced again (a
 // reference needs a live chunk, and file ids are never reused) — so a deposed master, whose
 // state is a prefix of the stream, never names a chunk the current master needs; a chunk of an
 // open file, or of a file this master has not heard of, is never garbage.
 //
-// Not built yet (docs/dfs.md): hot-file extras, master election among candidates, a checkpoint of the namespace so the stream can be trimmed.
+// Not built yet (docs/dfs.md): a checkpoint of the namespace so the stream can be trimmed.
 #pragma once
 
 #include <cstdint>
@@ -72,6 +84,10 @@ struct DfsMasterOptions {
   size_t replay_read_bytes = 1u << 20;  // one journal read during replay
   size_t garbage_per_heartbeat_max = 4096;
   size_t sheds_per_pass_max = 256;  // surplus copies ordered removed per repair pass
+  // Hot chunks (above): 0 reads per second turns the extras off.
+  uint32_t hot_reads_per_s = 200;
+  uint32_t hot_extra_copies = 2;
+  size_t hot_chunks_max = 64;
   // Canary (docs/simulation.md): a chunk goes with the file it came from, though other files
   // still reference it. The dfs workload's sweeps must catch it.
   bool canary_delete_ignores_references = false;
@@ -83,6 +99,8 @@ struct DfsMasterOptions {
     o.dead_after = std::chrono::milliseconds(knobs.dfs_dead_after_ms);
     o.repair_interval = std::chrono::milliseconds(knobs.dfs_repair_interval_ms);
     o.copies_inflight_max = static_cast<size_t>(knobs.dfs_copies_inflight_max);
+    o.hot_reads_per_s = static_cast<uint32_t>(knobs.dfs_hot_reads_per_s);
+    o.hot_extra_copies = static_cast<uint32_t>(knobs.dfs_hot_extra_copies);
     return o;
   }
 };
@@ -99,6 +117,11 @@ struct DfsMasterStats {
   uint64_t servers_declared_dead = 0;
   uint64_t open_files_expired = 0;
   uint64_t bad_reports = 0;
+  uint64_t chunks_turned_hot = 0, chunks_cooled = 0;  // hot-chunk extras given and taken back
+  uint64_t hot_copies_ordered = 0;  // copies ordered for a chunk at its file's replication already
+
+  // Adds `o`'s counts (a candidate's totals over its terms).
+  void Add(const DfsMasterStats& o);
 };
 
 class DfsMaster {
@@ -183,6 +206,8 @@ class DfsMaster {
   Task<void> RepairLoop();
   Task<void> TickLoop();
   void RepairPass();
+  // Turns the reads heard since the last pass into rates, and chunks hot or cool.
+  void UpdateHeat();
   // Orders surplus copies removed (see Shedding above); `want` is each chunk's replication.
   void ShedSurplus(const std::map<dfs::ChunkId, uint32_t>& want);
   // Copies of `id` on servers heard from lately whose own reports listed them.
@@ -209,6 +234,14 @@ class DfsMaster {
   std::map<NodeId, Server> servers_;
   std::map<dfs::ChunkId, std::set<NodeId>> where_;  // healthy copies, by chunk
   std::set<dfs::ChunkId> copying_;
+  struct Heat {
+    uint64_t window_reads = 0;  // heard since the last pass
+    uint64_t milli_rate = 0;    // smoothed, in thousandths of a read per second
+    bool hot = false;
+  };
+  static constexpr size_t kHeatTrackedMax = 1 << 16;  // chunks whose reads are followed
+  std::map<dfs::ChunkId, Heat> heat_;
+  Instant heat_updated_{};
   std::map<FileId, Instant> open_since_;  // open files, since this master saw them open
   DfsMasterStats stats_;
   TaskGroup tasks_;  // last

@@ -98,6 +98,7 @@ Task<void> MasterService::Run() {
   if (journal_options.fence_id == 0) journal_options.fence_id = rt.random().Next() | 1;
   bool stand_by = true;
   while (true) {
+    if (term_ != nullptr && term_->master != nullptr) past_terms_.Add(term_->master->stats());
     term_.reset();
     if (stand_by) co_await StandBy();
     stand_by = true;
@@ -137,6 +138,12 @@ Task<void> MasterService::Run() {
     journal_options.supersedes.reset();
     co_await rt.Sleep(options_.restart_backoff);
   }
+}
+
+DfsMasterStats MasterService::stats() const {
+  DfsMasterStats all = past_terms_;
+  if (term_ != nullptr && term_->master != nullptr) all.Add(term_->master->stats());
+  return all;
 }
 
 }  // namespace cairn::master

@@ -65,6 +65,8 @@ class MasterService {
   // The master serving now, if any.
   DfsMaster* master() const { return term_ == nullptr ? nullptr : term_->master.get(); }
   uint64_t terms() const { return terms_; }  // masters this node has opened
+  // The counts of every master this node has run, the serving one's so far included.
+  DfsMasterStats stats() const;
   // The epoch of the master serving here, or 0.
   uint64_t epoch() const { return master() == nullptr ? 0 : term_->journal->epoch(); }
 
@@ -86,6 +88,7 @@ class MasterService {
   const Probes probes_;
   std::shared_ptr<Term> term_;
   uint64_t terms_ = 0;
+  DfsMasterStats past_terms_;  // of the masters that have stopped
 };
 
 }  // namespace cairn::master

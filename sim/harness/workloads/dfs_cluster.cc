@@ -54,7 +54,13 @@ dfs::DfsClientOptions DfsCluster::ClientOptions(const Runtime& rt) const {
 
 DfsCluster::Totals DfsCluster::totals() const {
   Totals t = ended_;
-  for (const auto& [id, service] : masters_) t.master_terms += service->terms();
+  for (const auto& [id, service] : masters_) {
+    t.master_terms += service->terms();
+    t.chunks_turned_hot += service->stats().chunks_turned_hot;
+    t.chunks_cooled += service->stats().chunks_cooled;
+    t.hot_copies += service->stats().hot_copies_ordered;
+    t.copies_shed += service->stats().copies_shed;
+  }
   for (const auto& [id, server] : live_servers_) {
     t.chunks_copied += server->stats().copies;
     t.garbage_removed += server->stats().garbage_removed;
@@ -100,6 +106,9 @@ Task<void> DfsCluster::Master(Runtime& rt) {
   options.master.default_replication = options_.replication;
   options.master.open_file_ttl = seconds(10);
   options.master.call_timeout = seconds(2);
+  // Few hot chunks at once, so the bound is met; hot at 5 reads a second with default knobs.
+  options.master.hot_chunks_max = 3;
+  if (!ctx_->scenario.randomize_knobs) options.master.hot_reads_per_s = 5;
   options.master.canary_delete_ignores_references = ctx_->Planted("delete-ignores-references");
   master::MasterService service(rpc, options, Probes(rt));
   service.RegisterMethods();
@@ -112,6 +121,10 @@ Task<void> DfsCluster::Master(Runtime& rt) {
     ~Unlist() {
       self->masters_.erase(id);
       self->ended_.master_terms += service->terms();
+      self->ended_.chunks_turned_hot += service->stats().chunks_turned_hot;
+      self->ended_.chunks_cooled += service->stats().chunks_cooled;
+      self->ended_.hot_copies += service->stats().hot_copies_ordered;
+      self->ended_.copies_shed += service->stats().copies_shed;
     }
   } unlist{this, rt.node_id(), &service};
   co_await service.Run();

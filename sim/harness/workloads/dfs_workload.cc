@@ -14,6 +14,8 @@
 //  - true-copies: every copy the master counts healthy at the audit has the sealed chunk
 //    checksum (DfsCluster::AuditCopies);
 //  - liveness: after healing, each client completes an operation.
+// Half of each client's reads go to its hot file of the moment (a new one every 5 s), so
+// chunks turn hot, get extra copies, and cool again.
 // Operations: kWrite writes a new file (now and then partly of another file's chunks, by
 // reference), kRead reads one, kCas deletes one, kAppend creates or
 // deletes a snapshot (the history's kinds, so tapes and shrinking work as for every workload;
@@ -46,6 +48,7 @@ constexpr Duration kReprotectBound = std::chrono::seconds(3);  // reads of one f
 constexpr uint32_t kReplication = 3;
 constexpr uint32_t kChunkBytes = 16u << 10;  // small chunks: files of several, quickly
 constexpr size_t kFileBytesMax = 5 * kChunkBytes;
+constexpr Duration kHotPhase = std::chrono::seconds(5);  // how long a client's hot file stays hot
 
 struct Written {
   std::string data;
@@ -126,6 +129,14 @@ Task<void> DfsWorkload::Client(Runtime& rt, int process) {
                   : draw < 9             ? OpKind::kCas
                                          : OpKind::kAppend;
     std::string key = mine.empty() ? "" : mine[rt.random().Uniform(mine.size())];
+    // Half the reads go to this client's hot file of the moment (a new one every kHotPhase),
+    // a few times over: its chunks turn hot, get extra copies, and cool when the next takes over.
+    int reads = 1;
+    if (kind == OpKind::kRead && rt.random().Chance(0.5)) {
+      const size_t phase = static_cast<size_t>((rt.Now() - Instant{}) / kHotPhase);
+      key = mine[std::min(mine.size() - 1, phase)];
+      reads = 1 + static_cast<int>(rt.random().Uniform(8));
+    }
     if (!co_await ctx_->NextOp(rt, process, kind, key)) co_return;
     if (kind == OpKind::kWrite) {
       key = absl::StrCat("/c", process, "/f", n);
@@ -175,6 +186,10 @@ Task<void> DfsWorkload::Client(Runtime& rt, int process) {
         ctx_->history.Complete(op, OpOutcome::kInfo, std::nullopt, ctx_->world.Now(), file.status().ToString());
       }
     } else if (kind == OpKind::kRead && files_.contains(key)) {
+      for (int r = 1; r < reads; ++r) {  // the hot file's extra reads, checked, not in the history
+        absl::StatusOr<std::string> got = co_await client.ReadFile(key);
+        if (got.ok()) CheckRead(key, *got, "a client");
+      }
       const uint64_t op = ctx_->history.Invoke(process, OpKind::kRead, key, std::nullopt, ctx_->world.Now());
       absl::StatusOr<std::string> got = co_await client.ReadFile(key);
       if (got.ok()) {
@@ -315,6 +330,10 @@ std::vector<Figure> DfsWorkload::Figures() const {
           {"counted copies checked", copies_.checked},
           {"master terms", t.master_terms},
           {"chunks copied by repair", t.chunks_copied},
+          {"chunks turned hot", t.chunks_turned_hot},
+          {"hot chunks cooled", t.chunks_cooled},
+          {"hot extra copies ordered", t.hot_copies},
+          {"surplus copies shed", t.copies_shed},
           {"garbage chunks removed", t.garbage_removed},
           {"damaged copies found", t.damage_found}};
 }
