@@ -1,6 +1,7 @@
 // cairn dfs serve | put | get | ls | stat | rm | snapshot | fsck | scan: the file system (docs/dfs.md)
 // as real processes over TCP — the same JournalNode, MasterService, FileServer and DfsClient the
 // simulator runs.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -18,6 +19,7 @@
 #include "src/dfs/chunk_store.h"
 #include "src/dfs/coprocessor.h"
 #include "src/dfs/dfs_client.h"
+#include "src/dfs/dfs_writer.h"
 #include "src/dfs/file_server.h"
 #include "src/journal/journal_node.h"
 #include "src/master/master_service.h"
@@ -31,6 +33,8 @@ namespace cairn::tools {
 namespace {
 
 constexpr char kMasterStream[] = "dfs-master";
+// `get` reads this many chunks' worth at a time (the client reads chunks_inflight_max at once).
+constexpr uint32_t kGetWindowChunks = 16;
 
 bool Contains(const std::vector<NodeId>& v, NodeId n) { return std::find(v.begin(), v.end(), n) != v.end(); }
 
@@ -140,20 +144,35 @@ void AddPut(CLI::App* dfs, Action& action) {
   flags->AddTimeout(cmd);
   cmd->callback([&action, flags, local, path, replication] {
     action = [=] {
-      std::string data;
-      if (*local == "-") {
-        data.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-      } else {
-        std::ifstream in(*local, std::ios::binary);
-        if (!in) return Fail(absl::NotFoundError(absl::StrCat(*local, ": cannot open")));
-        data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-        if (in.bad()) return Fail(absl::DataLossError(absl::StrCat(*local, ": read failed")));
-      }
-      return RunClient(*flags, [data, p = *path, r = *replication](Runtime&, dfs::DfsClient& c) -> Task<absl::Status> {
-        absl::StatusOr<uint64_t> file = co_await c.WriteFile(p, data, r);
+      // Streamed: chunk-sized pieces go out as they are read, a few in flight (the writer's
+      // bound), so a file of any size fits in memory.
+      FILE* in = *local == "-" ? stdin : std::fopen(local->c_str(), "rb");
+      if (in == nullptr) return Fail(absl::NotFoundError(absl::StrCat(*local, ": cannot open")));
+      std::unique_ptr<FILE, int (*)(FILE*)> closer(in == stdin ? nullptr : in, &std::fclose);
+      return RunClient(*flags, [in, name = *local, p = *path, r = *replication](Runtime& rt,
+                                                                                 dfs::DfsClient& c) -> Task<absl::Status> {
+        absl::StatusOr<std::unique_ptr<dfs::DfsWriter>> writer = co_await dfs::DfsWriter::Create(c, p, r);
+        if (!writer.ok()) co_return writer.status();
+        const size_t piece_bytes = static_cast<size_t>(rt.knobs().dfs_chunk_bytes);
+        while (true) {
+          std::string piece(piece_bytes, '\0');
+          const size_t got = std::fread(piece.data(), 1, piece_bytes, in);
+          if (got < piece_bytes && std::ferror(in)) {
+            co_await (*writer)->Abort();
+            co_return absl::DataLossError(absl::StrCat(name, ": read failed after ", (*writer)->length(), " bytes"));
+          }
+          if (got == 0) break;
+          piece.resize(got);
+          if (absl::Status s = co_await (*writer)->Append(std::move(piece)); !s.ok()) {
+            co_await (*writer)->Abort();
+            co_return s;
+          }
+          if (got < piece_bytes) break;  // the end of the input
+        }
+        absl::StatusOr<uint64_t> file = co_await (*writer)->Seal();
         if (!file.ok()) co_return file.status();
-        std::printf("%s: file %llu, %zu bytes, %llu chunks put, %llu servers replaced\n", p.c_str(),
-                    static_cast<unsigned long long>(*file), data.size(),
+        std::printf("%s: file %llu, %llu bytes, %llu chunks put, %llu servers replaced\n", p.c_str(),
+                    static_cast<unsigned long long>(*file), static_cast<unsigned long long>((*writer)->length()),
                     static_cast<unsigned long long>(c.stats().chunks_put),
                     static_cast<unsigned long long>(c.stats().servers_replaced));
         co_return absl::OkStatus();
@@ -174,15 +193,33 @@ void AddGet(CLI::App* dfs, Action& action) {
   cmd->callback([&action, flags, path, local] {
     action = [=] {
       return RunClient(*flags, [p = *path, out = *local](Runtime&, dfs::DfsClient& c) -> Task<absl::Status> {
-        absl::StatusOr<std::string> data = co_await c.ReadFile(p);
-        if (!data.ok()) co_return data.status();
-        if (out == "-") {
-          std::fwrite(data->data(), 1, data->size(), stdout);
-          std::fflush(stdout);
-        } else {
-          std::ofstream f(out, std::ios::binary | std::ios::trunc);
-          f.write(data->data(), static_cast<std::streamsize>(data->size()));
-          if (!f) co_return absl::InternalError(absl::StrCat(out, ": write failed"));
+        absl::StatusOr<dfs::OpenReply> file = co_await c.Open(p);
+        if (!file.ok()) co_return file.status();
+        FILE* to = out == "-" ? stdout : std::fopen(out.c_str(), "wb");
+        if (to == nullptr) co_return absl::PermissionDeniedError(absl::StrCat(out, ": cannot create"));
+        std::unique_ptr<FILE, int (*)(FILE*)> closer(to == stdout ? nullptr : to, &std::fclose);
+        // Streamed: a window of chunks at a time (read a few at once), written out in order.
+        uint32_t chunk_bytes_max = 1;
+        for (const dfs::FileChunkProto& ch : file->chunks()) chunk_bytes_max = std::max(chunk_bytes_max, ch.length());
+        const uint64_t window = uint64_t{kGetWindowChunks} * chunk_bytes_max;
+        absl::Status failed;
+        for (uint64_t offset = 0; offset < file->length() && failed.ok();) {
+          const uint64_t n = std::min(window, file->length() - offset);
+          absl::StatusOr<std::string> bytes = co_await c.Read(*file, offset, n);
+          if (!bytes.ok()) {
+            failed = bytes.status();
+          } else if (std::fwrite(bytes->data(), 1, bytes->size(), to) != bytes->size()) {
+            failed = absl::InternalError(absl::StrCat(out, ": write failed after ", offset, " bytes"));
+          }
+          offset += n;
+        }
+        if (failed.ok() && std::fflush(to) != 0) failed = absl::InternalError(absl::StrCat(out, ": write failed"));
+        if (!failed.ok()) {
+          if (to != stdout) {
+            closer.reset();
+            std::remove(out.c_str());  // no partial copy left behind
+          }
+          co_return failed;
         }
         if (c.stats().bad_copies_reported > 0) {
           std::fprintf(stderr, "%s: %llu bad copies read around and reported\n", p.c_str(),
