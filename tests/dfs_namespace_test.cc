@@ -126,6 +126,23 @@ TEST(Namespace, AReferencedChunkOutlivesTheFileItCameFrom) {
   EXPECT_EQ(ns.CheckInvariants(), "");
 }
 
+TEST(Namespace, ARestoreRefusesAStateNoNamespaceCanBeIn) {
+  NamespaceStateProto state;
+  state.set_next_file(5);
+  FileStateProto* f = state.add_files();
+  f->set_id(7);  // not below next_file
+  f->set_path("/a");
+  EXPECT_EQ(Namespace::Restore(state).status().code(), absl::StatusCode::kDataLoss);
+  f->set_id(3);
+  EXPECT_TRUE(Namespace::Restore(state).ok());
+  FileStateProto* g = state.add_files();
+  g->set_id(4);
+  g->set_path("/a");  // two files at one path
+  EXPECT_EQ(Namespace::Restore(state).status().code(), absl::StatusCode::kDataLoss);
+  g->set_path("");  // retained by nothing
+  EXPECT_EQ(Namespace::Restore(state).status().code(), absl::StatusCode::kDataLoss);
+}
+
 TEST(Namespace, ASnapshotKeepsDeletedFilesUntilItGoes) {
   Namespace ns;
   const FileId a = ns.Apply(Create("/t/a")).file;
@@ -338,6 +355,12 @@ RC_GTEST_PROP(NamespaceModel, AgreesWithTheModelAndReplaysToTheSameState, ()) {
       }
     }
     RC_ASSERT(ns.files().size() == model.files.size());
+    // A checkpoint of the state restores to the same state.
+    if (step % 7 == 0) {
+      absl::StatusOr<Namespace> restored = Namespace::Restore(ns.Save());
+      RC_ASSERT(restored.ok());
+      RC_ASSERT(*restored == ns);
+    }
   }
   // A new master replays the journal and reaches the same state.
   Namespace replayed;

@@ -44,12 +44,15 @@ Task<absl::StatusOr<std::unique_ptr<DfsMaster>>> DfsMaster::Open(Runtime& rt, rp
 }
 
 Task<absl::Status> DfsMaster::Replay() {
-  uint64_t at = journal_.start();
-  if (at != 1) {
-    // Nothing trims the master's stream yet (no checkpoint of the namespace exists): a stream
-    // that does not start at its first record lost commands.
-    co_return absl::DataLossError(absl::StrCat("the master's stream starts at ", at, ", not 1: commands are missing"));
-  }
+  // Records before `base` are in the namespace already: none at a stream's first record; a
+  // trimmed stream's base is the first checkpoint that covers its start, and the records read
+  // before that checkpoint wait for it.
+  constexpr size_t kPendingRecordsMax = 1 << 20;
+  const uint64_t start = journal_.start();
+  bool based = start == 1;
+  uint64_t base = 0;
+  std::vector<std::pair<uint64_t, NamespaceCommand>> pending;
+  uint64_t at = start;
   while (true) {
     absl::StatusOr<std::vector<lsm::JournalRecord>> records = co_await journal_.Read(at, options_.replay_read_bytes);
     if (!records.ok()) co_return records.status();
@@ -62,10 +65,40 @@ Task<absl::Status> DfsMaster::Replay() {
       if (!command.ParseFromString(r.payload)) {
         co_return absl::DataLossError(absl::StrCat("the master's stream holds no command at ", at));
       }
-      (void)ns_.Apply(command);  // a refused command was refused the first time too
-      ++stats_.replayed;
       ++at;
+      if (command.has_checkpoint()) {
+        last_checkpoint_ = std::max(last_checkpoint_, command.checkpoint().as_of());
+        newest_checkpoint_ = last_checkpoint_;
+      }
+      if (based) {
+        if (r.position > base) (void)ns_.Apply(command);  // a refused command was refused the first time too
+        ++stats_.replayed;
+        continue;
+      }
+      if (command.has_checkpoint() && command.checkpoint().as_of() + 1 >= start) {
+        absl::StatusOr<Namespace> restored = Namespace::Restore(command.checkpoint().state(), probes_);
+        if (!restored.ok()) co_return restored.status();
+        ns_ = *std::move(restored);
+        base = command.checkpoint().as_of();
+        based = true;
+        CAIRN_SOMETIMES(probes_, true, "master.replayed-from-a-checkpoint");
+        for (const auto& [position, c] : pending) {
+          if (position > base) (void)ns_.Apply(c);
+          ++stats_.replayed;
+        }
+        pending.clear();
+        continue;
+      }
+      if (pending.size() >= kPendingRecordsMax) {
+        co_return absl::DataLossError(absl::StrCat("the master's stream starts at ", start, " and holds no checkpoint ",
+                                                   "covering it in its first ", kPendingRecordsMax, " records"));
+      }
+      pending.emplace_back(r.position, std::move(command));
     }
+  }
+  if (!based) {
+    co_return absl::DataLossError(
+        absl::StrCat("the master's stream starts at ", start, " but holds no checkpoint covering it: commands are missing"));
   }
   if (at != journal_.next_position()) {
     co_return absl::DataLossError(
@@ -98,6 +131,8 @@ void DfsMasterStats::Add(const DfsMasterStats& o) {
   chunks_turned_hot += o.chunks_turned_hot;
   chunks_cooled += o.chunks_cooled;
   hot_copies_ordered += o.hot_copies_ordered;
+  checkpoints += o.checkpoints;
+  foreign_applied += o.foreign_applied;
 }
 
 void DfsMaster::Start() {
@@ -111,6 +146,7 @@ void DfsMaster::Start() {
 Task<void> DfsMaster::TickLoop() {
   while (failure_.ok()) {
     co_await rt_.Sleep(options_.tick_interval / 4);
+    if (failure_.ok() && next_apply_ - 1 - last_checkpoint_ >= options_.checkpoint_records) co_await Checkpoint();
     if (!failure_.ok() || rt_.Now() - last_append_ < options_.tick_interval) continue;
     NamespaceCommand tick;
     tick.mutable_tick();
@@ -135,12 +171,46 @@ void DfsMaster::Fail(absl::Status s) {
 
 absl::Status DfsMaster::Serving() const { return failure_.ok() ? absl::OkStatus() : Stopped(failure_); }
 
+Task<void> DfsMaster::Checkpoint() {
+  // As of the last record applied: the namespace is exactly that, between two awaits.
+  const uint64_t as_of = next_apply_ - 1;
+  NamespaceCommand command;
+  CheckpointCommand* c = command.mutable_checkpoint();
+  c->set_as_of(as_of);
+  *c->mutable_state() = ns_.Save();
+  last_checkpoint_ = as_of;  // tried once per interval, whatever comes of it
+  if (command.ByteSizeLong() > options_.checkpoint_bytes_max) {
+    rt_.Log(absl::StrCat("dfs master: the namespace (", command.ByteSizeLong(), " bytes) exceeds checkpoint_bytes_max (",
+                         options_.checkpoint_bytes_max, "): no checkpoint, and the stream keeps growing"));
+    co_return;
+  }
+  absl::StatusOr<Namespace::Outcome> done = co_await Commit(std::move(command));
+  if (!done.ok()) co_return;  // this master stopped
+  ++stats_.checkpoints;
+  // Trimmed behind the checkpoint before this one (it stays, and covers the new start): an
+  // interval's margin for appends of ours still on their way. Buggify: right behind this one,
+  // so that late duplicates find their first landing gone and land as records of their own.
+  const uint64_t behind = CAIRN_BUGGIFY(probes_) ? as_of : newest_checkpoint_;
+  newest_checkpoint_ = as_of;
+  if (behind == 0) co_return;
+  absl::Status trimmed = co_await journal_.Trim(behind + 1);
+  CAIRN_SOMETIMES(probes_, trimmed.ok(), "master.stream-trimmed-behind-a-checkpoint");
+  if (!trimmed.ok()) rt_.Log(absl::StrCat("dfs master: trim after a checkpoint: ", trimmed.ToString()));
+}
+
 Task<absl::StatusOr<Namespace::Outcome>> DfsMaster::Commit(NamespaceCommand command) {
   CO_RETURN_IF_ERROR(Serving());
+  // Paused while records this master did not append are read in (FillGap).
+  while (filling_) {
+    if (!failure_.ok()) co_return Stopped(failure_);
+    co_await applied_.Wait();
+  }
   std::string payload;
   CAIRN_CHECK(command.SerializeToString(&payload));
   last_append_ = rt_.Now();
+  ++appends_inflight_;
   absl::StatusOr<uint64_t> at = co_await journal_.Append(std::move(payload));
+  if (--appends_inflight_ == 0) applied_.NotifyAll();  // FillGap may wait for this
   if (!at.ok()) {
     // Refused (another master fenced the stream) or unanswered (it may be in the stream): the
     // state here can no longer follow the stream.
@@ -152,6 +222,10 @@ Task<absl::StatusOr<Namespace::Outcome>> DfsMaster::Commit(NamespaceCommand comm
   CAIRN_CHECK_GE(*at, next_apply_);
   appended_.emplace(*at, std::move(command));
   ApplyReady();
+  if (!filling_ && appended_.begin()->first > next_apply_) {
+    filling_ = true;
+    tasks_.Spawn(FillGap());
+  }
   while (!outcomes_.contains(*at)) {
     if (!failure_.ok()) co_return Stopped(failure_);
     co_await applied_.Wait();
@@ -161,23 +235,62 @@ Task<absl::StatusOr<Namespace::Outcome>> DfsMaster::Commit(NamespaceCommand comm
   co_return outcome;
 }
 
+Task<void> DfsMaster::FillGap() {
+  struct Done {
+    DfsMaster* self;
+    ~Done() {
+      self->filling_ = false;
+      self->applied_.NotifyAll();
+    }
+  } done{this};
+  // Once every append of ours has its position, a position below the first we hold that is
+  // not applied yet is not ours.
+  while (appends_inflight_ > 0 && failure_.ok()) co_await applied_.Wait();
+  while (failure_.ok() && !appended_.empty() && appended_.begin()->first > next_apply_) {
+    absl::StatusOr<std::vector<lsm::JournalRecord>> records = co_await journal_.Read(next_apply_, options_.replay_read_bytes);
+    if (!failure_.ok()) co_return;
+    if (!records.ok() || records->empty() || records->front().position != next_apply_) {
+      // This master cannot follow its stream; a new one replays it whole.
+      Fail(records.ok() ? absl::DataLossError(absl::StrCat("the master's stream has no record at ", next_apply_))
+                        : records.status());
+      co_return;
+    }
+    for (const lsm::JournalRecord& r : *records) {
+      if (appended_.empty() || r.position != next_apply_ || r.position >= appended_.begin()->first) break;
+      NamespaceCommand command;
+      if (!command.ParseFromString(r.payload)) {
+        Fail(absl::DataLossError(absl::StrCat("the master's stream holds no command at ", r.position)));
+        co_return;
+      }
+      ++stats_.foreign_applied;
+      CAIRN_SOMETIMES(probes_, true, "master.record-it-did-not-append-applied");
+      (void)ApplyOne(command);  // nobody waits for its outcome
+      ++next_apply_;
+    }
+    ApplyReady();
+  }
+}
+
 Task<absl::Status> DfsMaster::CommitChecked(NamespaceCommand command) {
   absl::StatusOr<Namespace::Outcome> outcome = co_await Commit(std::move(command));
   if (!outcome.ok()) co_return outcome.status();
   co_return outcome->status;
 }
 
+Namespace::Outcome DfsMaster::ApplyOne(const NamespaceCommand& c) {
+  Namespace::Outcome outcome = ns_.Apply(c);
+  ++stats_.commands;
+  if (!outcome.status.ok()) ++stats_.commands_refused;
+  if (c.has_create() && outcome.status.ok()) open_since_[outcome.file] = rt_.Now();
+  if (c.has_seal() || c.has_abort()) open_since_.erase(c.has_seal() ? c.seal().file() : c.abort().file());
+  return outcome;
+}
+
 void DfsMaster::ApplyReady() {
   bool any = false;
   while (!appended_.empty() && appended_.begin()->first == next_apply_) {
     auto node = appended_.extract(appended_.begin());
-    Namespace::Outcome outcome = ns_.Apply(node.mapped());
-    ++stats_.commands;
-    if (!outcome.status.ok()) ++stats_.commands_refused;
-    const NamespaceCommand& c = node.mapped();
-    if (c.has_create() && outcome.status.ok()) open_since_[outcome.file] = rt_.Now();
-    if (c.has_seal() || c.has_abort()) open_since_.erase(c.has_seal() ? c.seal().file() : c.abort().file());
-    outcomes_.emplace(next_apply_, std::move(outcome));
+    outcomes_.emplace(next_apply_, ApplyOne(node.mapped()));
     ++next_apply_;
     any = true;
   }

@@ -44,7 +44,16 @@
 // state is a prefix of the stream, never names a chunk the current master needs; a chunk of an
 // open file, or of a file this master has not heard of, is never garbage.
 //
-// Not built yet (docs/dfs.md): a checkpoint of the namespace so the stream can be trimmed.
+// Checkpoints: every checkpoint_records records the master appends its whole namespace as of
+// the last record it applied (a CheckpointCommand), and trims the stream behind the checkpoint
+// before it — a margin of one interval, so that an append of its own still on its way (a
+// retry's first attempt, a duplicated message) almost never finds its first landing trimmed.
+// If one does, the journal takes it for a new record: a record this master never appended,
+// at a position no Commit waits for. The master applies every record of the stream in
+// position order, its own or not: when its own appends have all returned and the next
+// position is still not one of them, it reads the records there from the stream and applies
+// them (stats: foreign_applied), pausing new appends meanwhile. A master whose stream does not
+// start at 1 replays from the first checkpoint that covers its start.
 #pragma once
 
 #include <cstdint>
@@ -81,6 +90,12 @@ struct DfsMasterOptions {
   // A master that has appended nothing for this long appends a tick (TickCommand), so that
   // standby candidates see the stream move while it serves (master_service.h).
   Duration tick_interval = std::chrono::seconds(1);
+  // After this many records since the last checkpoint, the master appends its whole namespace
+  // (CheckpointCommand) and trims the stream behind it, so replay reads a bounded stream.
+  uint64_t checkpoint_records = 50000;
+  // A namespace bigger than this is not checkpointed (one journal record holds it): the stream
+  // then grows, and the master says so in its log.
+  size_t checkpoint_bytes_max = 16u << 20;
   size_t replay_read_bytes = 1u << 20;  // one journal read during replay
   size_t garbage_per_heartbeat_max = 4096;
   size_t sheds_per_pass_max = 256;  // surplus copies ordered removed per repair pass
@@ -101,6 +116,7 @@ struct DfsMasterOptions {
     o.copies_inflight_max = static_cast<size_t>(knobs.dfs_copies_inflight_max);
     o.hot_reads_per_s = static_cast<uint32_t>(knobs.dfs_hot_reads_per_s);
     o.hot_extra_copies = static_cast<uint32_t>(knobs.dfs_hot_extra_copies);
+    o.checkpoint_records = static_cast<uint64_t>(knobs.dfs_master_checkpoint_records);
     return o;
   }
 };
@@ -119,6 +135,8 @@ struct DfsMasterStats {
   uint64_t bad_reports = 0;
   uint64_t chunks_turned_hot = 0, chunks_cooled = 0;  // hot-chunk extras given and taken back
   uint64_t hot_copies_ordered = 0;  // copies ordered for a chunk at its file's replication already
+  uint64_t checkpoints = 0;        // written (and the stream trimmed behind them)
+  uint64_t foreign_applied = 0;    // records in the stream this master did not append, applied
 
   // Adds `o`'s counts (a candidate's totals over its terms).
   void Add(const DfsMasterStats& o);
@@ -193,6 +211,11 @@ class DfsMaster {
   // Commit, for a command whose outcome is its status alone.
   Task<absl::Status> CommitChecked(NamespaceCommand command);
   void ApplyReady();
+  // Applies one command of the stream, with the master's bookkeeping of open files.
+  Namespace::Outcome ApplyOne(const NamespaceCommand& command);
+  // Reads in and applies the records before the first of its own this master holds, which it
+  // did not append (see Checkpoints above); new appends wait meanwhile.
+  Task<void> FillGap();
   void Fail(absl::Status s);
   absl::Status Serving() const;
   bool Placeable(NodeId server) const;
@@ -205,6 +228,8 @@ class DfsMaster {
   bool IsGarbage(dfs::ChunkId id) const;
   Task<void> RepairLoop();
   Task<void> TickLoop();
+  // Appends the namespace as of the last applied record, then trims the stream behind it.
+  Task<void> Checkpoint();
   void RepairPass();
   // Turns the reads heard since the last pass into rates, and chunks hot or cool.
   void UpdateHeat();
@@ -222,6 +247,10 @@ class DfsMaster {
   const DfsMasterOptions options_;
   const Probes probes_;
   Namespace ns_;
+  uint64_t last_checkpoint_ = 0;    // as_of of the newest checkpoint tried or replayed (pacing)
+  uint64_t newest_checkpoint_ = 0;  // as_of of the newest checkpoint in the stream (trimming)
+  size_t appends_inflight_ = 0;     // Commits whose append has not returned
+  bool filling_ = false;            // FillGap runs
   Instant serving_since_{};   // Start
   Instant last_commit_ok_{};  // the last append the journal accepted: this term was current then
   Instant last_append_{};  // when this master last appended (a command or a tick)

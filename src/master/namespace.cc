@@ -66,6 +66,7 @@ Namespace::Outcome Namespace::Apply(const NamespaceCommand& command) {
     case NamespaceCommand::kDeleteSnapshot:
       return Outcome{.status = DeleteSnapshot(command.delete_snapshot())};
     case NamespaceCommand::kTick:
+    case NamespaceCommand::kCheckpoint:
       return Outcome{.status = absl::OkStatus()};
     case NamespaceCommand::COMMAND_NOT_SET:
       break;
@@ -308,6 +309,85 @@ std::string Namespace::CheckInvariants() const {
     }
   }
   return "";
+}
+
+NamespaceStateProto Namespace::Save() const {
+  NamespaceStateProto out;
+  out.set_next_file(next_file_);
+  for (const auto& [id, f] : files_) {
+    FileStateProto* p = out.add_files();
+    p->set_id(f.id);
+    p->set_path(f.path);
+    p->set_sealed(f.sealed);
+    p->set_replication(f.replication);
+    p->set_node_set(f.node_set);
+    p->set_created_ns(f.created_ns);
+    p->set_create_token(f.create_token);
+    for (const ChunkRef& c : f.chunks) {
+      ChunkRefProto* r = p->add_chunks();
+      r->set_file(c.id.file);
+      r->set_index(c.id.index);
+      r->set_length(c.length);
+      r->set_checksum(c.checksum);
+    }
+    p->set_length(f.length);
+    for (const std::string& s : f.snapshots) p->add_snapshots(s);
+  }
+  for (const auto& [name, ids] : snapshots_) {
+    SnapshotStateProto* p = out.add_snapshots();
+    p->set_name(name);
+    for (FileId id : ids) p->add_files(id);
+  }
+  return out;
+}
+
+absl::StatusOr<Namespace> Namespace::Restore(const NamespaceStateProto& state, Probes probes) {
+  Namespace ns(probes);
+  ns.next_file_ = state.next_file();
+  for (const FileStateProto& p : state.files()) {
+    FileInfo f{.id = p.id(),
+               .path = p.path(),
+               .sealed = p.sealed(),
+               .replication = p.replication(),
+               .node_set = p.node_set(),
+               .created_ns = p.created_ns(),
+               .create_token = p.create_token(),
+               .length = p.length()};
+    for (const ChunkRefProto& r : p.chunks()) {
+      f.chunks.push_back(ChunkRef{dfs::ChunkId{r.file(), r.index()}, r.length(), r.checksum()});
+    }
+    f.snapshots.insert(p.snapshots().begin(), p.snapshots().end());
+    if (!f.path.empty()) {
+      if (absl::Status s = ValidatePath(f.path); !s.ok()) return absl::DataLossError(s.message());
+      if (!ns.paths_.emplace(f.path, f.id).second) {
+        return absl::DataLossError(absl::StrCat("checkpoint: path ", f.path, " names two files"));
+      }
+    }
+    if (f.sealed) {
+      for (const ChunkRef& c : f.chunks) {
+        Chunk& chunk = ns.chunks_[c.id];
+        if (chunk.refs > 0 && (chunk.length != c.length || chunk.checksum != c.checksum)) {
+          return absl::DataLossError(absl::StrCat("checkpoint: chunk ", c.id.ToString(), " differs between files"));
+        }
+        chunk.length = c.length;
+        chunk.checksum = c.checksum;
+        ++chunk.refs;
+      }
+    }
+    const FileId id = f.id;
+    if (!ns.files_.emplace(id, std::move(f)).second) {
+      return absl::DataLossError(absl::StrCat("checkpoint: file ", id, " twice"));
+    }
+  }
+  for (const SnapshotStateProto& p : state.snapshots()) {
+    if (!ns.snapshots_.emplace(p.name(), std::vector<FileId>(p.files().begin(), p.files().end())).second) {
+      return absl::DataLossError(absl::StrCat("checkpoint: snapshot ", p.name(), " twice"));
+    }
+  }
+  if (std::string broken = ns.CheckInvariants(); !broken.empty()) {
+    return absl::DataLossError(absl::StrCat("checkpoint: ", broken));
+  }
+  return ns;
 }
 
 }  // namespace cairn::master

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "src/dfs/chunk_format.h"
 #include "src/master/namespace.pb.h"
 #include "src/runtime/probes.h"
@@ -88,6 +89,11 @@ class Namespace {
 
   // The invariants of the header comment; a description of the first broken one, or empty.
   std::string CheckInvariants() const;
+
+  // The whole state, for a checkpoint; Restore makes the same namespace of it (DataLoss if the
+  // state is not one a namespace can be in).
+  NamespaceStateProto Save() const;
+  static absl::StatusOr<Namespace> Restore(const NamespaceStateProto& state, Probes probes = {});
 
   // The same state (probes aside).
   friend bool operator==(const Namespace& a, const Namespace& b) {

@@ -60,7 +60,8 @@ class Random;
   X(log_preallocate_bytes,                 1 << 20,    -(64 << 10), 64 << 10, "segmented logs: zeros written ahead of the records (0 or less: none; the simulator's half of seeds)") \
   X(dfs_master_takeover_ms,                3000,       600,     2000,     "dfs: a standby master candidate fences once the master's stream is still this long (the master ticks at a third of it)") \
   X(dfs_hot_reads_per_s,                   200,        2,       12,       "dfs: a chunk read this often (per second, smoothed) gets extra copies until it cools to half") \
-  X(dfs_hot_extra_copies,                  2,          1,       2,        "dfs: copies a hot chunk gets beyond its file's replication")
+  X(dfs_hot_extra_copies,                  2,          1,       2,        "dfs: copies a hot chunk gets beyond its file's replication") \
+  X(dfs_master_checkpoint_records,         50000,      8,       200,      "dfs: the master checkpoints its namespace into its stream, and trims it, after this many records")
 
 struct Knobs {
 #define CAIRN_KNOB_FIELD(name, def, lo, hi, help) int64_t name = def;

@@ -60,6 +60,8 @@ DfsCluster::Totals DfsCluster::totals() const {
     t.chunks_cooled += service->stats().chunks_cooled;
     t.hot_copies += service->stats().hot_copies_ordered;
     t.copies_shed += service->stats().copies_shed;
+    t.checkpoints += service->stats().checkpoints;
+    t.foreign_applied += service->stats().foreign_applied;
   }
   for (const auto& [id, server] : live_servers_) {
     t.chunks_copied += server->stats().copies;
@@ -125,6 +127,8 @@ Task<void> DfsCluster::Master(Runtime& rt) {
       self->ended_.chunks_cooled += service->stats().chunks_cooled;
       self->ended_.hot_copies += service->stats().hot_copies_ordered;
       self->ended_.copies_shed += service->stats().copies_shed;
+      self->ended_.checkpoints += service->stats().checkpoints;
+      self->ended_.foreign_applied += service->stats().foreign_applied;
     }
   } unlist{this, rt.node_id(), &service};
   co_await service.Run();

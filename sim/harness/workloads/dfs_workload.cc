@@ -329,6 +329,8 @@ std::vector<Figure> DfsWorkload::Figures() const {
           {"files audited", audited_files_},
           {"counted copies checked", copies_.checked},
           {"master terms", t.master_terms},
+          {"master checkpoints", t.checkpoints},
+          {"stream records the master had not appended", t.foreign_applied},
           {"chunks copied by repair", t.chunks_copied},
           {"chunks turned hot", t.chunks_turned_hot},
           {"hot chunks cooled", t.chunks_cooled},

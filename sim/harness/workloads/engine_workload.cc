@@ -99,14 +99,22 @@ class EngineWorkload final : public Workload {
   }
 
   std::vector<Figure> Figures() const override {
-    return {{"acknowledged writes", acked_},
-            {"indeterminate writes", indeterminate_},
-            {"opens", opens_},
-            {"failed opens", opens_failed_},
-            {"reads after reopen checked", reads_checked_},
-            {"major compactions", majors_},
-            {"bytes reused by compactions", bytes_reused_},
-            {"bytes reused by reference", bytes_by_reference_}};
+    std::vector<Figure> out = {{"acknowledged writes", acked_},
+                               {"indeterminate writes", indeterminate_},
+                               {"opens", opens_},
+                               {"failed opens", opens_failed_},
+                               {"reads after reopen checked", reads_checked_},
+                               {"major compactions", majors_},
+                               {"bytes reused by compactions", bytes_reused_},
+                               {"bytes reused by reference", bytes_by_reference_}};
+    if (on_dfs_) {
+      const DfsCluster::Totals t = cluster_.totals();
+      out.push_back({"master terms", t.master_terms});
+      out.push_back({"master checkpoints", t.checkpoints});
+      out.push_back({"stream records the master had not appended", t.foreign_applied});
+      out.push_back({"chunks turned hot", t.chunks_turned_hot});
+    }
+    return out;
   }
 
  private:
