@@ -20,7 +20,12 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
 
-start() { "$cairn" dfs serve --id "$1" --dir "$dir/n$1" --peers "$peers" "${knobs[@]}" 2>>"$dir/n$1.log" & pids[$1]=$!; }
+# Node 3 is in the offline node set (analysis reads go there); the others are online.
+start() {
+  local set=online; [ "$1" = 3 ] && set=offline
+  "$cairn" dfs serve --id "$1" --dir "$dir/n$1" --peers "$peers" --node-set "$set" "${knobs[@]}" 2>>"$dir/n$1.log" &
+  pids[$1]=$!
+}
 fail() { echo "FAIL: $*"; for i in 0 1 2 3; do echo "--- node $i"; tail -20 "$dir/n$i.log"; done; exit 1; }
 dfs() { "$cairn" dfs "$@" --peers "$peers" "${knobs[@]}" --timeout-s 10; }
 holders() { dfs stat /f/data | sed -n 's/.*chunk [0-9]*\/0\t.*copies on \(.*\)/\1/p'; }
@@ -131,6 +136,17 @@ cmp -s "$dir/hot" "$dir/hot.1" || fail "the hot file read back differently"
 for _ in $(seq 150); do [ "$(hot_copies)" = 3 ] && ! dfs stat /hot/f | grep -q "hot (" && break; sleep 0.1; done
 [ "$(hot_copies)" = 3 ] || fail "the hot chunk kept its extra copies after the reads stopped: $(dfs stat /hot/f)"
 echo "ok: a hot chunk got an extra copy ($(echo "$hot_line" | sed 's/.*\t\(copies on.*\)/\1/')) and gave it back when its reads stopped"
+
+# Node sets: a file placed with a copy in the offline set, read by an analysis reader that
+# prefers that set: every chunk comes from node 3.
+head -c 1000000 /dev/urandom > "$dir/off"
+dfs put "$dir/off" /off/f --node-set offline > /dev/null || fail "put with a copy in the offline set"
+for _ in $(seq 50); do dfs stat /off/f | grep "chunk [0-9]" | grep -qv "copies on [0-9,]*3" || break; sleep 0.1; done
+dfs stat /off/f | grep "chunk [0-9]" | grep -v "copies on.*3" && fail "a chunk of /off/f has no copy on offline node 3"
+dfs get /off/f "$dir/off.out" --prefer-set offline -v 2>"$dir/off.err" || fail "get preferring the offline set"
+cmp -s "$dir/off" "$dir/off.out" || fail "the offline-placed file reads back differently"
+grep -q "chunks read from node 3 4$" "$dir/off.err" || fail "a reader preferring the offline set read elsewhere: $(cat "$dir/off.err")"
+echo "ok: a file placed with a copy in the offline set; a reader preferring it read all 4 chunks from node 3"
 
 dfs rm /f/data || fail "rm"
 dfs get /f/data "$dir/out" 2>/dev/null && fail "a deleted file still reads"

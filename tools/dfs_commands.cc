@@ -135,23 +135,25 @@ void AddPut(CLI::App* dfs, Action& action) {
   auto local = std::make_shared<std::string>();
   auto path = std::make_shared<std::string>();
   auto replication = std::make_shared<uint32_t>(0);
+  auto node_set = std::make_shared<std::string>();
   CLI::App* cmd = dfs->add_subcommand("put", "Write a local file (or - for stdin) as a sealed DFS file");
   cmd->add_option("local", *local, "The local file, or -")->required();
   cmd->add_option("path", *path, "The DFS path, /a/b")->required();
   cmd->add_option("--replication,-r", *replication, "Copies of each chunk (default: the master's, 3)")
       ->check(CLI::Range(1, 9));
+  cmd->add_option("--node-set", *node_set, "Place one copy of each chunk on a server of this node set (e.g. offline)");
   flags->Add(cmd);
   flags->AddTimeout(cmd);
-  cmd->callback([&action, flags, local, path, replication] {
+  cmd->callback([&action, flags, local, path, replication, node_set] {
     action = [=] {
       // Streamed: chunk-sized pieces go out as they are read, a few in flight (the writer's
       // bound), so a file of any size fits in memory.
       FILE* in = *local == "-" ? stdin : std::fopen(local->c_str(), "rb");
       if (in == nullptr) return Fail(absl::NotFoundError(absl::StrCat(*local, ": cannot open")));
       std::unique_ptr<FILE, int (*)(FILE*)> closer(in == stdin ? nullptr : in, &std::fclose);
-      return RunClient(*flags, [in, name = *local, p = *path, r = *replication](Runtime& rt,
-                                                                                 dfs::DfsClient& c) -> Task<absl::Status> {
-        absl::StatusOr<std::unique_ptr<dfs::DfsWriter>> writer = co_await dfs::DfsWriter::Create(c, p, r);
+      return RunClient(*flags, [in, name = *local, p = *path, r = *replication, set = *node_set](
+                                   Runtime& rt, dfs::DfsClient& c) -> Task<absl::Status> {
+        absl::StatusOr<std::unique_ptr<dfs::DfsWriter>> writer = co_await dfs::DfsWriter::Create(c, p, r, set);
         if (!writer.ok()) co_return writer.status();
         const size_t piece_bytes = static_cast<size_t>(rt.knobs().dfs_chunk_bytes);
         while (true) {
@@ -188,11 +190,15 @@ void AddGet(CLI::App* dfs, Action& action) {
   CLI::App* cmd = dfs->add_subcommand("get", "Copy a DFS file out, every chunk checked end to end against its sealed checksum");
   cmd->add_option("path", *path, "The DFS path")->required();
   cmd->add_option("local", *local, "The local file to write, or - for stdout")->capture_default_str();
+  cmd->add_option("--prefer-set", flags->prefer_node_set,
+                  "Read copies on servers of this node set first (e.g. offline: analysis stays off the online servers)");
+  auto verbose = std::make_shared<bool>(false);
+  cmd->add_flag("--verbose,-v", *verbose, "Say which servers the chunks were read from (on stderr)");
   flags->Add(cmd);
   flags->AddTimeout(cmd);
-  cmd->callback([&action, flags, path, local] {
+  cmd->callback([&action, flags, path, local, verbose] {
     action = [=] {
-      return RunClient(*flags, [p = *path, out = *local](Runtime&, dfs::DfsClient& c) -> Task<absl::Status> {
+      return RunClient(*flags, [p = *path, out = *local, v = *verbose](Runtime&, dfs::DfsClient& c) -> Task<absl::Status> {
         absl::StatusOr<dfs::OpenReply> file = co_await c.Open(p);
         if (!file.ok()) co_return file.status();
         FILE* to = out == "-" ? stdout : std::fopen(out.c_str(), "wb");
@@ -224,6 +230,11 @@ void AddGet(CLI::App* dfs, Action& action) {
         if (c.stats().bad_copies_reported > 0) {
           std::fprintf(stderr, "%s: %llu bad copies read around and reported\n", p.c_str(),
                        static_cast<unsigned long long>(c.stats().bad_copies_reported));
+        }
+        if (v) {
+          std::vector<std::string> from;
+          for (const auto& [server, n] : c.stats().chunks_read_from) from.push_back(absl::StrCat("node ", server, " ", n));
+          std::fprintf(stderr, "%s: chunks read from %s\n", p.c_str(), from.empty() ? "none" : absl::StrJoin(from, ", ").c_str());
         }
         co_return absl::OkStatus();
       });

@@ -46,6 +46,7 @@ absl::Status RunDfsClient(DfsFlags flags, std::function<Task<absl::Status>(Runti
     rpc.Start();
     dfs::DfsClientOptions options = dfs::DfsClientOptions::FromKnobs(rt.knobs());
     options.masters = f.masters;
+    options.prefer_node_set = f.prefer_node_set;
     options.operation_timeout = std::chrono::milliseconds(static_cast<int64_t>(f.timeout_s * 1000));
     dfs::DfsClient dfs(rpc, options);
     co_return co_await body(rt, dfs);

@@ -21,6 +21,7 @@ struct DfsFlags {
   std::vector<NodeId> journal_nodes;  // empty: the first three of --peers
   std::vector<NodeId> masters;        // empty: the first journal node
   double timeout_s = 30;
+  std::string prefer_node_set;  // reads try copies in this node set first (`get --prefer-set`)
 
   void Add(CLI::App* cmd);
   void AddTimeout(CLI::App* cmd);

@@ -142,21 +142,30 @@ Task<absl::Status> DfsClient::Abort(uint64_t file) {
 Task<absl::StatusOr<OpenReply>> DfsClient::Open(std::string path) {
   OpenRequest request;
   request.set_path(std::move(path));
+  request.set_prefer_node_set(options_.prefer_node_set);
   co_return co_await CallMaster<OpenReply>("dfs.open", request, rpc_.runtime().DeadlineAfter(options_.operation_timeout));
 }
 
 Task<absl::StatusOr<std::string>> DfsClient::ReadPiece(uint64_t file, FileChunkProto chunk, uint64_t offset,
                                                        uint64_t length, Instant deadline) {
   const ChunkRef ref{ChunkId{chunk.id().file(), chunk.id().index()}, chunk.length(), chunk.checksum()};
-  // The copies in a random order, so reads spread over them.
+  // The copies in a random order, so reads spread over them; those in the preferred node set
+  // (the first `preferred` listed) before the others.
   std::vector<NodeId> servers(chunk.servers().begin(), chunk.servers().end());
-  for (size_t i = servers.size(); i > 1; --i) std::swap(servers[i - 1], servers[rpc_.runtime().random().Uniform(i)]);
+  const size_t preferred = chunk.preferred() == 0 ? servers.size() : std::min<size_t>(chunk.preferred(), servers.size());
+  for (size_t i = preferred; i > 1; --i) std::swap(servers[i - 1], servers[rpc_.runtime().random().Uniform(i)]);
+  for (size_t i = servers.size(); i > preferred + 1; --i) {
+    std::swap(servers[i - 1], servers[preferred + rpc_.runtime().random().Uniform(i - preferred)]);
+  }
   absl::Status last = absl::UnavailableError("the master knows no healthy copy");
   for (NodeId s : servers) {
     const Instant until = std::min(deadline, rpc_.runtime().DeadlineAfter(options_.call_timeout));
     absl::StatusOr<std::string> bytes =
         co_await ReadChunk(rpc_, s, ref, offset, length, until, options_.canary_skip_checksum);
-    if (bytes.ok()) co_return bytes;
+    if (bytes.ok()) {
+      ++stats_.chunks_read_from[s];
+      co_return bytes;
+    }
     last = bytes.status();
     ++stats_.reads_failed_over;
     if (absl::IsDataLoss(last) || absl::IsNotFound(last)) {

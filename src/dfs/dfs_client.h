@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,9 @@ struct DfsClientOptions {
   size_t chunks_inflight_max = 4;
   // Servers tried for one chunk beyond its R (replacements for those that failed).
   int replacements_per_chunk_max = 6;
+  // Reads try copies on servers of this node set first ("": any copy), so that analysis reads
+  // stay off the servers that serve traffic.
+  std::string prefer_node_set;
   bool canary_skip_checksum = false;  // planted bug: reads take served bytes unchecked
 
   // The defaults, with the chunk size the knobs say.
@@ -63,6 +67,7 @@ struct DfsClientStats {
   uint64_t servers_replaced = 0;
   uint64_t bad_copies_reported = 0;
   uint64_t reads_failed_over = 0;
+  std::map<NodeId, uint64_t> chunks_read_from;  // chunk reads answered, by server
 };
 
 class DfsClient {

@@ -426,13 +426,21 @@ Task<absl::StatusOr<dfs::SealReply>> DfsMaster::Seal(dfs::SealRequest request) {
   co_return reply;
 }
 
-void DfsMaster::ListChunks(const FileInfo& file, google::protobuf::RepeatedPtrField<dfs::FileChunkProto>* out) const {
+void DfsMaster::ListChunks(const FileInfo& file, const std::string& prefer_node_set,
+                           google::protobuf::RepeatedPtrField<dfs::FileChunkProto>* out) const {
   for (const ChunkRef& c : file.chunks) {
     dfs::FileChunkProto* p = out->Add();
     *p->mutable_id() = ToProto(c.id);
     p->set_length(c.length);
     p->set_checksum(c.checksum);
-    for (NodeId s : HealthyCopies(c.id)) p->add_servers(s);
+    std::vector<NodeId> copies = HealthyCopies(c.id);
+    if (!prefer_node_set.empty()) {
+      const auto in_set = [&](NodeId s) { return servers_.at(s).node_set == prefer_node_set; };
+      const auto rest = std::stable_partition(copies.begin(), copies.end(), in_set);
+      p->set_preferred(static_cast<uint32_t>(rest - copies.begin()));
+      CAIRN_SOMETIMES(probes_, rest != copies.begin() && rest != copies.end(), "master.open-lists-a-preferred-copy-first");
+    }
+    for (NodeId s : copies) p->add_servers(s);
     if (auto h = heat_.find(c.id); h != heat_.end() && h->second.hot) {
       p->set_hot_reads_per_s(static_cast<uint32_t>(std::max<uint64_t>(1, h->second.milli_rate / 1000)));
     }
@@ -461,7 +469,7 @@ Task<absl::StatusOr<dfs::OpenReply>> DfsMaster::OpenFile(dfs::OpenRequest reques
   reply.set_file(file->id);
   reply.set_length(file->length);
   reply.set_replication(file->replication);
-  ListChunks(*file, reply.mutable_chunks());
+  ListChunks(*file, request.prefer_node_set(), reply.mutable_chunks());
   co_return reply;
 }
 

@@ -239,7 +239,9 @@ class DfsMaster {
   size_t ListedCopies(dfs::ChunkId id) const;
   Task<void> Copy(dfs::ChunkId id, uint32_t length, uint32_t checksum, NodeId target, std::vector<NodeId> sources);
   Task<void> Scrub(NodeId server, dfs::ChunkId id);
-  void ListChunks(const FileInfo& file, google::protobuf::RepeatedPtrField<dfs::FileChunkProto>* out) const;
+  // Each chunk of `file` with its healthy copies, those on servers in `prefer_node_set` first.
+  void ListChunks(const FileInfo& file, const std::string& prefer_node_set,
+                  google::protobuf::RepeatedPtrField<dfs::FileChunkProto>* out) const;
 
   Runtime& rt_;
   rpc::RpcNode& rpc_;

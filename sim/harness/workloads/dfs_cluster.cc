@@ -154,6 +154,7 @@ Task<void> DfsCluster::FileServerNode(Runtime& rt) {
                                                  .unverified_reads = ctx_->Planted("skip-read-checks")});
   dfs::FileServerOptions options = dfs::FileServerOptions::FromKnobs(rt.knobs());
   options.masters = masters_list_;
+  if (rt.node_id() == file_servers_.back()) options.node_set = kOfflineSet;
   if (!ctx_->scenario.randomize_knobs) {
     options.heartbeat_interval = milliseconds(500);
     options.scrub_interval = milliseconds(100);

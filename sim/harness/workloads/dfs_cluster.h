@@ -32,6 +32,9 @@ struct DfsClusterOptions {
 
 class DfsCluster {
  public:
+  // The last file server's node set; the others are "online".
+  static constexpr const char* kOfflineSet = "offline";
+
   // Adds the nodes to the world and appends them to ctx.servers and ctx.nodes.
   void Setup(WorkloadContext& ctx, DfsClusterOptions options = {});
 

@@ -119,7 +119,10 @@ void DfsWorkload::CheckRead(const std::string& path, const std::string& got, con
 Task<void> DfsWorkload::Client(Runtime& rt, int process) {
   rpc::RpcNode rpc(rt);
   rpc.Start();
-  dfs::DfsClient client(rpc, ClientOptions(rt));
+  dfs::DfsClientOptions options = ClientOptions(rt);
+  // Client 1 reads like an analysis job: copies in the offline node set first.
+  if (process == 1) options.prefer_node_set = DfsCluster::kOfflineSet;
+  dfs::DfsClient client(rpc, options);
   std::vector<std::string> mine;  // paths this client wrote (acked or not)
   std::vector<std::string> snapshots;  // its snapshots, oldest first
   for (int n = 0; rt.Now() < stop_at_; ++n) {
@@ -174,7 +177,9 @@ Task<void> DfsWorkload::Client(Runtime& rt, int process) {
       files_[key].data = expected;
       mine.push_back(key);
       const uint64_t op = ctx_->history.Invoke(process, OpKind::kWrite, key, std::to_string(bytes), ctx_->world.Now());
-      absl::StatusOr<uint64_t> file = co_await client.WriteFile(key, std::move(pieces));
+      // Now and then a file whose placement asks for a copy in the offline node set.
+      std::string node_set = rt.random().Chance(0.3) ? DfsCluster::kOfflineSet : "";
+      absl::StatusOr<uint64_t> file = co_await client.WriteFile(key, std::move(pieces), 0, std::move(node_set));
       if (file.ok()) {
         files_[key].acked = true;
         ++writes_ok_;
