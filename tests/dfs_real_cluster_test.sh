@@ -124,12 +124,14 @@ head -c 100000 /dev/urandom > "$dir/hot"
 dfs put "$dir/hot" /hot/f > /dev/null || fail "put the hot file"
 hot_copies() { dfs stat /hot/f | sed -n 's/.*copies on \([0-9,]*\).*/\1/p' | tr , '\n' | grep -c .; }
 readers=()
+touch "$dir/reading"
 for r in 1 2 3 4; do
-  ( while true; do dfs get /hot/f "$dir/hot.$r" 2>/dev/null || true; done ) & readers+=($!)
+  ( while [ -e "$dir/reading" ]; do dfs get /hot/f "$dir/hot.$r" 2>/dev/null || true; done ) & readers+=($!)
 done
 for _ in $(seq 100); do dfs stat /hot/f | grep -q "hot (" && [ "$(hot_copies)" = 4 ] && break; sleep 0.1; done
 hot_line=$(dfs stat /hot/f | grep "chunk [0-9]")
-kill "${readers[@]}" 2>/dev/null; wait "${readers[@]}" 2>/dev/null || true
+rm -f "$dir/reading"; wait "${readers[@]}" 2>/dev/null || true  # each finishes its get and stops
+dfs get /hot/f "$dir/hot.1" || fail "get the hot file after its readers stopped"
 [[ "$hot_line" == *"hot ("* ]] && [ "$(echo "$hot_line" | sed 's/.*copies on \([0-9,]*\).*/\1/' | tr , '\n' | grep -c .)" = 4 ] ||
   fail "a chunk read by four readers at once did not get extra copies: $hot_line"
 cmp -s "$dir/hot" "$dir/hot.1" || fail "the hot file read back differently"

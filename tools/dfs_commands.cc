@@ -1,8 +1,15 @@
 // cairn dfs serve | put | get | ls | stat | rm | snapshot | fsck | scan: the file system (docs/dfs.md)
 // as real processes over TCP — the same JournalNode, MasterService, FileServer and DfsClient the
 // simulator runs.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <string_view>
+#include <utility>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -35,6 +42,74 @@ namespace {
 constexpr char kMasterStream[] = "dfs-master";
 // `get` reads this many chunks' worth at a time (the client reads chunks_inflight_max at once).
 constexpr uint32_t kGetWindowChunks = 16;
+
+// Where `get` writes: stdout ("-"); a device or pipe (/dev/null), written as it is; or a
+// regular file, written beside it under a temporary name and renamed over it at Commit, so
+// that a get that fails or is interrupted leaves the old file (or none), never part of one.
+class LocalOutput {
+ public:
+  static absl::StatusOr<LocalOutput> Open(const std::string& path) {
+    LocalOutput o;
+    o.path_ = path;
+    if (path == "-") {
+      o.file_ = stdout;
+      return o;
+    }
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      o.file_ = std::fopen(path.c_str(), "wb");
+      if (o.file_ == nullptr) return absl::PermissionDeniedError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
+      o.owned_ = true;
+      return o;
+    }
+    o.tmp_ = path + ".cairn-get-XXXXXX";
+    const int fd = ::mkstemp(o.tmp_.data());
+    if (fd < 0) return absl::PermissionDeniedError(absl::StrCat(path, ": cannot create beside it: ", std::strerror(errno)));
+    o.file_ = ::fdopen(fd, "wb");
+    if (o.file_ == nullptr) {
+      ::close(fd);
+      ::unlink(o.tmp_.c_str());
+      return absl::InternalError(absl::StrCat(o.tmp_, ": fdopen: ", std::strerror(errno)));
+    }
+    o.owned_ = true;
+    return o;
+  }
+  LocalOutput(LocalOutput&& o) noexcept
+      : path_(std::move(o.path_)), tmp_(std::exchange(o.tmp_, "")), file_(std::exchange(o.file_, nullptr)),
+        owned_(std::exchange(o.owned_, false)) {}
+  LocalOutput& operator=(LocalOutput&&) = delete;
+  ~LocalOutput() {
+    if (owned_ && file_ != nullptr) std::fclose(file_);
+    if (!tmp_.empty()) ::unlink(tmp_.c_str());  // not committed
+  }
+
+  absl::Status Write(std::string_view bytes) {
+    if (std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) {
+      return absl::InternalError(absl::StrCat(path_, ": write failed: ", std::strerror(errno)));
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Commit() {
+    if (std::fflush(file_) != 0) return absl::InternalError(absl::StrCat(path_, ": write failed: ", std::strerror(errno)));
+    if (owned_) {
+      const int rc = std::fclose(std::exchange(file_, nullptr));
+      if (rc != 0) return absl::InternalError(absl::StrCat(path_, ": write failed: ", std::strerror(errno)));
+    }
+    if (!tmp_.empty()) {
+      if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+        return absl::InternalError(absl::StrCat(path_, ": rename into place: ", std::strerror(errno)));
+      }
+      tmp_.clear();
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  LocalOutput() = default;
+  std::string path_, tmp_;
+  FILE* file_ = nullptr;
+  bool owned_ = false;
+};
 
 bool Contains(const std::vector<NodeId>& v, NodeId n) { return std::find(v.begin(), v.end(), n) != v.end(); }
 
@@ -137,7 +212,10 @@ void AddPut(CLI::App* dfs, Action& action) {
   auto replication = std::make_shared<uint32_t>(0);
   auto node_set = std::make_shared<std::string>();
   CLI::App* cmd = dfs->add_subcommand("put", "Write a local file (or - for stdin) as a sealed DFS file");
-  cmd->add_option("local", *local, "The local file, or -")->required();
+  cmd->add_option("local", *local,
+                  "The local file, or - for stdin (read between chunk puts: a producer slower than --timeout-s "
+                  "per chunk fails the put)")
+      ->required();
   cmd->add_option("path", *path, "The DFS path, /a/b")->required();
   cmd->add_option("--replication,-r", *replication, "Copies of each chunk (default: the master's, 3)")
       ->check(CLI::Range(1, 9));
@@ -150,7 +228,10 @@ void AddPut(CLI::App* dfs, Action& action) {
       // bound), so a file of any size fits in memory.
       FILE* in = *local == "-" ? stdin : std::fopen(local->c_str(), "rb");
       if (in == nullptr) return Fail(absl::NotFoundError(absl::StrCat(*local, ": cannot open")));
-      std::unique_ptr<FILE, int (*)(FILE*)> closer(in == stdin ? nullptr : in, &std::fclose);
+      struct Closer {
+        void operator()(FILE* f) const { std::fclose(f); }
+      };
+      std::unique_ptr<FILE, Closer> closer(in == stdin ? nullptr : in);
       return RunClient(*flags, [in, name = *local, p = *path, r = *replication, set = *node_set](
                                    Runtime& rt, dfs::DfsClient& c) -> Task<absl::Status> {
         absl::StatusOr<std::unique_ptr<dfs::DfsWriter>> writer = co_await dfs::DfsWriter::Create(c, p, r, set);
@@ -201,32 +282,20 @@ void AddGet(CLI::App* dfs, Action& action) {
       return RunClient(*flags, [p = *path, out = *local, v = *verbose](Runtime&, dfs::DfsClient& c) -> Task<absl::Status> {
         absl::StatusOr<dfs::OpenReply> file = co_await c.Open(p);
         if (!file.ok()) co_return file.status();
-        FILE* to = out == "-" ? stdout : std::fopen(out.c_str(), "wb");
-        if (to == nullptr) co_return absl::PermissionDeniedError(absl::StrCat(out, ": cannot create"));
-        std::unique_ptr<FILE, int (*)(FILE*)> closer(to == stdout ? nullptr : to, &std::fclose);
+        absl::StatusOr<LocalOutput> to = LocalOutput::Open(out);
+        if (!to.ok()) co_return to.status();
         // Streamed: a window of chunks at a time (read a few at once), written out in order.
         uint32_t chunk_bytes_max = 1;
         for (const dfs::FileChunkProto& ch : file->chunks()) chunk_bytes_max = std::max(chunk_bytes_max, ch.length());
         const uint64_t window = uint64_t{kGetWindowChunks} * chunk_bytes_max;
-        absl::Status failed;
-        for (uint64_t offset = 0; offset < file->length() && failed.ok();) {
+        for (uint64_t offset = 0; offset < file->length();) {
           const uint64_t n = std::min(window, file->length() - offset);
           absl::StatusOr<std::string> bytes = co_await c.Read(*file, offset, n);
-          if (!bytes.ok()) {
-            failed = bytes.status();
-          } else if (std::fwrite(bytes->data(), 1, bytes->size(), to) != bytes->size()) {
-            failed = absl::InternalError(absl::StrCat(out, ": write failed after ", offset, " bytes"));
-          }
+          if (!bytes.ok()) co_return bytes.status();  // `to` removes what it wrote
+          CO_RETURN_IF_ERROR(to->Write(*bytes));
           offset += n;
         }
-        if (failed.ok() && std::fflush(to) != 0) failed = absl::InternalError(absl::StrCat(out, ": write failed"));
-        if (!failed.ok()) {
-          if (to != stdout) {
-            closer.reset();
-            std::remove(out.c_str());  // no partial copy left behind
-          }
-          co_return failed;
-        }
+        CO_RETURN_IF_ERROR(to->Commit());
         if (c.stats().bad_copies_reported > 0) {
           std::fprintf(stderr, "%s: %llu bad copies read around and reported\n", p.c_str(),
                        static_cast<unsigned long long>(c.stats().bad_copies_reported));

@@ -169,17 +169,21 @@ Task<absl::StatusOr<std::string>> SealedChunksFile::ReadChunkPart(size_t i, uint
   const FileChunkProto& c = chunks_[i];
   const ChunkRef ref{FromProto(c.id()), c.length(), c.checksum()};
   absl::Status last = absl::UnavailableError("no server listed for it");
-  // Here first: no byte crosses the network.
-  absl::StatusOr<ChunkStore::Blocks> local = co_await store_.Read(ref.id, offset, length);
+  // Here first: no byte crosses the network. The blocks are checked once, against the sealed
+  // checksum.
+  const NodeId self = rpc_.runtime().node_id();
+  absl::StatusOr<ChunkStore::Blocks> local = co_await store_.Read(ref.id, offset, length, /*verify_blocks=*/false);
   if (local.ok()) {
     absl::StatusOr<std::string> bytes = CheckReadReply(ref, offset, length, ReplyOf(*std::move(local)));
     if (bytes.ok()) co_return bytes;
     last = bytes.status();
+    NoteBad(self, ref.id, last);
   } else if (!absl::IsNotFound(local.status())) {
     last = local.status();
+    NoteBad(self, ref.id, last);
   }
   for (const uint32_t server : c.servers()) {
-    if (server == rpc_.runtime().node_id()) continue;
+    if (server == self) continue;
     absl::StatusOr<std::string> bytes =
         co_await ReadChunk(rpc_, server, ref, offset, length, std::min(deadline_, rpc_.runtime().DeadlineAfter(call_timeout_)));
     if (bytes.ok()) {
@@ -187,6 +191,7 @@ Task<absl::StatusOr<std::string>> SealedChunksFile::ReadChunkPart(size_t i, uint
       co_return bytes;
     }
     last = bytes.status();
+    NoteBad(server, ref.id, last);
   }
   co_return absl::Status(last.code(), absl::StrCat("chunk ", ref.id.ToString(), ": ", last.message()));
 }

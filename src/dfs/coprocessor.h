@@ -53,6 +53,15 @@ class SealedChunksFile final : public File {
 
   uint64_t bytes_read() const { return bytes_read_; }
   uint64_t bytes_from_peers() const { return bytes_from_peers_; }
+  // Copies that failed their end-to-end check (here or on a peer), for the server to note or
+  // report; at most kBadCopiesMax.
+  struct BadCopy {
+    NodeId server;
+    ChunkId id;
+    absl::Status error;
+  };
+  const std::vector<BadCopy>& bad_copies() const { return bad_copies_; }
+  static constexpr size_t kBadCopiesMax = 64;
 
  private:
   static absl::Status ReadOnly() { return absl::FailedPreconditionError("a sealed file is read-only"); }
@@ -67,6 +76,10 @@ class SealedChunksFile final : public File {
   std::vector<FileChunkProto> chunks_;
   std::vector<uint64_t> starts_;  // each chunk's offset in the file
   uint64_t bytes_read_ = 0, bytes_from_peers_ = 0;
+  std::vector<BadCopy> bad_copies_;
+  void NoteBad(NodeId server, ChunkId id, const absl::Status& error) {
+    if (absl::IsDataLoss(error) && bad_copies_.size() < kBadCopiesMax) bad_copies_.push_back({server, id, error});
+  }
 };
 
 }  // namespace cairn::dfs

@@ -104,7 +104,7 @@ void FileServer::RegisterMethods() {
               co_await ReadChunk(rpc_, source, ref, 0, r.length(), context.deadline, unchecked);
           if (!data.ok()) {
             last = data.status();
-            if (absl::IsDataLoss(last)) co_await ReportBadSource(*id, source, last);
+            if (absl::IsDataLoss(last)) ReportBad(*id, source, last);
             continue;
           }
           ChunkSums sums = ComputeChunkSums(*id, *data);
@@ -141,6 +141,13 @@ void FileServer::RegisterMethods() {
         SealedChunksFile file(rpc_, store_, r, options_.call_timeout, context.deadline);
         absl::StatusOr<ScanReply> reply = co_await ScanSst(file, absl::StrCat("file ", r.file()), r);
         if (!reply.ok()) co_return reply.status();
+        for (const SealedChunksFile::BadCopy& bad : file.bad_copies()) {
+          if (bad.server == rpc_.runtime().node_id()) {
+            Note(bad.id, bad.error);
+          } else {
+            ReportBad(bad.id, bad.server, bad.error);
+          }
+        }
         reply->set_bytes_read(file.bytes_read());
         reply->set_bytes_from_peers(file.bytes_from_peers());
         ++stats_.scans;
@@ -242,12 +249,22 @@ void FileServer::CountRead(ChunkId id) {
   if (reads_.size() < kLoadTrackedChunksMax || reads_.contains(id)) ++reads_[id];
 }
 
-Task<void> FileServer::ReportBadSource(ChunkId id, NodeId server, const absl::Status& error) {
+void FileServer::ReportBad(ChunkId id, NodeId server, absl::Status error) {
+  if (reports_running_ >= kReportsRunningMax) return;
+  ++reports_running_;
+  reports_.Spawn(SendReportBad(id, server, std::move(error)));
+}
+
+Task<void> FileServer::SendReportBad(ChunkId id, NodeId server, absl::Status error) {
+  struct Done {
+    size_t& running;
+    ~Done() { --running; }
+  } done{reports_running_};
   ReportBadRequest report;
   *report.mutable_id() = ToProto(id);
   report.set_server(server);
   report.set_error(std::string(error.message()));
-  ++stats_.bad_sources_reported;
+  ++stats_.bad_copies_reported;
   Runtime& rt = rpc_.runtime();
   for (size_t tried = 0; tried < options_.masters.size(); ++tried) {
     const NodeId master = options_.masters[master_guess_ % options_.masters.size()];

@@ -39,6 +39,7 @@
 #include "src/dfs/dfs.pb.h"
 #include "src/rpc/rpc_node.h"
 #include "src/runtime/knobs.h"
+#include "src/runtime/task_group.h"
 
 namespace cairn::dfs {
 
@@ -50,6 +51,8 @@ constexpr int kCopySourcesMax = 16;
 // and reported in one heartbeat (the busiest).
 constexpr size_t kLoadTrackedChunksMax = 4096;
 constexpr size_t kLoadReportChunksMax = 64;
+// Reports of bad peer copies in flight at once (more are dropped: the scrub finds them).
+constexpr size_t kReportsRunningMax = 16;
 
 struct FileServerOptions {
   std::vector<NodeId> masters;  // where the master may be (any of them: the others refuse)
@@ -74,7 +77,7 @@ struct FileServerStats {
   uint64_t heartbeats = 0, heartbeats_failed = 0;
   uint64_t garbage_removed = 0;
   uint64_t copies = 0, copies_failed = 0;
-  uint64_t bad_sources_reported = 0;  // copy sources that served damaged blocks
+  uint64_t bad_copies_reported = 0;  // peers' copies that served damaged blocks to a copy or scan
   uint64_t damaged_found = 0;
   uint64_t damage_cleared = 0;  // copies marked damaged that a later scrub found whole
   uint64_t scans = 0;           // coprocessor scans answered
@@ -84,7 +87,7 @@ struct FileServerStats {
 class FileServer {
  public:
   FileServer(rpc::RpcNode& rpc, ChunkStore& store, FileServerOptions options = {})
-      : rpc_(rpc), store_(store), options_(std::move(options)) {}
+      : rpc_(rpc), store_(store), options_(std::move(options)), reports_(rpc.runtime().executor()) {}
   ~FileServer() { rpc_.CancelHandlers(); }
   FileServer(const FileServer&) = delete;
   FileServer& operator=(const FileServer&) = delete;
@@ -99,10 +102,11 @@ class FileServer {
  private:
   Task<void> HeartbeatOnce();
   Task<void> ScrubNext();
-  // Tells the master that `server`'s copy of `id` failed a copy's end-to-end check (the source
-  // sends its blocks unchecked), so it has that server scrub it. Best effort: a lost report
-  // leaves the copy to the server's own scrub.
-  Task<void> ReportBadSource(ChunkId id, NodeId server, const absl::Status& error);
+  // Tells the master that `server`'s copy of `id` failed an end-to-end check here (a copy's or
+  // a scan's: peers send their blocks unchecked), so it has that server scrub it. Best effort,
+  // in the background: a lost report leaves the copy to its server's own scrub.
+  void ReportBad(ChunkId id, NodeId server, absl::Status error);
+  Task<void> SendReportBad(ChunkId id, NodeId server, absl::Status error);
   // A read or scrub of `id` ended in `s`: a DataLoss marks the copy damaged; an OK (a scrub of
   // the whole chunk) clears the mark.
   void Note(ChunkId id, const absl::Status& s);
@@ -118,6 +122,8 @@ class FileServer {
   std::vector<ChunkId> scrub_queue_;  // the rest of the scrub's pass, last first
   std::map<ChunkId, uint32_t> reads_;  // served since the last answered report (bounded)
   FileServerStats stats_;
+  size_t reports_running_ = 0;  // ReportBad's, at most kReportsRunningMax
+  TaskGroup reports_;           // last: its tasks use the members above
 };
 
 // A chunk's identity on the wire, both ways (FromProto checks nothing: see the servers' checks).

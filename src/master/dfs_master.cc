@@ -200,17 +200,25 @@ Task<void> DfsMaster::Checkpoint() {
 
 Task<absl::StatusOr<Namespace::Outcome>> DfsMaster::Commit(NamespaceCommand command) {
   CO_RETURN_IF_ERROR(Serving());
-  // Paused while records this master did not append are read in (FillGap).
-  while (filling_) {
-    if (!failure_.ok()) co_return Stopped(failure_);
-    co_await applied_.Wait();
-  }
   std::string payload;
   CAIRN_CHECK(command.SerializeToString(&payload));
   last_append_ = rt_.Now();
-  ++appends_inflight_;
-  absl::StatusOr<uint64_t> at = co_await journal_.Append(std::move(payload));
-  if (--appends_inflight_ == 0) applied_.NotifyAll();  // FillGap may wait for this
+  // Listed while its position is unknown (FillGap waits for those older than a gap it saw).
+  const uint64_t ticket = next_append_ticket_++;
+  appending_.insert(ticket);
+  struct Unlist {
+    DfsMaster* self;
+    uint64_t ticket;
+    ~Unlist() {
+      self->appending_.erase(ticket);
+      self->applied_.NotifyAll();
+    }
+  };
+  absl::StatusOr<uint64_t> at = absl::UnknownError("not appended");
+  {
+    Unlist unlist{this, ticket};
+    at = co_await journal_.Append(std::move(payload));
+  }
   if (!at.ok()) {
     // Refused (another master fenced the stream) or unanswered (it may be in the stream): the
     // state here can no longer follow the stream.
@@ -222,7 +230,7 @@ Task<absl::StatusOr<Namespace::Outcome>> DfsMaster::Commit(NamespaceCommand comm
   CAIRN_CHECK_GE(*at, next_apply_);
   appended_.emplace(*at, std::move(command));
   ApplyReady();
-  if (!filling_ && appended_.begin()->first > next_apply_) {
+  if (!filling_ && !appended_.empty() && appended_.begin()->first > next_apply_) {
     filling_ = true;
     tasks_.Spawn(FillGap());
   }
@@ -243,31 +251,39 @@ Task<void> DfsMaster::FillGap() {
       self->applied_.NotifyAll();
     }
   } done{this};
-  // Once every append of ours has its position, a position below the first we hold that is
-  // not applied yet is not ours.
-  while (appends_inflight_ > 0 && failure_.ok()) co_await applied_.Wait();
   while (failure_.ok() && !appended_.empty() && appended_.begin()->first > next_apply_) {
-    absl::StatusOr<std::vector<lsm::JournalRecord>> records = co_await journal_.Read(next_apply_, options_.replay_read_bytes);
-    if (!failure_.ok()) co_return;
-    if (!records.ok() || records->empty() || records->front().position != next_apply_) {
-      // This master cannot follow its stream; a new one replays it whole.
-      Fail(records.ok() ? absl::DataLossError(absl::StrCat("the master's stream has no record at ", next_apply_))
-                        : records.status());
-      co_return;
-    }
-    for (const lsm::JournalRecord& r : *records) {
-      if (appended_.empty() || r.position != next_apply_ || r.position >= appended_.begin()->first) break;
-      NamespaceCommand command;
-      if (!command.ParseFromString(r.payload)) {
-        Fail(absl::DataLossError(absl::StrCat("the master's stream holds no command at ", r.position)));
+    // Every position below the first one held was handed out by now (positions are dense and
+    // in order): to an append of ours still in flight, or to a record that is not ours. Once
+    // the appends in flight now have returned, those still missing are not ours. (An append
+    // started later may land in a later gap, never in this one.)
+    const uint64_t fill_below = appended_.begin()->first;
+    const uint64_t tickets_before = next_append_ticket_;
+    while (failure_.ok() && !appending_.empty() && *appending_.begin() < tickets_before) co_await applied_.Wait();
+    ApplyReady();
+    while (failure_.ok() && next_apply_ < fill_below) {
+      absl::StatusOr<std::vector<lsm::JournalRecord>> records =
+          co_await journal_.Read(next_apply_, options_.replay_read_bytes);
+      if (!failure_.ok()) co_return;
+      if (!records.ok() || records->empty() || records->front().position != next_apply_) {
+        // This master cannot follow its stream; a new one replays it whole.
+        Fail(records.ok() ? absl::DataLossError(absl::StrCat("the master's stream has no record at ", next_apply_))
+                          : records.status());
         co_return;
       }
-      ++stats_.foreign_applied;
-      CAIRN_SOMETIMES(probes_, true, "master.record-it-did-not-append-applied");
-      (void)ApplyOne(command);  // nobody waits for its outcome
-      ++next_apply_;
+      for (const lsm::JournalRecord& r : *records) {
+        if (r.position != next_apply_ || r.position >= fill_below || appended_.contains(r.position)) break;
+        NamespaceCommand command;
+        if (!command.ParseFromString(r.payload)) {
+          Fail(absl::DataLossError(absl::StrCat("the master's stream holds no command at ", r.position)));
+          co_return;
+        }
+        ++stats_.foreign_applied;
+        CAIRN_SOMETIMES(probes_, true, "master.record-it-did-not-append-applied");
+        (void)ApplyOne(command);  // nobody waits for its outcome
+        ++next_apply_;
+      }
+      ApplyReady();
     }
-    ApplyReady();
   }
 }
 
@@ -442,7 +458,7 @@ void DfsMaster::ListChunks(const FileInfo& file, const std::string& prefer_node_
     }
     for (NodeId s : copies) p->add_servers(s);
     if (auto h = heat_.find(c.id); h != heat_.end() && h->second.hot) {
-      p->set_hot_reads_per_s(static_cast<uint32_t>(std::max<uint64_t>(1, h->second.milli_rate / 1000)));
+      p->set_hot_reads_per_s(static_cast<uint32_t>(std::clamp<uint64_t>(h->second.milli_rate / 1000, 1, UINT32_MAX)));
     }
   }
 }
@@ -607,7 +623,8 @@ dfs::HeartbeatReply DfsMaster::Heartbeat(NodeId server, const dfs::HeartbeatRequ
     const ChunkId id = FromProto(l.id());
     if (l.reads() == 0 || ns_.ChunkRefs(id) == 0) continue;
     if (heat_.size() >= kHeatTrackedMax && !heat_.contains(id)) continue;
-    heat_[id].window_reads += l.reads();
+    uint64_t& reads = heat_[id].window_reads;
+    reads = std::min(kWindowReadsMax, reads + l.reads());
   }
   CAIRN_SOMETIMES(probes_, request.damaged_size() > 0, "master.server-reported-damage");
   // A damaged copy goes once the chunk has its copies elsewhere (kept until then: bytes that
@@ -681,6 +698,7 @@ Task<void> DfsMaster::RepairLoop() {
   while (failure_.ok()) {
     co_await rt_.Sleep(options_.repair_interval);
     if (!failure_.ok()) break;
+    UpdateHeat();  // here only: a rate wants a window of a steady length
     RepairPass();
     // Open files whose writer is gone: aborted, so their chunks become garbage.
     std::vector<FileId> expired;
@@ -709,13 +727,13 @@ void DfsMaster::RepairPass() {
     for (const auto& [c, confirmed] : s.held) held.push_back(c);
     for (ChunkId c : held) Forget(id, c);
   }
-  UpdateHeat();
   // Chunks short of their replication (and hot ones short of their extras), the most
   // endangered first.
   struct Want {
     uint32_t file_replication = 0;  // the most any file containing it asks for
     uint32_t replication = 0;       // that, plus the extras of a hot chunk
     const ChunkRef* ref = nullptr;  // its length and checksum
+    const std::string* node_set = nullptr;  // a node set a file containing it asks a copy in
   };
   std::map<ChunkId, Want> want;
   for (const auto& [id, file] : ns_.files()) {
@@ -725,33 +743,40 @@ void DfsMaster::RepairPass() {
       w.file_replication = std::max(w.file_replication, file.replication);
       w.replication = w.file_replication;
       w.ref = &c;
+      if (!file.node_set.empty()) w.node_set = &file.node_set;
     }
   }
   struct Short {
+    bool extra;  // a hot chunk's extra: after every endangered chunk
     size_t healthy;
     ChunkId id;
     const ChunkRef* ref;
-    uint32_t file_replication;
+    const std::string* node_set;
   };
   std::vector<Short> shorts;
-  std::map<ChunkId, uint32_t> want_copies;
+  std::map<ChunkId, WantedCopies> want_copies;
   for (auto& [id, w] : want) {
     if (auto h = heat_.find(id); h != heat_.end() && h->second.hot) w.replication += options_.hot_extra_copies;
-    want_copies[id] = w.replication;
+    want_copies[id] = WantedCopies{w.replication, w.node_set};
     const size_t healthy = HealthyCopies(id).size();
-    if (healthy > 0 && healthy < w.replication && !copying_.contains(id)) shorts.push_back({healthy, id, w.ref, w.file_replication});
+    if (healthy > 0 && healthy < w.replication && !copying_.contains(id)) {
+      shorts.push_back({healthy >= w.file_replication, healthy, id, w.ref, w.node_set});
+    }
   }
-  std::sort(shorts.begin(), shorts.end(),
-            [](const Short& a, const Short& b) { return std::tie(a.healthy, a.id) < std::tie(b.healthy, b.id); });
+  std::sort(shorts.begin(), shorts.end(), [](const Short& a, const Short& b) {
+    return std::tie(a.extra, a.healthy, a.id) < std::tie(b.extra, b.healthy, b.id);
+  });
   for (const Short& s : shorts) {
     if (copying_.size() >= options_.copies_inflight_max) break;
     const std::vector<NodeId> sources = HealthyCopies(s.id);
     const std::set<NodeId> exclude(sources.begin(), sources.end());
-    const std::vector<NodeId> target = Pick(1, exclude, "");
+    // Into the file's node set when no copy is left there.
+    const bool set_lacks = s.node_set != nullptr && InSet(sources, *s.node_set) == 0;
+    const std::vector<NodeId> target = Pick(1, exclude, set_lacks ? *s.node_set : std::string());
     if (target.empty()) continue;  // no server can take it now
     copying_.insert(s.id);
     ++stats_.copies_ordered;
-    if (s.healthy >= s.file_replication) {
+    if (s.extra) {
       ++stats_.hot_copies_ordered;
       CAIRN_SOMETIMES(probes_, true, "master.hot-extra-copy-ordered");
     }
@@ -768,11 +793,13 @@ void DfsMaster::UpdateHeat() {
   const uint64_t hot_at = uint64_t{options_.hot_reads_per_s} * 1000;
   size_t hot = 0;
   std::vector<std::pair<uint64_t, ChunkId>> warm;  // at or past the threshold, not hot yet
+  // An average over time, not over passes: the newest window weighs elapsed / (elapsed + tau).
+  const uint64_t elapsed = static_cast<uint64_t>(elapsed_ms), tau = kHeatSmoothingMs;
   for (auto it = heat_.begin(); it != heat_.end();) {
     Heat& h = it->second;
-    const uint64_t rate = h.window_reads * 1'000'000 / static_cast<uint64_t>(elapsed_ms);
+    const uint64_t rate = h.window_reads * 1'000'000 / elapsed;  // window_reads is bounded
     h.window_reads = 0;
-    h.milli_rate = (3 * h.milli_rate + rate) / 4;
+    h.milli_rate = (h.milli_rate * tau + rate * elapsed) / (tau + elapsed);
     if (h.hot && (h.milli_rate < hot_at / 2 || ns_.ChunkRefs(it->first) == 0 || hot_at == 0)) {
       h.hot = false;
       ++stats_.chunks_cooled;
@@ -803,11 +830,21 @@ size_t DfsMaster::ListedCopies(ChunkId id) const {
   return n;
 }
 
-void DfsMaster::ShedSurplus(const std::map<ChunkId, uint32_t>& want) {
+size_t DfsMaster::InSet(const std::vector<NodeId>& servers, const std::string& node_set) const {
+  size_t n = 0;
+  for (NodeId s : servers) {
+    auto it = servers_.find(s);
+    n += it != servers_.end() && it->second.node_set == node_set;
+  }
+  return n;
+}
+
+void DfsMaster::ShedSurplus(const std::map<ChunkId, WantedCopies>& want) {
   // Not early in a term: a deposed master may still be handing out its last orders.
   if (rt_.Now() - serving_since_ < 2 * options_.tick_interval) return;
   size_t ordered = 0;
-  for (const auto& [id, replication] : want) {
+  for (const auto& [id, wanted] : want) {
+    const uint32_t replication = wanted.replication;
     if (ordered >= options_.sheds_per_pass_max) break;
     if (copying_.contains(id)) continue;
     // Copies on servers heard from lately only: one that went quiet may be dying.
@@ -823,10 +860,15 @@ void DfsMaster::ShedSurplus(const std::map<ChunkId, uint32_t>& want) {
     size_t count = healthy.size();
     size_t confirmed = 0;
     for (NodeId s : healthy) confirmed += servers_[s].Confirmed(id);
+    // The last copy in the node set a file asks for stays.
+    size_t in_set = wanted.node_set != nullptr ? InSet(healthy, *wanted.node_set) : 0;
     for (NodeId s : healthy) {
       if (count <= replication) break;
       const bool mine = servers_[s].Confirmed(id);
       if (confirmed - mine < replication) continue;  // the others are not all confirmed yet
+      const bool set_copy = wanted.node_set != nullptr && servers_[s].node_set == *wanted.node_set;
+      if (set_copy && in_set == 1) continue;
+      in_set -= set_copy;
       servers_[s].shed[id] = replication;
       Forget(s, id);
       --count;

@@ -27,9 +27,9 @@
 // once.
 //
 // Hot chunks: servers report the reads they served per chunk (the busiest) with each
-// heartbeat; every repair pass turns the reads heard since the last into a rate and smooths it
-// (a quarter weight to the newest window). A chunk of a retained file whose rate reaches
-// `hot_reads_per_s` turns hot (the hottest first, at most `hot_chunks_max` at once) and its
+// heartbeat; every repair pass (the timed ones) turns the reads heard since the last into a
+// rate and smooths it over time (a time constant of 2 s). A chunk of a retained file whose
+// rate reaches `hot_reads_per_s` turns hot (the hottest first, at most `hot_chunks_max` at once) and its
 // wanted copies become its replication plus `hot_extra_copies`: repair makes the extras, on
 // the least loaded servers, after every endangered chunk; readers already spread over every
 // copy the master lists. Once its rate falls below half the threshold it cools, and shedding
@@ -50,10 +50,13 @@
 // retry's first attempt, a duplicated message) almost never finds its first landing trimmed.
 // If one does, the journal takes it for a new record: a record this master never appended,
 // at a position no Commit waits for. The master applies every record of the stream in
-// position order, its own or not: when its own appends have all returned and the next
-// position is still not one of them, it reads the records there from the stream and applies
-// them (stats: foreign_applied), pausing new appends meanwhile. A master whose stream does not
-// start at 1 replays from the first checkpoint that covers its start.
+// position order, its own or not: when the first position it holds is past the next to
+// apply, it waits for the appends it had started by then to return, and reads the records
+// still missing from the stream and applies them (stats: foreign_applied). Such a record is a
+// command applied twice; commands carry no ids yet, so a duplicate delete of a path created
+// again since would take the new file (docs/dfs.md, "Checkpoints": the margin makes it a
+// duplicate delayed past a whole checkpoint interval). A master whose stream does not start at
+// 1 replays from the first checkpoint that covers its start.
 #pragma once
 
 #include <cstdint>
@@ -95,7 +98,7 @@ struct DfsMasterOptions {
   uint64_t checkpoint_records = 50000;
   // A namespace bigger than this is not checkpointed (one journal record holds it): the stream
   // then grows, and the master says so in its log.
-  size_t checkpoint_bytes_max = 16u << 20;
+  size_t checkpoint_bytes_max = 4u << 20;  // well under a network message's bound (net_message_bytes_max)
   size_t replay_read_bytes = 1u << 20;  // one journal read during replay
   size_t garbage_per_heartbeat_max = 4096;
   size_t sheds_per_pass_max = 256;  // surplus copies ordered removed per repair pass
@@ -213,8 +216,8 @@ class DfsMaster {
   void ApplyReady();
   // Applies one command of the stream, with the master's bookkeeping of open files.
   Namespace::Outcome ApplyOne(const NamespaceCommand& command);
-  // Reads in and applies the records before the first of its own this master holds, which it
-  // did not append (see Checkpoints above); new appends wait meanwhile.
+  // Reads in and applies the records before the first of its own this master holds that are
+  // not its own (see Checkpoints above), once the appends in flight when it looked returned.
   Task<void> FillGap();
   void Fail(absl::Status s);
   absl::Status Serving() const;
@@ -233,8 +236,15 @@ class DfsMaster {
   void RepairPass();
   // Turns the reads heard since the last pass into rates, and chunks hot or cool.
   void UpdateHeat();
-  // Orders surplus copies removed (see Shedding above); `want` is each chunk's replication.
-  void ShedSurplus(const std::map<dfs::ChunkId, uint32_t>& want);
+  // What a chunk wants: copies, and the node set one of them must be in (null: none).
+  struct WantedCopies {
+    uint32_t replication = 0;
+    const std::string* node_set = nullptr;
+  };
+  // Orders surplus copies removed (see Shedding above), keeping the last copy in its node set.
+  void ShedSurplus(const std::map<dfs::ChunkId, WantedCopies>& want);
+  // How many of `servers` are in `node_set`.
+  size_t InSet(const std::vector<NodeId>& servers, const std::string& node_set) const;
   // Copies of `id` on servers heard from lately whose own reports listed them.
   size_t ListedCopies(dfs::ChunkId id) const;
   Task<void> Copy(dfs::ChunkId id, uint32_t length, uint32_t checksum, NodeId target, std::vector<NodeId> sources);
@@ -251,7 +261,8 @@ class DfsMaster {
   Namespace ns_;
   uint64_t last_checkpoint_ = 0;    // as_of of the newest checkpoint tried or replayed (pacing)
   uint64_t newest_checkpoint_ = 0;  // as_of of the newest checkpoint in the stream (trimming)
-  size_t appends_inflight_ = 0;     // Commits whose append has not returned
+  std::set<uint64_t> appending_;    // tickets of the Commits whose append has not returned
+  uint64_t next_append_ticket_ = 0;
   bool filling_ = false;            // FillGap runs
   Instant serving_since_{};   // Start
   Instant last_commit_ok_{};  // the last append the journal accepted: this term was current then
@@ -271,6 +282,8 @@ class DfsMaster {
     bool hot = false;
   };
   static constexpr size_t kHeatTrackedMax = 1 << 16;  // chunks whose reads are followed
+  static constexpr uint64_t kWindowReadsMax = uint64_t{1} << 32;  // reads one window counts
+  static constexpr uint64_t kHeatSmoothingMs = 2000;  // the rate's time constant
   std::map<dfs::ChunkId, Heat> heat_;
   Instant heat_updated_{};
   std::map<FileId, Instant> open_since_;  // open files, since this master saw them open

@@ -104,9 +104,9 @@ void RpcNode::OnReply(Envelope reply) {
   CAIRN_SOMETIMES(rt_, it == pending_.end(), "rpc.late-or-duplicate-reply-ignored");
   if (it == pending_.end()) return;  // late, duplicated, or for a call that gave up
   ++stats_.replies;
-  (void)it->second->TrySend(Reply{.status_code = reply.status_code(),
+  (void)it->second->TrySend(PendingReply{.status_code = reply.status_code(),
                                   .status_message = std::move(*reply.mutable_status_message()),
-                                  .body = std::move(*reply.mutable_body())});  // a duplicate finds the channel full
+                                         .body = std::move(*reply.mutable_body())});  // a duplicate finds the channel full
 }
 
 void RpcNode::SendRaw(NodeId to, std::string method, std::string body, Duration budget) {
@@ -127,12 +127,12 @@ Task<absl::StatusOr<std::string>> RpcNode::CallRaw(NodeId to, std::string method
   }
   const uint64_t call_id = next_call_id_++;
   auto [slot, inserted] =
-      pending_.emplace(call_id, std::make_unique<Channel<Reply>>(rt_.executor(), 1));
+      pending_.emplace(call_id, std::make_unique<Channel<PendingReply>>(rt_.executor(), 1));
   CAIRN_CHECK(inserted);
-  Channel<Reply>& replies = *slot->second;
+  Channel<PendingReply>& replies = *slot->second;
   // Whatever happens to this call (a reply, giving up, cancellation), it stops listening.
   struct Unlisten {
-    std::map<uint64_t, std::unique_ptr<Channel<Reply>>>& pending;
+    std::map<uint64_t, std::unique_ptr<Channel<PendingReply>>>& pending;
     uint64_t id;
     ~Unlisten() { pending.erase(id); }
   } unlisten{pending_, call_id};
@@ -160,7 +160,7 @@ Task<absl::StatusOr<std::string>> RpcNode::CallRaw(NodeId to, std::string method
                               : std::chrono::duration_cast<microseconds>(options.deadline - now).count());
     SendEnvelope(to, request);
     const Instant wait_until = std::min(options.deadline, now + attempt_timeout);
-    absl::StatusOr<Reply> reply = co_await replies.Receive(wait_until);
+    absl::StatusOr<PendingReply> reply = co_await replies.Receive(wait_until);
     if (reply.ok()) {
       if (reply->status_code != 0) {
         co_return absl::Status(static_cast<absl::StatusCode>(reply->status_code),

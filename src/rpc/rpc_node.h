@@ -136,12 +136,12 @@ class RpcNode {
   std::map<std::string, Handler> methods_;
   // A reply, as its caller takes it (moved out of the envelope, not re-encoded: a reply may
   // carry megabytes).
-  struct Reply {
+  struct PendingReply {
     int32_t status_code = 0;
     std::string status_message;
     std::string body;
   };
-  std::map<uint64_t, std::unique_ptr<Channel<Reply>>> pending_;  // call id → its reply
+  std::map<uint64_t, std::unique_ptr<Channel<PendingReply>>> pending_;  // call id → its reply
   uint64_t next_call_id_;
   Stats stats_;
   // Last: handlers and the loop die before the state they use.
