@@ -4,7 +4,8 @@
 # fdatasync per 2 MiB and reads them back, on the same file system. R=3 on one disk writes every
 # byte three times, so the physical ceiling for DFS writes is a third of fio's rate; the table
 # reports the DFS's write rate against that ceiling (the goal is 0.8) and its read rate against
-# fio's read of a local file (the goal is 0.8). Each round runs both sides, the side that goes
+# fio's read of a local file (the goal is 0.8) — warm (the file just written, in the page cache)
+# and, as root, cold (every cache dropped first, on both sides). Each round runs both sides, the side that goes
 # first alternating, so the shared machine's slow spells fall on both; the table shows the
 # medians and the ratio's median and range over the rounds.
 #
@@ -45,26 +46,40 @@ for _ in $(seq 100); do "$cairn" dfs ls --peers "$peers" >/dev/null 2>&1 && brea
 
 now() { date +%s.%N; }
 rate() { awk -v mb="$mb" -v s="$1" -v e="$2" 'BEGIN { printf "%.1f", mb / (e - s) }'; }
-declare -a dfs_w dfs_r fio_w fio_r
+declare -a dfs_w dfs_r fio_w fio_r dfs_rc fio_rc
+# Cold reads (both sides from the disk, not the page cache) need root to drop the caches.
+cold=0
+if [ "$(id -u)" = 0 ] && [ -w /proc/sys/vm/drop_caches ]; then cold=1; fi
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 dfs_round() {
   local r=$1 s e
   s=$(now); "$cairn" dfs put "$input" "/bench/r$r" --peers "$peers" -r 3 --timeout-s 120 >/dev/null; e=$(now)
   dfs_w[$r]=$(rate "$s" "$e")
   s=$(now); "$cairn" dfs get "/bench/r$r" /dev/null --peers "$peers" --timeout-s 120; e=$(now)
   dfs_r[$r]=$(rate "$s" "$e")
+  if (( cold )); then
+    drop_caches
+    s=$(now); "$cairn" dfs get "/bench/r$r" /dev/null --peers "$peers" --timeout-s 120; e=$(now)
+    dfs_rc[$r]=$(rate "$s" "$e")
+  fi
   "$cairn" dfs rm "/bench/r$r" --peers "$peers" >/dev/null
+}
+fio_read() {
+  fio --name=r --filename="$work/fio.dat" --rw=read --bs=2M --size="${mb}M" --ioengine=psync \
+    --output-format=terse 2>/dev/null | awk -F';' '{ printf "%.1f", $7 / 1024 }'
 }
 fio_round() {
   local r=$1
   fio_w[$r]=$(fio --name=w --filename="$work/fio.dat" --rw=write --bs=2M --size="${mb}M" --fdatasync=1 \
     --ioengine=psync --output-format=terse 2>/dev/null | awk -F';' '{ printf "%.1f", $48 / 1024 }')
-  fio_r[$r]=$(fio --name=r --filename="$work/fio.dat" --rw=read --bs=2M --size="${mb}M" --ioengine=psync \
-    --output-format=terse 2>/dev/null | awk -F';' '{ printf "%.1f", $7 / 1024 }')
+  fio_r[$r]=$(fio_read)
+  if (( cold )); then drop_caches; fio_rc[$r]=$(fio_read); fi
   rm -f "$work/fio.dat"
 }
 for r in $(seq "$rounds"); do
   if (( r % 2 )); then dfs_round "$r"; fio_round "$r"; else fio_round "$r"; dfs_round "$r"; fi
-  echo "round $r: dfs write ${dfs_w[$r]} MB/s, read ${dfs_r[$r]} MB/s; fio write+fdatasync ${fio_w[$r]} MB/s, read ${fio_r[$r]} MB/s" >&2
+  echo "round $r: dfs write ${dfs_w[$r]} MB/s, read ${dfs_r[$r]} MB/s${dfs_rc[$r]:+, cold ${dfs_rc[$r]} MB/s};" \
+       "fio write+fdatasync ${fio_w[$r]} MB/s, read ${fio_r[$r]} MB/s${fio_rc[$r]:+, cold ${fio_rc[$r]} MB/s}" >&2
 done
 
 # Medians and the ratio's median [min, max] over the rounds.
@@ -81,6 +96,11 @@ echo "| ${mb} MB, R=3, 3 servers on one disk | DFS | anchor (fio) | ratio median
 echo "|---|---|---|---|"
 summary "write (anchor: fio write+fdatasync / 3)" "${dfs_w[*]}" "${fio_w[*]}" 3
 summary "read (anchor: fio read of a local file)" "${dfs_r[*]}" "${fio_r[*]}" 1
+if (( cold )); then
+  summary "cold read, caches dropped (anchor: fio, the same)" "${dfs_rc[*]}" "${fio_rc[*]}" 1
+else
+  echo "(cold reads need root to drop the page cache: not measured)"
+fi
 
 # The coprocessor: an SSTable of about the same size (uncompressed), every value a number; the sum runs on a
 # server holding it, against getting the whole file.
