@@ -185,6 +185,20 @@ Task<void> FileServer::Run() {
   }
 }
 
+template <typename Reply, typename Request>
+Task<absl::StatusOr<Reply>> FileServer::CallMaster(std::string method, Request request) {
+  Runtime& rt = rpc_.runtime();
+  absl::StatusOr<Reply> reply = absl::UnavailableError("no master candidate");
+  for (size_t tried = 0; tried < options_.masters.size(); ++tried) {
+    const NodeId master = options_.masters[master_guess_ % options_.masters.size()];
+    reply = co_await rpc_.Call<Reply>(master, method, request,
+                                      rpc::CallOptions{.deadline = rt.DeadlineAfter(options_.call_timeout), .attempts_max = 1});
+    if (reply.ok()) break;
+    ++master_guess_;  // not the master, or not reachable: the next candidate
+  }
+  co_return reply;
+}
+
 Task<void> FileServer::HeartbeatOnce() {
   if (options_.masters.empty()) co_return;
   Runtime& rt = rpc_.runtime();
@@ -219,14 +233,7 @@ Task<void> FileServer::HeartbeatOnce() {
   ++stats_.heartbeats;
   // Each candidate once, the last that answered first: a new master learns where copies are
   // from these reports, so one that took over should hear this one now, not an interval later.
-  absl::StatusOr<HeartbeatReply> reply = absl::UnavailableError("no master candidate");
-  for (size_t tried = 0; tried < options_.masters.size(); ++tried) {
-    const NodeId master = options_.masters[master_guess_ % options_.masters.size()];
-    reply = co_await rpc_.Call<HeartbeatReply>(
-        master, "dfs.heartbeat", request, rpc::CallOptions{.deadline = rt.DeadlineAfter(options_.call_timeout), .attempts_max = 1});
-    if (reply.ok()) break;
-    ++master_guess_;  // not the master, or not reachable: the next candidate
-  }
+  absl::StatusOr<HeartbeatReply> reply = co_await CallMaster<HeartbeatReply>("dfs.heartbeat", std::move(request));
   if (!reply.ok()) {
     ++stats_.heartbeats_failed;
     for (const auto& [id, n] : load) {
@@ -265,14 +272,7 @@ Task<void> FileServer::SendReportBad(ChunkId id, NodeId server, absl::Status err
   report.set_server(server);
   report.set_error(std::string(error.message()));
   ++stats_.bad_copies_reported;
-  Runtime& rt = rpc_.runtime();
-  for (size_t tried = 0; tried < options_.masters.size(); ++tried) {
-    const NodeId master = options_.masters[master_guess_ % options_.masters.size()];
-    absl::StatusOr<ReportBadReply> reply = co_await rpc_.Call<ReportBadReply>(
-        master, "dfs.report_bad", report, rpc::CallOptions{.deadline = rt.DeadlineAfter(options_.call_timeout), .attempts_max = 1});
-    if (reply.ok()) co_return;
-    ++master_guess_;
-  }
+  (void)co_await CallMaster<ReportBadReply>("dfs.report_bad", std::move(report));
 }
 
 Task<void> FileServer::ScrubNext() {

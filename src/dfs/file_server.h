@@ -107,6 +107,10 @@ class FileServer {
   // in the background: a lost report leaves the copy to its server's own scrub.
   void ReportBad(ChunkId id, NodeId server, absl::Status error);
   Task<void> SendReportBad(ChunkId id, NodeId server, absl::Status error);
+  // `method` on each master candidate once, the last that answered first, until one answers
+  // (only the serving master does): a master that just took over hears from this server now.
+  template <typename Reply, typename Request>
+  Task<absl::StatusOr<Reply>> CallMaster(std::string method, Request request);
   // A read or scrub of `id` ended in `s`: a DataLoss marks the copy damaged; an OK (a scrub of
   // the whole chunk) clears the mark.
   void Note(ChunkId id, const absl::Status& s);

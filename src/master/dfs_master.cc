@@ -729,17 +729,11 @@ void DfsMaster::RepairPass() {
   }
   // Chunks short of their replication (and hot ones short of their extras), the most
   // endangered first.
-  struct Want {
-    uint32_t file_replication = 0;  // the most any file containing it asks for
-    uint32_t replication = 0;       // that, plus the extras of a hot chunk
-    const ChunkRef* ref = nullptr;  // its length and checksum
-    const std::string* node_set = nullptr;  // a node set a file containing it asks a copy in
-  };
-  std::map<ChunkId, Want> want;
+  std::map<ChunkId, WantedCopies> want;
   for (const auto& [id, file] : ns_.files()) {
     if (!file.sealed) continue;
     for (const ChunkRef& c : file.chunks) {
-      Want& w = want[c.id];
+      WantedCopies& w = want[c.id];
       w.file_replication = std::max(w.file_replication, file.replication);
       w.replication = w.file_replication;
       w.ref = &c;
@@ -754,10 +748,8 @@ void DfsMaster::RepairPass() {
     const std::string* node_set;
   };
   std::vector<Short> shorts;
-  std::map<ChunkId, WantedCopies> want_copies;
   for (auto& [id, w] : want) {
     if (auto h = heat_.find(id); h != heat_.end() && h->second.hot) w.replication += options_.hot_extra_copies;
-    want_copies[id] = WantedCopies{w.replication, w.node_set};
     const size_t healthy = HealthyCopies(id).size();
     if (healthy > 0 && healthy < w.replication && !copying_.contains(id)) {
       shorts.push_back({healthy >= w.file_replication, healthy, id, w.ref, w.node_set});
@@ -782,7 +774,7 @@ void DfsMaster::RepairPass() {
     }
     tasks_.Spawn(Copy(s.id, s.ref->length, s.ref->checksum, target[0], sources));
   }
-  ShedSurplus(want_copies);
+  ShedSurplus(want);
 }
 
 void DfsMaster::UpdateHeat() {

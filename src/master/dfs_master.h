@@ -236,10 +236,12 @@ class DfsMaster {
   void RepairPass();
   // Turns the reads heard since the last pass into rates, and chunks hot or cool.
   void UpdateHeat();
-  // What a chunk wants: copies, and the node set one of them must be in (null: none).
+  // What a chunk of a retained sealed file wants, as a repair pass works it out.
   struct WantedCopies {
-    uint32_t replication = 0;
-    const std::string* node_set = nullptr;
+    uint32_t file_replication = 0;  // the most any file containing it asks for
+    uint32_t replication = 0;       // that, plus the extras of a hot chunk
+    const dfs::ChunkRef* ref = nullptr;  // its length and checksum
+    const std::string* node_set = nullptr;  // a node set a file containing it asks a copy in
   };
   // Orders surplus copies removed (see Shedding above), keeping the last copy in its node set.
   void ShedSurplus(const std::map<dfs::ChunkId, WantedCopies>& want);

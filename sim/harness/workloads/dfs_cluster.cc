@@ -54,15 +54,7 @@ dfs::DfsClientOptions DfsCluster::ClientOptions(const Runtime& rt) const {
 
 DfsCluster::Totals DfsCluster::totals() const {
   Totals t = ended_;
-  for (const auto& [id, service] : masters_) {
-    t.master_terms += service->terms();
-    t.chunks_turned_hot += service->stats().chunks_turned_hot;
-    t.chunks_cooled += service->stats().chunks_cooled;
-    t.hot_copies += service->stats().hot_copies_ordered;
-    t.copies_shed += service->stats().copies_shed;
-    t.checkpoints += service->stats().checkpoints;
-    t.foreign_applied += service->stats().foreign_applied;
-  }
+  for (const auto& [id, service] : masters_) t.AddMaster(*service);
   for (const auto& [id, server] : live_servers_) {
     t.chunks_copied += server->stats().copies;
     t.garbage_removed += server->stats().garbage_removed;
@@ -122,13 +114,7 @@ Task<void> DfsCluster::Master(Runtime& rt) {
     master::MasterService* service;
     ~Unlist() {
       self->masters_.erase(id);
-      self->ended_.master_terms += service->terms();
-      self->ended_.chunks_turned_hot += service->stats().chunks_turned_hot;
-      self->ended_.chunks_cooled += service->stats().chunks_cooled;
-      self->ended_.hot_copies += service->stats().hot_copies_ordered;
-      self->ended_.copies_shed += service->stats().copies_shed;
-      self->ended_.checkpoints += service->stats().checkpoints;
-      self->ended_.foreign_applied += service->stats().foreign_applied;
+      self->ended_.AddMaster(*service);
     }
   } unlist{this, rt.node_id(), &service};
   co_await service.Run();

@@ -56,8 +56,11 @@ class DfsCluster {
 
   struct Totals {
     uint64_t master_terms = 0, chunks_copied = 0, garbage_removed = 0, damage_found = 0;
-    uint64_t chunks_turned_hot = 0, chunks_cooled = 0, hot_copies = 0, copies_shed = 0;  // by every master term
-    uint64_t checkpoints = 0, foreign_applied = 0;
+    master::DfsMasterStats master;  // of every master term
+    void AddMaster(const master::MasterService& service) {
+      master_terms += service.terms();
+      master.Add(service.stats());
+    }
   };
   // Over every incarnation so far, the running ones included.
   Totals totals() const;

@@ -110,9 +110,9 @@ class EngineWorkload final : public Workload {
     if (on_dfs_) {
       const DfsCluster::Totals t = cluster_.totals();
       out.push_back({"master terms", t.master_terms});
-      out.push_back({"master checkpoints", t.checkpoints});
-      out.push_back({"stream records the master had not appended", t.foreign_applied});
-      out.push_back({"chunks turned hot", t.chunks_turned_hot});
+      out.push_back({"master checkpoints", t.master.checkpoints});
+      out.push_back({"stream records the master had not appended", t.master.foreign_applied});
+      out.push_back({"chunks turned hot", t.master.chunks_turned_hot});
     }
     return out;
   }
